@@ -99,8 +99,18 @@ func (x *index) check(m *Machine) (old *Machine, err error) {
 	return old, nil
 }
 
+// checkNew is check for a machine read from disk, whose MAC must be new
+// too: two directories claiming one MAC is a conflict. x.mu is held.
+func (x *index) checkNew(m *Machine) error {
+	if o, ok := x.byMAC[string(m.MAC)]; ok {
+		return fmt.Errorf("%w: MAC %v already belongs to %v", ErrConflict, m.MAC, o.IP)
+	}
+	_, err := x.check(m)
+	return err
+}
+
 // insert puts m into the maps, replacing old. x.mu is held for writing and
-// check has passed.
+// check has passed. The caller counts the change in x.gen.
 func (x *index) insert(m *Machine, old *Machine) {
 	if old != nil {
 		x.remove(old)
@@ -110,7 +120,6 @@ func (x *index) insert(m *Machine, old *Machine) {
 	if m.Hostname != "" {
 		x.byName[lowerName(m.Hostname)] = m
 	}
-	x.gen++
 }
 
 // remove takes m out of the maps. x.mu is held for writing.
@@ -122,7 +131,6 @@ func (x *index) remove(m *Machine) {
 	if n := lowerName(m.Hostname); n != "" && x.byName[n] == m {
 		delete(x.byName, n)
 	}
-	x.gen++
 }
 
 // normalize returns a private deep copy of m fit for the maps.

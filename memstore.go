@@ -25,6 +25,7 @@ func (s *MemStore) Put(ctx context.Context, m Machine) error {
 	old, err := s.check(n)
 	if err == nil {
 		s.insert(n, old)
+		s.gen++
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -40,6 +41,7 @@ func (s *MemStore) Delete(ctx context.Context, mac net.HardwareAddr) error {
 	m, ok := s.byMAC[string(mac)]
 	if ok {
 		s.remove(m)
+		s.gen++
 	}
 	s.mu.Unlock()
 	if !ok {

@@ -1,0 +1,591 @@
+package pxelator
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// DirOptions tunes a [DirStore]. The zero value gives the defaults.
+type DirOptions struct {
+	// Server is the segment a machine is written under when its Server
+	// field is not set.
+	Server netip.Addr
+	// Logger receives reports of files that make no sense; nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// NoWatch turns off watching the directory for changes made by hand
+	// or by git; Reload then picks them up.
+	NoWatch bool
+}
+
+// DirStore is a [Store] kept as plain files that a person can edit and
+// git can track:
+//
+//	<dir>/<server-ip>/<machine-ip>/mac        52:54:00:00:0a:3d
+//	<dir>/<server-ip>/<machine-ip>/hostname   kiosk-01
+//	<dir>/<server-ip>/<machine-ip>/<key>      one value per file, one line
+//
+// Secret attributes are files of mode 0600 (and a file of mode 0600 is a
+// secret). Writes are atomic: a machine's files are written to a hidden
+// directory beside it, synced, and renamed into place, so a crash leaves
+// the old machine or the new one and never half of either; what a crash
+// left is tidied up at the next open. Concurrent writes share their
+// fsyncs. Lookups are answered from an in-memory index; changes made on
+// disk by hand or by git are picked up without a restart (see
+// [DirOptions.NoWatch]). A file that makes no sense (a bad MAC, two
+// machines claiming one MAC or IP) is reported with its path and skipped.
+type DirStore struct {
+	*index
+	dir  string
+	opts DirOptions
+	log  *slog.Logger
+
+	// diskMu orders writes (read-locked, so they run concurrently) and
+	// reloads from disk (write-locked), so that a reload never sees a
+	// write half done.
+	diskMu sync.RWMutex
+	// Guarded by index.mu: keys of machines being written, and paths of
+	// machine directories that exist but could not be loaded.
+	inflight map[string]bool
+	released *sync.Cond
+	broken   map[netip.Addr]string
+
+	syncer groupSync
+	watch  *watcher
+}
+
+// OpenDir opens the DirStore rooted at dir, creating dir if needed,
+// loading every machine under it and, unless opts.NoWatch is set,
+// watching it for changes. Close stops the watching.
+func OpenDir(ctx context.Context, dir string, opts *DirOptions) (*DirStore, error) {
+	s := &DirStore{index: newIndex(), dir: filepath.Clean(dir), inflight: map[string]bool{}, broken: map[netip.Addr]string{}}
+	if opts != nil {
+		s.opts = *opts
+	}
+	s.log = s.opts.Logger
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.released = sync.NewCond(&s.mu)
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("pxelator: %w", err)
+	}
+	if !s.opts.NoWatch {
+		w, err := newWatcher(s)
+		if err != nil {
+			return nil, err
+		}
+		s.watch = w
+	}
+	if err := s.Reload(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Dir returns the directory the store is rooted at.
+func (s *DirStore) Dir() string { return s.dir }
+
+// Close stops watching the directory. Lookups keep working.
+func (s *DirStore) Close() error {
+	if s.watch != nil {
+		return s.watch.close()
+	}
+	return nil
+}
+
+// machineDir returns the directory of a machine.
+func (s *DirStore) machineDir(server, ip netip.Addr) string {
+	return filepath.Join(s.dir, server.String(), ip.String())
+}
+
+// Put implements Store. It returns once the machine is on disk.
+func (s *DirStore) Put(ctx context.Context, m Machine) error {
+	n, err := normalize(m)
+	if err != nil {
+		return err
+	}
+	if !n.Server.IsValid() {
+		if !s.opts.Server.IsValid() {
+			return fmt.Errorf("pxelator: machine %v: no server address", n.MAC)
+		}
+		n.Server = s.opts.Server.Unmap()
+	}
+	s.diskMu.RLock()
+	defer s.diskMu.RUnlock()
+	old, keys, err := s.reserve(n)
+	if err != nil {
+		return err
+	}
+	defer s.release(keys)
+	if old != nil && old.Equal(*n) {
+		return nil
+	}
+	if err := s.write(n, old); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.insert(n, s.byMAC[string(n.MAC)])
+	s.gen++
+	s.mu.Unlock()
+	s.notify()
+	return nil
+}
+
+// reserve checks m against the index and against broken directories,
+// waits for writes of the same MAC, IP or host name to finish, and marks
+// m's keys as being written.
+func (s *DirStore) reserve(m *Machine) (old *Machine, keys []string, err error) {
+	keys = []string{"mac:" + string(m.MAC), "ip:" + m.IP.String()}
+	if m.Hostname != "" {
+		keys = append(keys, "name:"+lowerName(m.Hostname))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for slices.ContainsFunc(keys, func(k string) bool { return s.inflight[k] }) {
+		s.released.Wait()
+	}
+	old, err = s.check(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p, ok := s.broken[m.IP]; ok {
+		return nil, nil, fmt.Errorf("%w: %v: %s exists but could not be loaded", ErrConflict, m.IP, p)
+	}
+	if old != nil {
+		// The old IP and name stay reserved until the move is done.
+		keys = append(keys, "ip:"+old.IP.String(), "name:"+lowerName(old.Hostname))
+	}
+	for _, k := range keys {
+		s.inflight[k] = true
+	}
+	return old, keys, nil
+}
+
+func (s *DirStore) release(keys []string) {
+	s.mu.Lock()
+	for _, k := range keys {
+		delete(s.inflight, k)
+	}
+	s.mu.Unlock()
+	s.released.Broadcast()
+}
+
+// write puts m on disk, replacing old (which may be nil or live in
+// another directory).
+func (s *DirStore) write(m, old *Machine) error {
+	serverDir := filepath.Join(s.dir, m.Server.String())
+	if err := os.MkdirAll(serverDir, 0o755); err != nil {
+		return fmt.Errorf("pxelator: %w", err)
+	}
+	target := s.machineDir(m.Server, m.IP)
+	tmp, files, err := s.writeTemp(serverDir, m)
+	if err != nil {
+		return err
+	}
+	// The new files are durable before they are renamed into place.
+	if err := s.syncer.sync(append(files, tmp)); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	dirs := []string{serverDir}
+	var trash string
+	if old != nil {
+		oldDir := s.machineDir(old.Server, old.IP)
+		trash = hiddenName(filepath.Dir(oldDir), filepath.Base(oldDir), "old")
+		if err := os.Rename(oldDir, trash); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			os.RemoveAll(tmp)
+			return fmt.Errorf("pxelator: %w", err)
+		}
+		dirs = append(dirs, filepath.Dir(oldDir))
+	}
+	if err := os.Rename(tmp, target); err != nil {
+		if trash != "" { // put the old machine back
+			os.Rename(trash, s.machineDir(old.Server, old.IP))
+		}
+		os.RemoveAll(tmp)
+		return fmt.Errorf("pxelator: %w", err)
+	}
+	if err := s.syncer.sync(dirs); err != nil {
+		return err
+	}
+	if trash != "" {
+		os.RemoveAll(trash)
+	}
+	if s.watch != nil {
+		s.watch.add(target)
+	}
+	return nil
+}
+
+// writeTemp writes m's files into a new hidden directory in serverDir and
+// returns it with the paths of the files.
+func (s *DirStore) writeTemp(serverDir string, m *Machine) (string, []string, error) {
+	tmp := hiddenName(serverDir, m.IP.String(), "tmp")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		return "", nil, fmt.Errorf("pxelator: %w", err)
+	}
+	files := make([]string, 0, 3+len(m.attrs))
+	put := func(key, value string, secret bool) error {
+		if value == "" {
+			return nil
+		}
+		mode := os.FileMode(0o644)
+		if secret {
+			mode = 0o600
+		}
+		p := filepath.Join(tmp, key)
+		if err := writeFile(p, value+"\n", mode); err != nil {
+			return fmt.Errorf("pxelator: %w", err)
+		}
+		files = append(files, p)
+		return nil
+	}
+	err := errors.Join(put(AttrMAC, m.MAC.String(), false), put(AttrHostname, m.Hostname, false), put(AttrProfile, m.Profile, false))
+	for k, a := range m.attrs {
+		err = errors.Join(err, put(k, a.Value, a.Secret))
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return "", nil, err
+	}
+	return tmp, files, nil
+}
+
+// writeFile creates the file p with exactly the mode perm, whatever the
+// umask, since the mode tells a secret.
+func writeFile(p, content string, perm os.FileMode) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(content)
+	return errors.Join(err, f.Chmod(perm), f.Close())
+}
+
+// hiddenName returns a fresh name for a hidden directory beside name in
+// dir: .<name>.<kind>.<random>.
+func hiddenName(dir, name, kind string) string {
+	var b [6]byte
+	rand.Read(b[:])
+	return filepath.Join(dir, "."+name+"."+kind+"."+hex.EncodeToString(b[:]))
+}
+
+// Delete implements Store.
+func (s *DirStore) Delete(ctx context.Context, mac net.HardwareAddr) error {
+	s.diskMu.RLock()
+	defer s.diskMu.RUnlock()
+	key := "mac:" + string(mac)
+	s.mu.Lock()
+	for s.inflight[key] {
+		s.released.Wait()
+	}
+	m, ok := s.byMAC[string(mac)]
+	if ok {
+		s.inflight[key] = true
+	}
+	s.mu.Unlock()
+	if !ok {
+		return ErrNotFound
+	}
+	defer s.release([]string{key})
+	dir := s.machineDir(m.Server, m.IP)
+	trash := hiddenName(filepath.Dir(dir), filepath.Base(dir), "del")
+	if err := os.Rename(dir, trash); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("pxelator: %w", err)
+	}
+	if err := s.syncer.sync([]string{filepath.Dir(dir)}); err != nil {
+		return err
+	}
+	os.RemoveAll(trash)
+	s.mu.Lock()
+	if s.byMAC[string(mac)] == m {
+		s.remove(m)
+		s.gen++
+	}
+	s.mu.Unlock()
+	s.notify()
+	return nil
+}
+
+// Reload reads the whole directory again and brings the index in line
+// with it. Changes are picked up by themselves while the store watches;
+// Reload is for a store opened with NoWatch, or a SIGHUP.
+func (s *DirStore) Reload(ctx context.Context) error {
+	s.diskMu.Lock()
+	defer s.diskMu.Unlock()
+	servers, err := os.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("pxelator: %w", err)
+	}
+	if s.watch != nil {
+		s.watch.add(s.dir)
+	}
+	var dirs []string
+	for _, sd := range servers {
+		if !sd.IsDir() || strings.HasPrefix(sd.Name(), ".") {
+			continue
+		}
+		serverDir := filepath.Join(s.dir, sd.Name())
+		if _, err := netip.ParseAddr(sd.Name()); err != nil {
+			s.log.Warn("pxelator: skipping directory: not a server address", "path", serverDir)
+			continue
+		}
+		found, err := s.listServer(serverDir)
+		if err != nil {
+			return err
+		}
+		dirs = append(dirs, found...)
+	}
+	loaded := s.readDirs(ctx, dirs)
+	s.replaceAll(loaded)
+	return ctx.Err()
+}
+
+// listServer lists the machine directories of one server directory,
+// tidying up what an interrupted write left there.
+func (s *DirStore) listServer(serverDir string) ([]string, error) {
+	if s.watch != nil {
+		s.watch.add(serverDir)
+	}
+	entries, err := os.ReadDir(serverDir)
+	if err != nil {
+		return nil, fmt.Errorf("pxelator: %w", err)
+	}
+	var dirs, olds []string
+	for _, e := range entries {
+		name := e.Name()
+		switch {
+		case !e.IsDir():
+		case strings.HasPrefix(name, "."):
+			switch parts := strings.Split(name, "."); {
+			case len(parts) >= 4 && parts[len(parts)-2] == "old":
+				olds = append(olds, name)
+			case len(parts) >= 4 && (parts[len(parts)-2] == "tmp" || parts[len(parts)-2] == "del"):
+				os.RemoveAll(filepath.Join(serverDir, name))
+			}
+		default:
+			dirs = append(dirs, filepath.Join(serverDir, name))
+		}
+	}
+	for _, name := range olds {
+		if p := s.recoverOld(serverDir, name); p != "" {
+			dirs = append(dirs, p)
+		}
+	}
+	return dirs, nil
+}
+
+// recoverOld deals with a machine directory set aside by a write that did
+// not finish: when the new version did not make it, the old one goes back
+// in place (and its path is returned); otherwise it is removed.
+func (s *DirStore) recoverOld(serverDir, name string) string {
+	p := filepath.Join(serverDir, name)
+	orig := strings.TrimPrefix(name, ".")
+	orig = orig[:strings.LastIndex(orig, ".old.")]
+	target := filepath.Join(serverDir, orig)
+	b, err := readSmall(filepath.Join(p, AttrMAC))
+	if err != nil {
+		os.RemoveAll(p)
+		return ""
+	}
+	mac, err := ParseMAC(firstLine(b))
+	if err == nil && !s.macOnDisk(mac, target) {
+		if _, err := os.Stat(target); errors.Is(err, fs.ErrNotExist) {
+			if os.Rename(p, target) == nil {
+				s.log.Info("pxelator: restored machine after an interrupted write", "path", target)
+				return target
+			}
+		}
+	}
+	os.RemoveAll(p)
+	return ""
+}
+
+// macOnDisk reports whether a machine directory other than except holds
+// mac. It is only used on recovery, so it may read the disk.
+func (s *DirStore) macOnDisk(mac net.HardwareAddr, except string) bool {
+	paths, _ := filepath.Glob(filepath.Join(s.dir, "*", "*", AttrMAC))
+	for _, p := range paths {
+		dir := filepath.Dir(p)
+		if dir == except || strings.HasPrefix(filepath.Base(dir), ".") {
+			continue
+		}
+		if b, err := os.ReadFile(p); err == nil {
+			if other, err := ParseMAC(firstLine(b)); err == nil && string(other) == string(mac) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// loaded is the result of reading one machine directory.
+type loaded struct {
+	path string
+	m    *Machine
+	err  error
+}
+
+// readDirs reads machine directories with a few workers.
+func (s *DirStore) readDirs(ctx context.Context, dirs []string) []loaded {
+	out := make([]loaded, len(dirs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range 8 {
+		wg.Go(func() {
+			for i := range next {
+				m, err := readMachine(dirs[i])
+				out[i] = loaded{path: dirs[i], m: m, err: err}
+			}
+		})
+	}
+	for i := range dirs {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+// replaceAll makes the index hold exactly the machines loaded, keeping
+// the first of two that claim one MAC, IP or host name.
+func (s *DirStore) replaceAll(all []loaded) {
+	slices.SortFunc(all, func(a, b loaded) int { return strings.Compare(a.path, b.path) })
+	s.mu.Lock()
+	old := s.byMAC
+	s.byMAC = make(map[string]*Machine, len(all))
+	s.byIP = make(map[netip.Addr]*Machine, len(all))
+	s.byName = make(map[string]*Machine, len(all))
+	s.broken = make(map[netip.Addr]string)
+	changed := len(old) != len(all)
+	for _, l := range all {
+		if l.m == nil && l.err == nil {
+			continue
+		}
+		if l.err == nil {
+			l.err = s.checkNew(l.m)
+		}
+		if l.err != nil {
+			s.log.Warn("pxelator: skipping machine", "path", l.path, "err", l.err)
+			if ip, err := netip.ParseAddr(filepath.Base(l.path)); err == nil {
+				s.broken[ip] = l.path
+			}
+			changed = true
+			continue
+		}
+		if o, ok := old[string(l.m.MAC)]; ok && o.Equal(*l.m) {
+			l.m = o // keep the pointer so that lookups in flight see no change
+		} else {
+			changed = true
+		}
+		s.insert(l.m, nil)
+	}
+	if changed {
+		s.gen++
+	}
+	s.mu.Unlock()
+	if changed {
+		s.notify()
+	}
+}
+
+// readMachine reads one machine directory. It returns nil and no error
+// for a directory that vanished.
+func readMachine(dir string) (*Machine, error) {
+	ipName := filepath.Base(dir)
+	ip, err := netip.ParseAddr(ipName)
+	if err != nil || !ip.Is4() {
+		return nil, fmt.Errorf("pxelator: directory name %q is not an IPv4 address", ipName)
+	}
+	server, err := netip.ParseAddr(filepath.Base(filepath.Dir(dir)))
+	if err != nil {
+		return nil, fmt.Errorf("pxelator: server directory name is not an address")
+	}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pxelator: %w", err)
+	}
+	m := &Machine{IP: ip, Server: server}
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		b, err := readSmall(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("pxelator: %w", err)
+		}
+		v := firstLine(b)
+		switch name {
+		case AttrMAC:
+			if m.MAC, err = ParseMAC(v); err != nil {
+				return nil, fmt.Errorf("%w in %s", err, p)
+			}
+		case AttrHostname:
+			m.Hostname = v
+		case AttrProfile:
+			m.Profile = v
+		default:
+			if validKey(name) != nil {
+				continue
+			}
+			info, err := e.Info()
+			if err != nil {
+				continue
+			}
+			m.set(name, Attr{Value: v, Secret: info.Mode().Perm()&0o077 == 0})
+		}
+	}
+	if m.MAC == nil {
+		return nil, fmt.Errorf("pxelator: no mac file in %s", dir)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// readSmall reads the start of a value file: a value is one line, so
+// what follows the first 4 KiB is never read.
+func readSmall(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 4096))
+}
+
+// firstLine returns the first line of b without surrounding spaces.
+func firstLine(b []byte) string {
+	s := string(b)
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s)
+}

@@ -1,0 +1,321 @@
+package pxelator_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pxelator/pxelator"
+	"github.com/pxelator/pxelator/pxelatortest"
+)
+
+// syncBuffer is a log destination safe for the store's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func openDirLog(t *testing.T, dir string, log *syncBuffer) *pxelator.DirStore {
+	t.Helper()
+	opts := &pxelator.DirOptions{Server: pxelatortest.Server}
+	if log != nil {
+		opts.Logger = slog.New(slog.NewTextHandler(log, nil))
+	}
+	s, err := pxelator.OpenDir(context.Background(), dir, opts)
+	if err != nil {
+		t.Fatalf("OpenDir: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func openDir(t *testing.T, dir string) *pxelator.DirStore { return openDirLog(t, dir, nil) }
+
+func machineDir(root string, m pxelator.Machine) string {
+	return filepath.Join(root, m.Server.String(), m.IP.String())
+}
+
+func writeValue(t *testing.T, path, value string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(value+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eventually polls cond until it holds or 10 s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestDirStoreLayout(t *testing.T) {
+	root := t.TempDir()
+	s := openDir(t, root)
+	m := pxelatortest.NewMachine(0x0a3d)
+	m.Hostname = "kiosk-01"
+	m.Profile = "debian"
+	m.Set("kiosk.on", "07:30")
+	m.SetSecret("amt.password", "hunter2")
+	if err := s.Put(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	dir := machineDir(root, m)
+	for key, want := range map[string]string{
+		"mac":          "52:54:00:00:0a:3d\n",
+		"hostname":     "kiosk-01\n",
+		"profile":      "debian\n",
+		"kiosk.on":     "07:30\n",
+		"amt.password": "hunter2\n",
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, key))
+		if err != nil || string(b) != want {
+			t.Errorf("%s = %q, %v; want %q", key, b, err, want)
+		}
+	}
+	for key, want := range map[string]os.FileMode{"amt.password": 0o600, "kiosk.on": 0o644} {
+		fi, err := os.Stat(filepath.Join(dir, key))
+		if err != nil || fi.Mode().Perm() != want {
+			t.Errorf("mode of %s = %v, %v; want %v", key, fi.Mode().Perm(), err, want)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Dir(dir))
+	if len(entries) != 1 {
+		t.Errorf("server directory holds %d entries, want only the machine: %v", len(entries), entries)
+	}
+	// A new store reads the same machine back, secret and all.
+	again := openDir(t, root)
+	pxelatortest.Check(t, again, m)
+	if a, _ := mustGet(t, again, m.MAC).Attr("amt.password"); !a.Secret {
+		t.Errorf("secret lost its flag on reload")
+	}
+}
+
+func TestDirStoreSecretsNotPrinted(t *testing.T) {
+	m := pxelatortest.NewMachine(1)
+	m.SetSecret("amt.password", "hunter2")
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("machine", "m", m)
+	for name, out := range map[string]string{
+		"String": m.String(), "%v": fmt.Sprintf("%v", m), "%+v": fmt.Sprintf("%+v", m),
+		"%#v": fmt.Sprintf("%#v", m), "slog": logged.String(),
+	} {
+		if strings.Contains(out, "hunter2") {
+			t.Errorf("%s prints the secret: %s", name, out)
+		}
+		if !strings.Contains(out, "amt.password") {
+			t.Errorf("%s does not name the secret attribute: %s", name, out)
+		}
+	}
+}
+
+func TestDirStoreExternalEdits(t *testing.T) {
+	root := t.TempDir()
+	var log syncBuffer
+	s := openDirLog(t, root, &log)
+	ctx := context.Background()
+	m := pxelatortest.NewMachine(1)
+	if err := s.Put(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	dir := machineDir(root, m)
+
+	// A person renames the machine with echo.
+	writeValue(t, filepath.Join(dir, "hostname"), "kiosk-01")
+	eventually(t, "the new hostname", func() bool {
+		got, err := s.ByHostname(ctx, "kiosk-01")
+		return err == nil && got.IP == m.IP
+	})
+	if _, err := s.ByHostname(ctx, m.Hostname); !errors.Is(err, pxelator.ErrNotFound) {
+		t.Errorf("old hostname still answers: %v", err)
+	}
+
+	// git pull adds a machine under a new server directory.
+	n := pxelatortest.NewMachine(2)
+	n.Server = netip.MustParseAddr("10.88.0.1")
+	writeValue(t, filepath.Join(machineDir(root, n), "hostname"), n.Hostname)
+	writeValue(t, filepath.Join(machineDir(root, n), "mac"), n.MAC.String())
+	eventually(t, "the pulled machine", func() bool {
+		got, err := s.ByMAC(ctx, n.MAC)
+		return err == nil && got.Equal(n)
+	})
+
+	// A bad MAC is reported with the file's path and skipped.
+	writeValue(t, filepath.Join(dir, "mac"), "not-a-mac")
+	eventually(t, "the bad machine to be skipped", func() bool {
+		_, err := s.ByIP(ctx, m.IP)
+		return errors.Is(err, pxelator.ErrNotFound)
+	})
+	eventually(t, "a report naming the file", func() bool {
+		return strings.Contains(log.String(), filepath.Join(dir, "mac"))
+	})
+	// Its address is not handed to another machine while the directory is there.
+	o := pxelatortest.NewMachine(3)
+	o.IP = m.IP
+	if err := s.Put(ctx, o); !errors.Is(err, pxelator.ErrConflict) {
+		t.Errorf("Put onto a broken directory: err = %v, want ErrConflict", err)
+	}
+
+	// A second machine claiming n's MAC is skipped; n keeps it.
+	dup := pxelatortest.NewMachine(4)
+	writeValue(t, filepath.Join(machineDir(root, dup), "mac"), n.MAC.String())
+	eventually(t, "a report of the duplicate MAC", func() bool {
+		return strings.Contains(log.String(), machineDir(root, dup))
+	})
+	if got, err := s.ByMAC(ctx, n.MAC); err != nil || got.IP != n.IP {
+		t.Errorf("ByMAC after a duplicate = %v, %v; want the first machine", got, err)
+	}
+
+	// Removing a directory by hand removes the machine.
+	if err := os.RemoveAll(machineDir(root, n)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the removed machine to go", func() bool {
+		_, err := s.ByMAC(ctx, n.MAC)
+		return errors.Is(err, pxelator.ErrNotFound)
+	})
+}
+
+func TestDirStoreReloadWithoutWatch(t *testing.T) {
+	root := t.TempDir()
+	ctx := context.Background()
+	s, err := pxelator.OpenDir(ctx, root, &pxelator.DirOptions{Server: pxelatortest.Server, NoWatch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := pxelatortest.NewMachine(1)
+	if err := s.Put(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	writeValue(t, filepath.Join(machineDir(root, m), "profile"), "rescue")
+	if err := s.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, s, m.MAC); got.Profile != "rescue" {
+		t.Errorf("profile after Reload = %q, want rescue", got.Profile)
+	}
+}
+
+// TestDirStoreCrash lays out what a crash at each step of a write leaves
+// on disk and checks that opening the store gives the old machine or the
+// new one, whole.
+func TestDirStoreCrash(t *testing.T) {
+	oldM := pxelatortest.NewMachine(1)
+	oldM.Profile = "old"
+	newM := oldM
+	newM.Profile = "new"
+	moved := oldM
+	moved.IP = netip.MustParseAddr("10.77.200.1")
+	moved.Profile = "new"
+	type step struct {
+		dir     string // hidden name relative to the server directory, or "" for the machine
+		machine pxelator.Machine
+	}
+	tests := []struct {
+		name  string
+		on    []step
+		wants pxelator.Machine
+	}{
+		{"half-written temp dir", []step{{"", oldM}, {".10.77.0.1.tmp.aa", newM}}, oldM},
+		{"old set aside, new not in place", []step{{".10.77.0.1.old.bb", oldM}, {".10.77.0.1.tmp.aa", newM}}, oldM},
+		{"new in place, old not removed", []step{{"", newM}, {".10.77.0.1.old.bb", oldM}}, newM},
+		{"moved, old not removed", []step{{"", moved}, {".10.77.0.1.old.bb", oldM}}, moved},
+		{"delete interrupted", []step{{".10.77.0.1.del.cc", oldM}}, pxelator.Machine{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			for _, st := range tt.on {
+				dir := machineDir(root, st.machine)
+				if st.dir != "" {
+					dir = filepath.Join(root, st.machine.Server.String(), st.dir)
+				}
+				writeValue(t, filepath.Join(dir, "mac"), st.machine.MAC.String())
+				writeValue(t, filepath.Join(dir, "hostname"), st.machine.Hostname)
+				writeValue(t, filepath.Join(dir, "profile"), st.machine.Profile)
+			}
+			s := openDir(t, root)
+			list, _ := s.List(context.Background())
+			if tt.wants.MAC == nil {
+				if len(list) != 0 {
+					t.Fatalf("machines after an interrupted delete: %v", list)
+				}
+			} else if len(list) != 1 || !list[0].Equal(tt.wants) {
+				t.Fatalf("machines after the crash = %v, want %v", list, tt.wants)
+			}
+			entries, _ := os.ReadDir(filepath.Join(root, oldM.Server.String()))
+			for _, e := range entries {
+				if strings.HasPrefix(e.Name(), ".") {
+					t.Errorf("left over after open: %s", e.Name())
+				}
+			}
+		})
+	}
+}
+
+func TestDirStoreHandEditedGarbage(t *testing.T) {
+	root := t.TempDir()
+	srv := filepath.Join(root, "10.77.0.1")
+	writeValue(t, filepath.Join(srv, "10.77.0.5", "mac"), "52:54:00:00:00:05")
+	writeValue(t, filepath.Join(srv, "10.77.0.5", "hostname"), "bad host name")
+	writeValue(t, filepath.Join(srv, "not-an-ip", "mac"), "52:54:00:00:00:06")
+	writeValue(t, filepath.Join(srv, "10.77.0.7", "hostname"), "no-mac")
+	writeValue(t, filepath.Join(root, "README"), "a file at the top")
+	writeValue(t, filepath.Join(srv, "10.77.0.8", "mac"), "52:54:00:00:00:08")
+	writeValue(t, filepath.Join(srv, "10.77.0.8", "notes~"), "an editor backup")
+	writeValue(t, filepath.Join(srv, "10.77.0.8", "big"), strings.Repeat("x", 1<<20))
+	var log syncBuffer
+	s := openDirLog(t, root, &log)
+	list, _ := s.List(context.Background())
+	if len(list) != 1 || list[0].IP.String() != "10.77.0.8" {
+		t.Fatalf("machines = %v, want only 10.77.0.8", list)
+	}
+	if len(list[0].Get("big")) > 4096 {
+		t.Errorf("an oversized value file was read whole: %d bytes", len(list[0].Get("big")))
+	}
+	for _, p := range []string{"10.77.0.5", "10.77.0.7"} {
+		if !strings.Contains(log.String(), filepath.Join(srv, p)) {
+			t.Errorf("no report naming %s in:\n%s", p, log.String())
+		}
+	}
+}
+
+// mustGet returns the machine with mac or fails t.
+func mustGet(t *testing.T, s pxelator.Store, mac net.HardwareAddr) pxelator.Machine {
+	t.Helper()
+	m, err := s.ByMAC(context.Background(), mac)
+	if err != nil {
+		t.Fatalf("ByMAC(%v): %v", mac, err)
+	}
+	return m
+}

@@ -1,0 +1,232 @@
+package pxelator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// Debouncing of file events: an edit is acted on once the directory has
+// been quiet for settle, and at the latest after maxDelay.
+const (
+	settle   = 30 * time.Millisecond
+	maxDelay = 300 * time.Millisecond
+)
+
+// watcher follows changes made to a DirStore's directory by others (a
+// person, git) and has the store reconcile the directories they touched.
+type watcher struct {
+	s    *DirStore
+	fsw  *fsnotify.Watcher
+	work chan map[string]bool // paths to reconcile, to the reconciling goroutine
+	// done and reconciled are closed when run and reconcile return.
+	done, reconciled chan struct{}
+}
+
+func newWatcher(s *DirStore) (*watcher, error) {
+	fsw, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmt.Errorf("pxelator: watching %s: %w", s.dir, err)
+	}
+	w := &watcher{s: s, fsw: fsw, work: make(chan map[string]bool), done: make(chan struct{}), reconciled: make(chan struct{})}
+	go w.run()
+	go w.reconcile()
+	return w, nil
+}
+
+func (w *watcher) close() error {
+	err := w.fsw.Close()
+	<-w.done
+	<-w.reconciled
+	return err
+}
+
+// add watches one directory; failing (too many watches) is reported once
+// per directory and leaves Reload as the way to see its changes.
+func (w *watcher) add(dir string) {
+	if err := w.fsw.Add(dir); err != nil {
+		w.s.log.Warn("pxelator: cannot watch directory; edits in it need a reload", "path", dir, "err", err)
+	}
+}
+
+// reconcile has the store reconcile the paths it is handed. It runs apart
+// from run, which must always drain the file events: fsnotify's Add, which
+// writers call, waits while an event is not taken.
+func (w *watcher) reconcile() {
+	defer close(w.reconciled)
+	for paths := range w.work {
+		if paths[w.s.dir] {
+			if err := w.s.Reload(context.Background()); err != nil {
+				w.s.log.Error("pxelator: reload failed", "err", err)
+			}
+			continue
+		}
+		for p := range paths {
+			w.s.reconcile(p)
+		}
+	}
+}
+
+// run collects the paths of file events and hands them to reconcile once
+// they settle.
+func (w *watcher) run() {
+	defer close(w.done)
+	defer close(w.work)
+	dirty := make(map[string]bool)
+	var timer <-chan time.Time
+	var first time.Time
+	for {
+		select {
+		case ev, ok := <-w.fsw.Events:
+			if !ok {
+				return
+			}
+			p, ok := w.subject(ev.Name)
+			if !ok {
+				continue
+			}
+			if len(dirty) == 0 {
+				first = time.Now()
+			}
+			dirty[p] = true
+			wait := min(settle, maxDelay-time.Since(first))
+			timer = time.After(max(wait, 0))
+		case err, ok := <-w.fsw.Errors:
+			if !ok {
+				return
+			}
+			if !errors.Is(err, fsnotify.ErrEventOverflow) {
+				w.s.log.Warn("pxelator: watching the store directory", "err", err)
+				continue
+			}
+			// The kernel's queue overflowed: events were lost, read it all.
+			w.s.log.Warn("pxelator: file events lost; reloading the store directory")
+			dirty[w.s.dir] = true
+			timer = time.After(settle)
+		case <-timer:
+			select {
+			case w.work <- dirty:
+				dirty = make(map[string]bool)
+				timer = nil
+			default: // still busy with the last batch
+				timer = time.After(settle)
+			}
+		}
+	}
+}
+
+// subject maps the path of a file event to the directory to reconcile:
+// a server directory (one level below the root) or a machine directory
+// (two levels). Hidden names, the store's own temporary ones among them,
+// are ignored.
+func (w *watcher) subject(name string) (string, bool) {
+	rel, err := filepath.Rel(w.s.dir, name)
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		return "", false
+	}
+	parts := strings.Split(rel, string(filepath.Separator))
+	for _, p := range parts {
+		if strings.HasPrefix(p, ".") {
+			return "", false
+		}
+	}
+	if len(parts) > 2 {
+		parts = parts[:2]
+	}
+	return filepath.Join(w.s.dir, filepath.Join(parts...)), true
+}
+
+// reconcile brings the index in line with one server or machine
+// directory as it is on disk now.
+func (s *DirStore) reconcile(p string) {
+	s.diskMu.Lock()
+	defer s.diskMu.Unlock()
+	rel, _ := filepath.Rel(s.dir, p)
+	if !strings.Contains(rel, string(filepath.Separator)) {
+		s.reconcileServer(p)
+		return
+	}
+	s.reconcileMachine(p)
+}
+
+// reconcileServer handles a server directory that appeared or vanished.
+func (s *DirStore) reconcileServer(serverDir string) {
+	server, err := netip.ParseAddr(filepath.Base(serverDir))
+	if err != nil {
+		return
+	}
+	dirs, _ := s.listServer(serverDir) // nil when it vanished
+	present := make(map[string]bool, len(dirs))
+	for _, d := range dirs {
+		present[d] = true
+		s.reconcileMachine(d)
+	}
+	// Machines of this server whose directory is gone.
+	s.mu.RLock()
+	var gone []string
+	for _, m := range s.byMAC {
+		if d := s.machineDir(m.Server, m.IP); m.Server == server && !present[d] {
+			gone = append(gone, d)
+		}
+	}
+	s.mu.RUnlock()
+	for _, d := range gone {
+		s.reconcileMachine(d)
+	}
+}
+
+// reconcileMachine reloads one machine directory. s.diskMu is held.
+func (s *DirStore) reconcileMachine(dir string) {
+	ip, err := netip.ParseAddr(filepath.Base(dir))
+	if err != nil {
+		return
+	}
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() && s.watch != nil {
+		s.watch.add(dir)
+	}
+	m, err := readMachine(dir)
+	s.mu.Lock()
+	cur, ok := s.byIP[ip]
+	if ok && s.machineDir(cur.Server, cur.IP) != dir {
+		cur, ok = nil, false // another server's machine of that address
+	}
+	changed := false
+	switch {
+	case m == nil && err == nil: // vanished
+		if ok {
+			s.remove(cur)
+			changed = true
+		}
+		delete(s.broken, ip)
+	case ok && err == nil && cur.Equal(*m):
+		// Our own write, or an edit that changed nothing.
+	default:
+		if ok {
+			s.remove(cur)
+		}
+		delete(s.broken, ip)
+		changed = true
+		if err == nil {
+			if err = s.checkNew(m); err == nil {
+				s.insert(m, nil)
+				break
+			}
+		}
+		s.log.Warn("pxelator: skipping machine", "path", dir, "err", err)
+		s.broken[ip] = dir
+	}
+	if changed {
+		s.gen++
+	}
+	s.mu.Unlock()
+	if changed {
+		s.notify()
+	}
+}
