@@ -34,6 +34,7 @@ func newIndex() *index {
 	}
 }
 
+// ByMAC implements Store.ByMAC without allocating.
 func (x *index) ByMAC(ctx context.Context, mac net.HardwareAddr) (Machine, error) {
 	x.mu.RLock()
 	m, ok := x.byMAC[string(mac)]
@@ -44,6 +45,7 @@ func (x *index) ByMAC(ctx context.Context, mac net.HardwareAddr) (Machine, error
 	return *m, nil
 }
 
+// ByIP implements Store.ByIP.
 func (x *index) ByIP(ctx context.Context, ip netip.Addr) (Machine, error) {
 	x.mu.RLock()
 	m, ok := x.byIP[ip.Unmap()]
@@ -54,6 +56,7 @@ func (x *index) ByIP(ctx context.Context, ip netip.Addr) (Machine, error) {
 	return *m, nil
 }
 
+// ByHostname implements Store.ByHostname.
 func (x *index) ByHostname(ctx context.Context, name string) (Machine, error) {
 	x.mu.RLock()
 	m, ok := x.byName[lowerName(name)]
@@ -64,6 +67,7 @@ func (x *index) ByHostname(ctx context.Context, name string) (Machine, error) {
 	return *m, nil
 }
 
+// List implements Store.List.
 func (x *index) List(ctx context.Context) ([]Machine, error) {
 	x.mu.RLock()
 	ms := make([]Machine, 0, len(x.byMAC))
@@ -77,7 +81,7 @@ func (x *index) List(ctx context.Context) ([]Machine, error) {
 	return ms, nil
 }
 
-// Len returns the number of machines.
+// Len returns the number of machines in the store.
 func (x *index) Len() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()

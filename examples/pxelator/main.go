@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger)
 	}
 	st := &stack{conf: *conf, serverIP: ip, log: log}
 
-	store, err := openStore(ctx, *conf, log)
+	store, err := openStore(ctx, *conf, ip, log)
 	if err != nil {
 		return err
 	}

@@ -3,21 +3,13 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 
 	"github.com/pxelator/pxelator"
 )
 
-// closingStore is a Store the server closes on exit.
-type closingStore interface {
-	pxelator.Store
-	Close() error
-}
-
-type memCloser struct{ *pxelator.MemStore }
-
-func (memCloser) Close() error { return nil }
-
-// openStore opens the machine store under dir.
-func openStore(ctx context.Context, dir string, log *slog.Logger) (closingStore, error) {
-	return memCloser{pxelator.NewMemStore()}, nil
+// openStore opens the machine store under dir; new machines go under
+// the server's address.
+func openStore(ctx context.Context, dir string, server netip.Addr, log *slog.Logger) (*pxelator.DirStore, error) {
+	return pxelator.OpenDir(ctx, dir, &pxelator.DirOptions{Server: server, Logger: log})
 }
