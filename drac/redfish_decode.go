@@ -171,8 +171,8 @@ type messageJSON struct {
 
 type errorJSON struct {
 	Error struct {
-		Code     string `json:"code"`
-		Message  string `json:"message"`
+		Code     string        `json:"code"`
+		Message  string        `json:"message"`
 		Extended []messageJSON `json:"@Message.ExtendedInfo"`
 	} `json:"error"`
 }
