@@ -426,3 +426,24 @@ func (c *Redfish) reset(ctx context.Context, resetType string) error {
 	}
 	return nil
 }
+
+// Machine attributes that name a machine's iDRAC.
+const (
+	AttrAddress  = "drac.address"
+	AttrUser     = "drac.user"
+	AttrPassword = "drac.password" // a secret attribute
+)
+
+// FromMachine returns a Redfish client for the iDRAC of m, from its
+// attributes drac.address, drac.user and drac.password. The caller sets
+// the other fields (HTTPClient, Recorder, ...) before the first call.
+func FromMachine(m pxelator.Machine) (*Redfish, error) {
+	addr := m.Get(AttrAddress)
+	if addr == "" {
+		return nil, fmt.Errorf("drac: machine %s has no %s", m.MAC, AttrAddress)
+	}
+	if _, err := parseAddress("redfish", addr); err != nil {
+		return nil, err
+	}
+	return &Redfish{Address: addr, User: m.Get(AttrUser), Password: m.Get(AttrPassword)}, nil
+}

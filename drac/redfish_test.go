@@ -333,3 +333,24 @@ func TestAddressWithCredentials(t *testing.T) {
 		t.Fatalf("address with credentials: %v", err)
 	}
 }
+
+func TestFromMachine(t *testing.T) {
+	ctx := testContext(t)
+	_, srv := startBMC(t)
+	var m pxelator.Machine
+	if _, err := drac.FromMachine(m); err == nil {
+		t.Fatal("machine without drac.address accepted")
+	}
+	m.Set(drac.AttrAddress, srv.URL)
+	m.Set(drac.AttrUser, user)
+	m.SetSecret(drac.AttrPassword, password)
+	c, err := drac.FromMachine(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.HTTPClient = srv.Client()
+	defer c.Close(ctx)
+	if st, err := c.PowerState(ctx); err != nil || st != pxelator.PowerOn {
+		t.Fatalf("PowerState: %s, %v", st, err)
+	}
+}
