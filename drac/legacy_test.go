@@ -1,7 +1,9 @@
 package drac_test
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -213,5 +215,46 @@ func TestLegacyAudit(t *testing.T) {
 	st := rec.Find("drac", "power_state")
 	if len(st) != 1 || st[0].Fields["state"] != "on" {
 		t.Fatalf("power_state events %+v", st)
+	}
+}
+
+// TestNothingSecretLogged runs both clients through logins, an expired
+// session and a refusal with debug logging on, and looks for the
+// password and the console session id in the log.
+func TestNothingSecretLogged(t *testing.T) {
+	ctx := testContext(t)
+	bmc, srv := startBMC(t)
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	rf := newRedfish(srv, nil)
+	rf.Logger = log
+	lg := newLegacy(srv, nil)
+	lg.Logger = log
+	if _, err := rf.PowerState(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lg.PowerState(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err := lg.VirtualConsole(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Info("console", "session", s)
+	bmc.ExpireSessions()
+	if _, err := rf.PowerState(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lg.PowerState(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rf.Close(ctx)
+	lg.Close(ctx)
+	out := buf.String()
+	if !strings.Contains(out, "logging in again") || !strings.Contains(out, "video_port=5901") {
+		t.Fatalf("the log misses the events:\n%s", out)
+	}
+	if strings.Contains(out, password) || strings.Contains(out, s.ID) {
+		t.Fatalf("secret in the log:\n%s", out)
 	}
 }

@@ -16,7 +16,7 @@ import (
 // SystemID is the Id of the emulated ComputerSystem, as on every iDRAC.
 const SystemID = "System.Embedded.1"
 
-// DefaultResetTypes are the reset types an iDRAC 9 offers (from a
+// defaultResetTypes are the reset types an iDRAC 9 offers (from a
 // captured ComputerSystem resource).
 var defaultResetTypes = []string{"On", "ForceOff", "ForceRestart", "GracefulRestart",
 	"GracefulShutdown", "PushPowerButton", "Nmi", "PowerCycle"}
