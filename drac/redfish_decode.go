@@ -157,12 +157,6 @@ func (e *Error) Is(target error) bool {
 	return false
 }
 
-// Already reports whether the error says the system already is in the
-// requested state (iDRAC: 409 "Server is already powered ON.").
-func (e *Error) Already() bool {
-	return e.StatusCode == http.StatusConflict
-}
-
 type messageJSON struct {
 	Message    string
 	MessageID  string `json:"MessageId"`

@@ -51,7 +51,7 @@ func TestDecodeErrorVector(t *testing.T) {
 		e.Code != "Base.1.5.GeneralError" || e.Resolution != "No response action is required." {
 		t.Errorf("got %+v", e)
 	}
-	if !e.Already() || !errors.Is(e, ErrNotAllowed) || errors.Is(e, ErrAuth) {
+	if e.StatusCode != 409 || !errors.Is(e, ErrNotAllowed) || errors.Is(e, ErrAuth) {
 		t.Errorf("409 classification wrong: %v", e)
 	}
 	const want = "drac: reset On: HTTP 409 Conflict: Server is already powered ON. (IDRAC.2.1.PSU501)"
