@@ -3,7 +3,11 @@ package drac_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -352,5 +356,53 @@ func TestFromMachine(t *testing.T) {
 	defer c.Close(ctx)
 	if st, err := c.PowerState(ctx); err != nil || st != pxelator.PowerOn {
 		t.Fatalf("PowerState: %s, %v", st, err)
+	}
+}
+
+func TestRedfishResetStatuses(t *testing.T) {
+	sys, err := os.ReadFile("testdata/redfish-system-embedded-1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		status  int
+		body    string
+		wantErr error // nil: success
+		other   bool  // some other error
+	}{
+		{200, `{}`, nil, false},
+		{202, `{"@odata.id":"/redfish/v1/TaskService/Tasks/JID_1"}`, nil, false},
+		{204, ``, nil, false},
+		{400, `{"error":{"code":"Base.1.5.GeneralError"}}`, drac.ErrNotAllowed, false},
+		{405, ``, drac.ErrNotAllowed, false},
+		{403, ``, drac.ErrAuth, false},
+		{500, `not json`, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if r.Method == http.MethodGet {
+					w.Write(sys)
+					return
+				}
+				w.WriteHeader(tt.status)
+				io.WriteString(w, tt.body)
+			}))
+			defer srv.Close()
+			c := &drac.Redfish{Address: srv.URL, SystemID: dractest.SystemID, BasicAuth: true}
+			err := c.Off(testContext(t))
+			switch {
+			case tt.other:
+				var e *drac.Error
+				if !errors.As(err, &e) || e.StatusCode != tt.status || errors.Is(err, drac.ErrNotAllowed) {
+					t.Fatalf("err = %v", err)
+				}
+			case tt.wantErr == nil && err != nil:
+				t.Fatalf("err = %v", err)
+			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+		})
 	}
 }
