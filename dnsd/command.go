@@ -183,7 +183,7 @@ func (h *Handler) command(m *dns.Msg, q *query) {
 		m.Rcode = dns.RcodeServerFailure
 		return
 	}
-	m.Answer = append(m.Answer, h.a(q.name, mach.IP, 0))
+	m.Answer = append(m.Answer, h.a(q.owner, mach.IP, 0))
 }
 
 func (h *Handler) recordCommand(q *query, err error) {

@@ -32,6 +32,11 @@ func (f *forwarder) forward(ctx context.Context, req *dns.Msg, tcp bool) *dns.Ms
 	if tcp {
 		c = f.tcp
 	}
+	if opt := req.IsEdns0(); opt != nil && !tcp {
+		// Ask with our own buffer size; finish truncates to the client's.
+		req = req.Copy()
+		req.IsEdns0().SetUDPSize(ednsSize)
+	}
 	for _, up := range f.upstreams {
 		resp, _, err := c.ExchangeContext(ctx, req, up)
 		if err == nil {

@@ -171,12 +171,13 @@ func (h *Handler) Serial() uint32 { return h.serial.Load() }
 
 // query is what the Handler learnt about one query, for the audit record.
 type query struct {
-	client   netip.Addr
-	tcp      bool
-	name     string // canonical question name
-	qtype    uint16
-	machine  pxelator.Machine // the machine the name is about, if any
-	command  string
+	client    netip.Addr
+	tcp       bool
+	name      string // canonical question name
+	owner     string // the question name as asked, for the answers
+	qtype     uint16
+	machine   pxelator.Machine // the machine the name is about, if any
+	command   string
 	forwarded bool
 }
 
@@ -208,7 +209,7 @@ func (h *Handler) respond(req *dns.Msg, q *query) *dns.Msg {
 	}
 	m.SetReply(req)
 	qq := req.Question[0]
-	q.name, q.qtype = strings.ToLower(qq.Name), qq.Qtype
+	q.owner, q.name, q.qtype = qq.Name, strings.ToLower(qq.Name), qq.Qtype
 	if qq.Qclass != dns.ClassINET && qq.Qclass != dns.ClassANY {
 		return m.SetRcode(req, dns.RcodeRefused)
 	}
@@ -264,7 +265,7 @@ func (h *Handler) forwardZone(m *dns.Msg, q *query) {
 	host := q.name[:len(q.name)-len(h.zone)-1]
 	if host == "ns" && h.server.IsValid() {
 		if q.qtype == dns.TypeA || q.qtype == dns.TypeANY {
-			m.Answer = append(m.Answer, h.a(q.name, h.server, h.ttl))
+			m.Answer = append(m.Answer, h.a(q.owner, h.server, h.ttl))
 		} else {
 			h.nodata(m, h.zone)
 		}
@@ -277,7 +278,7 @@ func (h *Handler) forwardZone(m *dns.Msg, q *query) {
 	}
 	q.machine = mach
 	if q.qtype == dns.TypeA || q.qtype == dns.TypeANY {
-		m.Answer = append(m.Answer, h.a(q.name, mach.IP, h.ttl))
+		m.Answer = append(m.Answer, h.a(q.owner, mach.IP, h.ttl))
 		return
 	}
 	h.nodata(m, h.zone)
@@ -309,7 +310,7 @@ func (h *Handler) reverseZone(m *dns.Msg, q *query, rz string) {
 	q.machine = mach
 	if q.qtype == dns.TypePTR || q.qtype == dns.TypeANY {
 		m.Answer = append(m.Answer, &dns.PTR{
-			Hdr: dns.RR_Header{Name: q.name, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: h.ttl},
+			Hdr: dns.RR_Header{Name: q.owner, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: h.ttl},
 			Ptr: dns.Fqdn(strings.ToLower(mach.Hostname)) + h.zone,
 		})
 		return
