@@ -370,7 +370,7 @@ func TestAuditEveryQuery(t *testing.T) {
 // counter is a command that counts its runs.
 type counter struct {
 	n       atomic.Int32
-	last    atomic.Value // string: the host name of the last machine
+	last    atomic.Value  // string: the host name of the last machine
 	release chan struct{} // when not nil, a run waits for it to close
 	started chan struct{} // when not nil, closed by the first run
 	once    sync.Once
