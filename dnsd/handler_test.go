@@ -3,6 +3,7 @@ package dnsd_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
@@ -51,6 +52,7 @@ func newFixture(t *testing.T, change func(*dnsd.Config)) *fixture {
 		Server:   netip.MustParseAddr("10.0.0.1"),
 		Networks: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")},
 		Audit:    f.rec,
+		Log:      slog.New(slog.NewTextHandler(t.Output(), nil)),
 	}
 	if change != nil {
 		change(&cfg)
