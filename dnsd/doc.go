@@ -22,7 +22,8 @@
 //
 // # Commands
 //
-// A machine that has nothing but ping can ask for something by name. A
+// A machine that has nothing but ping can ask for something by name: ping
+// resolves the name, and the query runs the command. A
 // query for an A record of
 //
 //	<command>.<hostname>.<command zone>    e.g. wake.kiosk-01.do.pxe
@@ -32,7 +33,8 @@
 // command succeeds and SERVFAIL when it fails, and records an audit event.
 // A command name may have several labels ("boot.install"). Commands are off
 // unless registered, may be limited to client networks
-// ([Config.CommandClients]), and a repeated query for the same command and
+// ([Config.CommandClients]; the client is the address the query comes
+// from, a resolver's when one is in between), and a repeated query for the same command and
 // machine within [Config.CommandWindow] (a resolver's retry, a flood) does
 // not run it again: it gets the answer of the first run.
 //
@@ -42,6 +44,9 @@
 // OPT record in the reply, BADVERS for versions other than 0) and UDP
 // answers larger than the client's payload size are truncated with the TC
 // bit set so that the client retries over TCP.
+//
+// Package [github.com/pxelator/pxelator/dnsd/dnstest] runs a Handler on a
+// loopback port for tests.
 //
 // Every query is recorded through the optional [audit.Recorder] in
 // [Config.Audit] (package "dnsd", actions "query" and "command").

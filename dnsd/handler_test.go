@@ -465,7 +465,7 @@ func TestCommandWithSeveralLabels(t *testing.T) {
 }
 
 func TestCommandFloodRunsOnce(t *testing.T) {
-	f := newFixture(t, func(c *dnsd.Config) { c.CommandWindow = time.Hour })
+	f := newFixture(t, func(c *dnsd.Config) { c.CommandWindow, c.CommandTimeout = time.Hour, time.Minute })
 	wake := &counter{release: make(chan struct{}), started: make(chan struct{})}
 	f.h.HandleCommand("wake", wake.run)
 	const n = 40
