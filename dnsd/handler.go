@@ -223,7 +223,7 @@ func (h *Handler) respond(req *dns.Msg, q *query) *dns.Msg {
 		h.command(m, q)
 	case inZone(q.name, h.zone):
 		m.Authoritative = true
-		h.forwardZone(m, q)
+		h.hostZone(m, q)
 	default:
 		for _, rz := range h.reverse {
 			if inZone(q.name, rz) {
@@ -256,8 +256,8 @@ func (h *Handler) finish(req, resp *dns.Msg, tcp bool) {
 	}
 }
 
-// forwardZone answers names in the zone: the apex, ns.<zone> and hosts.
-func (h *Handler) forwardZone(m *dns.Msg, q *query) {
+// hostZone answers names in the zone: the apex, ns.<zone> and hosts.
+func (h *Handler) hostZone(m *dns.Msg, q *query) {
 	if q.name == h.zone {
 		h.apex(m, q.qtype, h.zone)
 		return
