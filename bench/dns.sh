@@ -22,6 +22,7 @@ command -v dnsperf >/dev/null || need+=(dnsperf)
 command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
 command -v dig >/dev/null || need+=(bind9-dnsutils)
 if [ ${#need[@]} -gt 0 ]; then
+	apt-get update -q >/dev/null
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
 fi
 
