@@ -3,6 +3,7 @@ package dnsd_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -366,6 +367,21 @@ func TestAuditEveryQuery(t *testing.T) {
 	}
 	if evs[0].MAC.String() != "52:54:00:00:00:0b" {
 		t.Errorf("event of a known host without its MAC: %v", evs[0].MAC)
+	}
+
+	// A machine's secrets never reach an audit event or the log.
+	m, _ := f.store.ByHostname(f.ctx, "web")
+	m.SetSecret("amt.password", "s3cret-pw")
+	if err := f.store.Put(f.ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	f.h.HandleCommand("wake", (&counter{}).run)
+	f.ask(t, "udp", "web.pxe", dns.TypeA)
+	f.ask(t, "udp", "wake.web.do.pxe", dns.TypeA)
+	for _, e := range f.rec.Events() {
+		if s := fmt.Sprintf("%+v %v", e, e.LogValue()); strings.Contains(s, "s3cret") {
+			t.Errorf("secret in audit event %s", s)
+		}
 	}
 }
 
