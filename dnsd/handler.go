@@ -165,8 +165,10 @@ func NewHandler(ctx context.Context, cfg Config) (*Handler, error) {
 	return h, nil
 }
 
-// Serial returns the serial of the zone's SOA record. It changes with
-// every change of the store.
+// Serial returns the serial of the zones' SOA records: the time the
+// Handler was made (in seconds since 1970) plus the store's generation, so
+// that it grows with every change of the store and, as long as the store
+// changes less than once a second on average, across restarts too.
 func (h *Handler) Serial() uint32 { return h.serial.Load() }
 
 // query is what the Handler learnt about one query, for the audit record.
