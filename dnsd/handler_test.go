@@ -617,3 +617,40 @@ func TestCommandZoneConfigured(t *testing.T) {
 		t.Errorf("do.pxe without being the command zone: %s", dns.RcodeToString[r.Rcode])
 	}
 }
+
+// TestEveryType asks for every known type at a host, the apex, a reverse
+// name and a command name: each gets an answer only for its own types and
+// a clear NOERROR (NODATA) or REFUSED otherwise.
+func TestEveryType(t *testing.T) {
+	f := newFixture(t, func(c *dnsd.Config) { c.CommandWindow = time.Hour })
+	wake := &counter{}
+	f.h.HandleCommand("wake", wake.run)
+	answers := map[string][]uint16{
+		"kiosk-01.pxe.":           {dns.TypeA, dns.TypeANY},
+		"pxe.":                    {dns.TypeSOA, dns.TypeNS, dns.TypeANY},
+		"11.0.0.10.in-addr.arpa.": {dns.TypePTR, dns.TypeANY},
+		"wake.kiosk-01.do.pxe.":   {dns.TypeA, dns.TypeANY},
+	}
+	for name, types := range answers {
+		for qtype, s := range dns.TypeToString {
+			r := f.ask(t, "tcp", name, qtype)
+			switch {
+			case qtype == dns.TypeAXFR || qtype == dns.TypeIXFR:
+				if r.Rcode != dns.RcodeRefused {
+					t.Errorf("%s %s: %s, want REFUSED", name, s, dns.RcodeToString[r.Rcode])
+				}
+			case slices.Contains(types, qtype):
+				if r.Rcode != dns.RcodeSuccess || len(r.Answer) == 0 {
+					t.Errorf("%s %s: %s with %d answers", name, s, dns.RcodeToString[r.Rcode], len(r.Answer))
+				}
+			default:
+				if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 0 || len(r.Ns) != 1 {
+					t.Errorf("%s %s: %s %v, want NODATA", name, s, dns.RcodeToString[r.Rcode], r.Answer)
+				}
+			}
+		}
+	}
+	if n := wake.n.Load(); n != 1 {
+		t.Errorf("command ran %d times, want 1", n)
+	}
+}
