@@ -76,6 +76,43 @@ func (c *commands) lookup(rel string) (name, host string, fn CommandFunc) {
 	return "", "", nil
 }
 
+// above reports whether rel names a node above a command name, such as
+// kiosk-01 or install.kiosk-01 above boot.install.kiosk-01: a known host
+// name, after nothing or after the last labels of a registered command.
+// Such nodes exist (RFC 8020): they are NODATA, not NXDOMAIN, for
+// resolvers that minimise query names (RFC 9156).
+func (c *commands) above(ctx context.Context, store pxelator.Store, rel string) bool {
+	for i := -1; i < len(rel); i++ {
+		if i >= 0 && rel[i] != '.' {
+			continue
+		}
+		prefix, host := "", rel[i+1:]
+		if i >= 0 {
+			prefix = rel[:i]
+		}
+		if prefix != "" && !c.endsWith(prefix) {
+			continue
+		}
+		if _, err := store.ByHostname(ctx, host); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// endsWith reports whether a registered command name ends with the
+// labels of suffix.
+func (c *commands) endsWith(suffix string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for name := range c.funcs {
+		if strings.HasSuffix(name, "."+suffix) {
+			return true
+		}
+	}
+	return false
+}
+
 // run runs fn for m unless the same command ran or is running for m
 // within the window, in which case it waits for and returns that run's
 // result. ran tells whether this call ran fn.
@@ -161,6 +198,10 @@ func (h *Handler) command(m *dns.Msg, q *query) {
 	rel := q.name[:len(q.name)-len(h.czone)-1]
 	name, host, fn := h.cmds.lookup(rel)
 	if fn == nil {
+		if h.cmds.above(h.ctx, h.store, rel) {
+			h.nodata(m, h.zone) // a resolver minimising the name on its way down
+			return
+		}
 		h.nxdomain(m, h.zone)
 		return
 	}

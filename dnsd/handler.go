@@ -189,11 +189,11 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	_, q.tcp = w.RemoteAddr().(*net.TCPAddr)
 	resp := h.respond(req, &q)
 	h.finish(req, resp, q.tcp)
+	if h.audit != nil { // before the reply, so that a client that has it finds the record
+		h.record(&q, resp)
+	}
 	if err := w.WriteMsg(resp); err != nil {
 		h.log.Debug("dnsd: writing reply", "client", q.client, "err", err)
-	}
-	if h.audit != nil {
-		h.record(&q, resp)
 	}
 }
 

@@ -475,8 +475,23 @@ func TestCommandWithSeveralLabels(t *testing.T) {
 	if r := f.ask(t, "udp", "boot.install.kiosk-01.do.pxe", dns.TypeA); len(r.Answer) != 1 || got.Load() != "kiosk-01" {
 		t.Errorf("boot.install: %v, ran for %v", r, got.Load())
 	}
-	if r := f.ask(t, "udp", "boot.kiosk-01.do.pxe", dns.TypeA); r.Rcode != dns.RcodeNameError {
-		t.Errorf("prefix of a command name: %s, want NXDOMAIN", dns.RcodeToString[r.Rcode])
+	tests := []struct {
+		name  string
+		rcode int
+	}{
+		// Nodes above a command name, which resolvers that minimise the
+		// query name ask for on the way down, exist.
+		{"kiosk-01.do.pxe", dns.RcodeSuccess},
+		{"install.kiosk-01.do.pxe", dns.RcodeSuccess},
+		{"boot.kiosk-01.do.pxe", dns.RcodeNameError}, // a prefix, not a suffix, of boot.install
+		{"stall.kiosk-01.do.pxe", dns.RcodeNameError},
+		{"missing.do.pxe", dns.RcodeNameError},
+		{"install.missing.do.pxe", dns.RcodeNameError},
+	}
+	for _, tt := range tests {
+		if r := f.ask(t, "udp", tt.name, dns.TypeA); r.Rcode != tt.rcode || len(r.Answer) != 0 || len(r.Ns) != 1 {
+			t.Errorf("%s: %s %v, want %s with the SOA", tt.name, dns.RcodeToString[r.Rcode], r.Answer, dns.RcodeToString[tt.rcode])
+		}
 	}
 }
 
