@@ -45,7 +45,6 @@ func (h *Handler) HandleCommand(name string, fn CommandFunc) {
 // keeps a retried query from running a command twice.
 type commands struct {
 	window, timeout time.Duration
-	now             func() time.Time
 
 	mu     sync.Mutex
 	funcs  map[string]CommandFunc
@@ -121,7 +120,7 @@ func (c *commands) run(ctx context.Context, name string, fn CommandFunc, m pxela
 	defer cancel()
 	key := name + " " + m.MAC.String()
 	c.mu.Lock()
-	now := c.now()
+	now := time.Now()
 	if r, ok := c.recent[key]; ok {
 		select {
 		case <-r.done:
@@ -150,7 +149,7 @@ func (c *commands) run(ctx context.Context, name string, fn CommandFunc, m pxela
 	err = call(ctx, fn, m)
 
 	c.mu.Lock()
-	r.err, r.finished = err, c.now()
+	r.err, r.finished = err, time.Now()
 	close(r.done)
 	c.mu.Unlock()
 	return true, err

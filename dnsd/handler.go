@@ -137,7 +137,6 @@ func NewHandler(ctx context.Context, cfg Config) (*Handler, error) {
 		cmds: commands{
 			window:  cmp.Or(cfg.CommandWindow, DefaultCommandWindow),
 			timeout: cmp.Or(cfg.CommandTimeout, DefaultCommandTimeout),
-			now:     time.Now,
 		},
 		audit: cfg.Audit,
 		log:   cfg.Log,
