@@ -1,0 +1,141 @@
+// Command dnsd serves the dnsd Handler over a MemStore of N machines for
+// bench/dns.sh, renaming one more machine every -rename while it serves,
+// and writes the same names as a hosts file (for dnsmasq) and a dnsperf
+// query file.
+//
+//	go run ./bench/dnsd -addr 127.0.0.1:5300 -n 10000 -hosts H -queries Q
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/pxelator/pxelator"
+	"github.com/pxelator/pxelator/dnsd"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:5300", "serve on `ADDR:PORT`")
+	n := flag.Int("n", 10000, "number of machines")
+	zone := flag.String("zone", "pxe", "DNS zone")
+	rename := flag.Duration("rename", 10*time.Millisecond, "rename a machine every `DURATION` (0: never)")
+	hosts := flag.String("hosts", "", "write a hosts file of the machines to `FILE` and exit")
+	queries := flag.String("queries", "", "write a dnsperf query file (A and PTR) to `FILE` and exit")
+	flag.Parse()
+	if err := run(*addr, *n, *zone, *rename, *hosts, *queries); err != nil {
+		fmt.Fprintln(os.Stderr, "dnsd bench:", err)
+		os.Exit(1)
+	}
+}
+
+// machine i is host-<i> at 10.1.<i/256>.<i%256>; the renamed one is the
+// machine after the last.
+func machine(i int, name string) pxelator.Machine {
+	return pxelator.Machine{
+		MAC:      net.HardwareAddr{0x52, 0x54, 0, byte(i >> 16), byte(i >> 8), byte(i)},
+		IP:       netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}),
+		Hostname: name,
+	}
+}
+
+func run(addr string, n int, zone string, rename time.Duration, hosts, queries string) error {
+	if n > 65000 {
+		return errors.New("-n: at most 65000 machines")
+	}
+	if hosts != "" || queries != "" {
+		return writeFiles(n, zone, hosts, queries)
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	store := pxelator.NewMemStore()
+	for i := range n + 1 {
+		if err := store.Put(ctx, machine(i, fmt.Sprintf("host-%d", i))); err != nil {
+			return err
+		}
+	}
+	h, err := dnsd.NewHandler(ctx, dnsd.Config{
+		Zone:     zone,
+		Store:    store,
+		Networks: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")},
+		Log:      slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		return err
+	}
+	pc, l, err := dnsd.Listen(addr)
+	if err != nil {
+		return err
+	}
+	srv := &dnsd.Server{Handler: h}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(pc, l) }()
+	fmt.Printf("dnsd bench: serving %d machines on %s\n", n, pc.LocalAddr())
+
+	renames := 0
+	var tick <-chan time.Time
+	if rename > 0 {
+		t := time.NewTicker(rename)
+		defer t.Stop()
+		tick = t.C
+	}
+	first := h.Serial()
+loop:
+	for {
+		select {
+		case <-tick:
+			renames++
+			if err := store.Put(ctx, machine(n, fmt.Sprintf("moving-%d", renames))); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			break loop
+		case err := <-served:
+			return err
+		}
+	}
+	fmt.Printf("dnsd bench: %d renames, SOA serial %d -> %d\n", renames, first, h.Serial())
+	shut, cancelShut := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelShut()
+	return srv.Shutdown(shut)
+}
+
+func writeFiles(n int, zone, hosts, queries string) error {
+	write := func(path string, line func(w *bufio.Writer, i int)) error {
+		if path == "" {
+			return nil
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		w := bufio.NewWriter(f)
+		for i := range n {
+			line(w, i)
+		}
+		if err := w.Flush(); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	err := write(hosts, func(w *bufio.Writer, i int) {
+		fmt.Fprintf(w, "%v host-%d.%s\n", machine(i, "").IP, i, zone)
+	})
+	if err != nil {
+		return err
+	}
+	return write(queries, func(w *bufio.Writer, i int) {
+		ip := machine(i, "").IP.As4()
+		fmt.Fprintf(w, "host-%d.%s A\n%d.%d.%d.%d.in-addr.arpa PTR\n", i, zone, ip[3], ip[2], ip[1], ip[0])
+	})
+}

@@ -1,0 +1,509 @@
+package dnsd
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/pxelator/pxelator"
+	"github.com/pxelator/pxelator/audit"
+)
+
+// Defaults for the zero fields of a [Config].
+const (
+	DefaultTTL            = 5 // seconds
+	DefaultCommandWindow  = 10 * time.Second
+	DefaultCommandTimeout = 3 * time.Second
+	DefaultForwardTimeout = 2 * time.Second
+)
+
+// ednsSize is the UDP payload size the Handler advertises (the DNS flag
+// day 2020 value, which avoids IP fragmentation).
+const ednsSize = 1232
+
+// Config configures a [Handler].
+type Config struct {
+	// Zone is the zone the Handler is authoritative for, e.g. "pxe".
+	Zone string
+	// Store holds the machines whose names are answered.
+	Store pxelator.Store
+	// Server is the address of this name server, answered for ns.<Zone>
+	// and given as glue with NS answers. Optional.
+	Server netip.Addr
+	// Networks are the IPv4 networks whose in-addr.arpa names are
+	// answered with PTR records. Each is rounded down to an octet
+	// boundary (a /20 serves the reverse zone of its /16).
+	Networks []netip.Prefix
+	// TTL of the answers in seconds; 0 means DefaultTTL. The SOA minimum
+	// (the TTL of negative answers) is the same.
+	TTL uint32
+
+	// CommandZone is the zone of command names; it must be inside Zone.
+	// The default is "do.<Zone>".
+	CommandZone string
+	// CommandClients limits commands to clients in these networks; nil
+	// allows every client. Others get REFUSED.
+	CommandClients []netip.Prefix
+	// CommandWindow is how long after a command ran a query for the same
+	// command and machine is answered without running it again; 0 means
+	// DefaultCommandWindow.
+	CommandWindow time.Duration
+	// CommandTimeout bounds one run of a command; 0 means
+	// DefaultCommandTimeout.
+	CommandTimeout time.Duration
+
+	// Forward lists upstream servers (host:port) for names outside the
+	// Handler's zones. Without it, or for clients outside
+	// ForwardClients, such names are REFUSED.
+	Forward []string
+	// ForwardClients are the networks whose clients may use Forward.
+	ForwardClients []netip.Prefix
+	// ForwardTimeout bounds one exchange with an upstream; 0 means
+	// DefaultForwardTimeout.
+	ForwardTimeout time.Duration
+
+	// Audit, when not nil, records every query and every command run.
+	Audit audit.Recorder
+	// Log receives command runs and errors; nil means slog.Default().
+	Log *slog.Logger
+}
+
+// Handler is a [dns.Handler] that answers authoritatively for a zone from
+// a [pxelator.Store] and runs commands asked for by name. Create it with
+// [NewHandler]; it is safe for concurrent use.
+type Handler struct {
+	ctx     context.Context
+	store   pxelator.Store
+	zone    string // canonical and fully qualified: "pxe."
+	czone   string // "do.pxe."
+	nsName  string // "ns.pxe."
+	mbox    string // "hostmaster.pxe."
+	server  netip.Addr
+	reverse []string // reverse zones: "0.10.in-addr.arpa."
+	ttl     uint32
+	base    uint32 // serial at generation 0
+	serial  atomic.Uint32
+
+	cmdClients []netip.Prefix
+	cmds       commands
+	fwd        *forwarder
+
+	audit audit.Recorder
+	log   *slog.Logger
+}
+
+// NewHandler returns a Handler for cfg. It follows the store's changes
+// (for the SOA serial) and runs commands until ctx is done.
+func NewHandler(ctx context.Context, cfg Config) (*Handler, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("dnsd: config: no store")
+	}
+	zone, err := zoneName(cfg.Zone)
+	if err != nil {
+		return nil, err
+	}
+	czone := "do." + zone
+	if cfg.CommandZone != "" {
+		if czone, err = zoneName(cfg.CommandZone); err != nil {
+			return nil, err
+		}
+		if czone == zone || !inZone(czone, zone) {
+			return nil, fmt.Errorf("dnsd: config: command zone %q is not inside zone %q", czone, zone)
+		}
+	}
+	if cfg.Server.IsValid() && !cfg.Server.Unmap().Is4() {
+		return nil, fmt.Errorf("dnsd: config: server address %v is not IPv4", cfg.Server)
+	}
+	h := &Handler{
+		ctx:        ctx,
+		store:      cfg.Store,
+		zone:       zone,
+		czone:      czone,
+		nsName:     "ns." + zone,
+		mbox:       "hostmaster." + zone,
+		server:     cfg.Server.Unmap(),
+		ttl:        cmp.Or(cfg.TTL, DefaultTTL),
+		base:       uint32(time.Now().Unix()),
+		cmdClients: cfg.CommandClients,
+		cmds: commands{
+			window:  cmp.Or(cfg.CommandWindow, DefaultCommandWindow),
+			timeout: cmp.Or(cfg.CommandTimeout, DefaultCommandTimeout),
+		},
+		audit: cfg.Audit,
+		log:   cfg.Log,
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	for _, p := range cfg.Networks {
+		rz, err := reverseZone(p)
+		if err != nil {
+			return nil, err
+		}
+		h.reverse = append(h.reverse, rz)
+	}
+	if len(cfg.Forward) > 0 {
+		h.fwd = newForwarder(cfg.Forward, cfg.ForwardClients, cmp.Or(cfg.ForwardTimeout, DefaultForwardTimeout))
+	}
+	h.serial.Store(h.base)
+	gens := cfg.Store.Watch(ctx)
+	go func() {
+		for gen := range gens {
+			h.serial.Store(h.base + uint32(gen))
+		}
+	}()
+	return h, nil
+}
+
+// Serial returns the serial of the zones' SOA records: the time the
+// Handler was made (in seconds since 1970) plus the store's generation, so
+// that it grows with every change of the store and, as long as the store
+// changes less than once a second on average, across restarts too.
+func (h *Handler) Serial() uint32 { return h.serial.Load() }
+
+// query is what the Handler learnt about one query, for the audit record.
+type query struct {
+	client    netip.Addr
+	tcp       bool
+	name      string // canonical question name
+	owner     string // the question name as asked, for the answers
+	qtype     uint16
+	machine   pxelator.Machine // the machine the name is about, if any
+	command   string
+	forwarded bool
+}
+
+// ServeDNS implements dns.Handler.
+func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+	q := query{client: addrOf(w.RemoteAddr())}
+	_, q.tcp = w.RemoteAddr().(*net.TCPAddr)
+	resp := h.respond(req, &q)
+	h.finish(req, resp, q.tcp)
+	if h.audit != nil { // before the reply, so that a client that has it finds the record
+		h.record(&q, resp)
+	}
+	if err := w.WriteMsg(resp); err != nil {
+		h.log.Debug("dnsd: writing reply", "client", q.client, "err", err)
+	}
+}
+
+// respond returns the reply to req without its EDNS0 and size handling.
+func (h *Handler) respond(req *dns.Msg, q *query) *dns.Msg {
+	m := new(dns.Msg)
+	if len(req.Question) != 1 || req.Response {
+		return m.SetRcodeFormatError(req)
+	}
+	if req.Opcode != dns.OpcodeQuery {
+		return m.SetRcode(req, dns.RcodeNotImplemented)
+	}
+	if opt := req.IsEdns0(); opt != nil && opt.Version() != 0 {
+		return m.SetRcode(req, dns.RcodeBadVers)
+	}
+	m.SetReply(req)
+	qq := req.Question[0]
+	q.owner, q.name, q.qtype = qq.Name, strings.ToLower(qq.Name), qq.Qtype
+	if qq.Qclass != dns.ClassINET && qq.Qclass != dns.ClassANY {
+		return m.SetRcode(req, dns.RcodeRefused)
+	}
+	switch qq.Qtype {
+	case dns.TypeAXFR, dns.TypeIXFR:
+		return m.SetRcode(req, dns.RcodeRefused)
+	}
+	switch {
+	case inZone(q.name, h.czone):
+		m.Authoritative = true
+		h.command(m, q)
+	case inZone(q.name, h.zone):
+		m.Authoritative = true
+		h.hostZone(m, q)
+	default:
+		for _, rz := range h.reverse {
+			if inZone(q.name, rz) {
+				m.Authoritative = true
+				h.reverseZone(m, q, rz)
+				return m
+			}
+		}
+		if h.fwd != nil && contains(h.fwd.clients, q.client) {
+			q.forwarded = true
+			return h.fwd.forward(h.ctx, req, q.tcp)
+		}
+		m.SetRcode(req, dns.RcodeRefused)
+	}
+	return m
+}
+
+// finish adds the OPT record an EDNS0 client expects and truncates a UDP
+// reply to the size the client can take.
+func (h *Handler) finish(req, resp *dns.Msg, tcp bool) {
+	size := dns.MinMsgSize
+	if opt := req.IsEdns0(); opt != nil {
+		size = int(max(opt.UDPSize(), dns.MinMsgSize))
+		if resp.IsEdns0() == nil {
+			resp.SetEdns0(ednsSize, false)
+		}
+	}
+	if !tcp {
+		resp.Truncate(size)
+	}
+}
+
+// hostZone answers names in the zone: the apex, ns.<zone> and hosts.
+func (h *Handler) hostZone(m *dns.Msg, q *query) {
+	if q.name == h.zone {
+		h.apex(m, q.qtype, h.zone)
+		return
+	}
+	host := q.name[:len(q.name)-len(h.zone)-1]
+	if host == "ns" && h.server.IsValid() {
+		if q.qtype == dns.TypeA || q.qtype == dns.TypeANY {
+			m.Answer = append(m.Answer, h.a(q.owner, h.server, h.ttl))
+		} else {
+			h.nodata(m, h.zone)
+		}
+		return
+	}
+	mach, err := h.store.ByHostname(h.ctx, host)
+	if err != nil {
+		h.lookupFailed(m, err, h.zone)
+		return
+	}
+	q.machine = mach
+	if q.qtype == dns.TypeA || q.qtype == dns.TypeANY {
+		m.Answer = append(m.Answer, h.a(q.owner, mach.IP, h.ttl))
+		return
+	}
+	h.nodata(m, h.zone)
+}
+
+// reverseZone answers names in the reverse zone rz.
+func (h *Handler) reverseZone(m *dns.Msg, q *query, rz string) {
+	if q.name == rz {
+		h.apex(m, q.qtype, rz)
+		return
+	}
+	ip, labels, ok := parseReverse(q.name)
+	switch {
+	case !ok:
+		h.nxdomain(m, rz)
+		return
+	case labels < 4: // an empty non-terminal such as 0.10.in-addr.arpa
+		h.nodata(m, rz)
+		return
+	}
+	mach, err := h.store.ByIP(h.ctx, ip)
+	if err == nil && mach.Hostname == "" {
+		err = pxelator.ErrNotFound
+	}
+	if err != nil {
+		h.lookupFailed(m, err, rz)
+		return
+	}
+	q.machine = mach
+	if q.qtype == dns.TypePTR || q.qtype == dns.TypeANY {
+		m.Answer = append(m.Answer, &dns.PTR{
+			Hdr: dns.RR_Header{Name: q.owner, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: h.ttl},
+			Ptr: dns.Fqdn(strings.ToLower(mach.Hostname)) + h.zone,
+		})
+		return
+	}
+	h.nodata(m, rz)
+}
+
+// apex answers SOA and NS queries for the apex of zone.
+func (h *Handler) apex(m *dns.Msg, qtype uint16, zone string) {
+	switch qtype {
+	case dns.TypeSOA:
+		m.Answer = append(m.Answer, h.soa(zone))
+	case dns.TypeNS:
+		m.Answer = append(m.Answer, h.ns(zone))
+		h.glue(m)
+	case dns.TypeANY:
+		m.Answer = append(m.Answer, h.soa(zone), h.ns(zone))
+		h.glue(m)
+	default:
+		h.nodata(m, zone)
+	}
+}
+
+func (h *Handler) glue(m *dns.Msg) {
+	if h.server.IsValid() {
+		m.Extra = append(m.Extra, h.a(h.nsName, h.server, h.ttl))
+	}
+}
+
+// lookupFailed answers NXDOMAIN for a name the store does not hold and
+// SERVFAIL when the store fails.
+func (h *Handler) lookupFailed(m *dns.Msg, err error, zone string) {
+	if errors.Is(err, pxelator.ErrNotFound) {
+		h.nxdomain(m, zone)
+		return
+	}
+	h.log.Error("dnsd: store lookup", "err", err)
+	m.Rcode = dns.RcodeServerFailure
+}
+
+func (h *Handler) nxdomain(m *dns.Msg, zone string) {
+	m.Rcode = dns.RcodeNameError
+	m.Ns = append(m.Ns, h.soa(zone))
+}
+
+func (h *Handler) nodata(m *dns.Msg, zone string) {
+	m.Ns = append(m.Ns, h.soa(zone))
+}
+
+func (h *Handler) soa(zone string) dns.RR {
+	return &dns.SOA{
+		Hdr:     dns.RR_Header{Name: zone, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: h.ttl},
+		Ns:      h.nsName,
+		Mbox:    h.mbox,
+		Serial:  h.serial.Load(),
+		Refresh: 3600,
+		Retry:   600,
+		Expire:  86400,
+		Minttl:  h.ttl,
+	}
+}
+
+func (h *Handler) ns(zone string) dns.RR {
+	return &dns.NS{
+		Hdr: dns.RR_Header{Name: zone, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: h.ttl},
+		Ns:  h.nsName,
+	}
+}
+
+func (h *Handler) a(name string, ip netip.Addr, ttl uint32) dns.RR {
+	b := ip.As4()
+	return &dns.A{
+		Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: ttl},
+		A:   net.IP(b[:]),
+	}
+}
+
+// record sends the audit event of one query.
+func (h *Handler) record(q *query, resp *dns.Msg) {
+	proto := "udp"
+	if q.tcp {
+		proto = "tcp"
+	}
+	fields := map[string]any{
+		"name":  q.name,
+		"type":  dns.TypeToString[q.qtype],
+		"rcode": dns.RcodeToString[resp.Rcode],
+		"proto": proto,
+	}
+	if q.command != "" {
+		fields["command"] = q.command
+	}
+	if q.forwarded {
+		fields["forwarded"] = true
+	}
+	e := audit.Event{Package: "dnsd", Action: "query", IP: q.client, Hostname: q.machine.Hostname, Fields: fields}
+	if q.machine.Hostname != "" {
+		e.MAC = q.machine.MAC
+	}
+	audit.Record(h.ctx, h.audit, e)
+}
+
+// zoneName returns the canonical, fully qualified form of a zone name.
+func zoneName(s string) (string, error) {
+	z := dns.CanonicalName(strings.TrimSpace(s))
+	if z == "." {
+		return "", fmt.Errorf("dnsd: config: no zone")
+	}
+	if _, ok := dns.IsDomainName(z); !ok {
+		return "", fmt.Errorf("dnsd: config: bad zone %q", s)
+	}
+	return z, nil
+}
+
+// reverseZone returns the in-addr.arpa zone of p, rounded down to an
+// octet boundary.
+func reverseZone(p netip.Prefix) (string, error) {
+	if !p.IsValid() || !p.Addr().Unmap().Is4() {
+		return "", fmt.Errorf("dnsd: config: network %v is not IPv4", p)
+	}
+	b := p.Addr().Unmap().As4()
+	var sb strings.Builder
+	for i := p.Bits()/8 - 1; i >= 0; i-- {
+		fmt.Fprintf(&sb, "%d.", b[i])
+	}
+	sb.WriteString("in-addr.arpa.")
+	return sb.String(), nil
+}
+
+// parseReverse parses a name in in-addr.arpa: the address it names (when
+// it has 4 labels) and its number of labels before in-addr.arpa. ok is
+// false when a label is not a decimal octet or there are more than 4.
+func parseReverse(name string) (ip netip.Addr, labels int, ok bool) {
+	rel, found := strings.CutSuffix(name, ".in-addr.arpa.")
+	if !found {
+		return ip, 0, false
+	}
+	var b [4]byte
+	for rel != "" {
+		if labels == 4 {
+			return ip, 0, false
+		}
+		var label string
+		if i := strings.LastIndexByte(rel, '.'); i >= 0 {
+			label, rel = rel[i+1:], rel[:i]
+		} else {
+			label, rel = rel, ""
+		}
+		n, ok := octet(label)
+		if !ok {
+			return ip, 0, false
+		}
+		b[labels] = n
+		labels++
+	}
+	return netip.AddrFrom4(b), labels, true
+}
+
+func octet(s string) (byte, bool) {
+	if s == "" || len(s) > 3 || len(s) > 1 && s[0] == '0' {
+		return 0, false
+	}
+	n := 0
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return byte(n), n <= 255
+}
+
+// inZone reports whether the canonical name is zone or below it.
+func inZone(name, zone string) bool {
+	return name == zone || len(name) > len(zone) && strings.HasSuffix(name, zone) && name[len(name)-len(zone)-1] == '.'
+}
+
+func contains(nets []netip.Prefix, ip netip.Addr) bool {
+	for _, p := range nets {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func addrOf(a net.Addr) netip.Addr {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		return a.AddrPort().Addr().Unmap()
+	case *net.TCPAddr:
+		return a.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
+}
