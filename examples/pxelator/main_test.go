@@ -100,4 +100,6 @@ func (l *lockedBuffer) String() string {
 
 // loopbackFlags keep the protocol services of the server under test on
 // loopback and ephemeral ports.
-var loopbackFlags = []string{}
+var loopbackFlags = []string{
+	"-dns", "127.0.0.1:0",
+}
