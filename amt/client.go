@@ -236,7 +236,11 @@ func (c *Client) post(ctx context.Context, path, soapAction string, body []byte)
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("amt: POST %s: %w", u, unwrapURLError(err))
+		err = unwrapURLError(err)
+		if errors.Is(err, io.EOF) {
+			err = fmt.Errorf("the device closed the connection without answering: %w", err)
+		}
+		return nil, fmt.Errorf("amt: POST %s: %w", u, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
