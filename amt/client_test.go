@@ -132,3 +132,27 @@ func TestPowerAgainstEmulator(t *testing.T) {
 		}
 	}
 }
+
+func TestForMachine(t *testing.T) {
+	srv := amttest.NewServer(amttest.Options{})
+	defer srv.Close()
+	mac := []byte{0x52, 0x54, 0, 1, 2, 3}
+	m := pxelator.Machine{MAC: mac}
+	if _, err := amt.ForMachine(m, amt.Config{}); err == nil {
+		t.Fatal("ForMachine without address: no error")
+	}
+	m.Set(amt.AttrAddress, srv.URL)
+	m.SetSecret(amt.AttrPassword, srv.Password())
+	rec := &audittest.Recorder{}
+	c, err := amt.ForMachine(m, amt.Config{Audit: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Off(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	evs := rec.Find("amt", "power_off")
+	if len(evs) != 1 || evs[0].MAC.String() != "52:54:00:01:02:03" || evs[0].IP.String() != "127.0.0.1" {
+		t.Fatalf("audit = %+v", evs)
+	}
+}
