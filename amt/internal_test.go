@@ -76,8 +76,9 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		}
 		if b.SystemPower != nil && b.SystemPower.SystemPowerState != nil {
 			if n, err := parseUint(*b.SystemPower.SystemPowerState, "SystemPowerState"); err == nil {
-				legacyState(n)
-				systemPowerStateName(n)
+				if legacyState(n) == "" || systemPowerStateName(n) == "" {
+					t.Fatalf("SystemPowerState %d has no name", n)
+				}
 			}
 		}
 		snippet(data)
