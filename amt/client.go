@@ -63,7 +63,7 @@ type Config struct {
 	// Audit, when not nil, records every power action and state reading.
 	Audit audit.Recorder
 	// MAC is the managed machine's hardware address, for audit records.
-	MAC []byte
+	MAC net.HardwareAddr
 
 	// Logger, when not nil, receives debug logs of the requests (never
 	// credentials).

@@ -136,11 +136,7 @@ func (e *StatusError) Error() string {
 	if text == "" {
 		text = "undocumented status"
 	}
-	arg := ""
-	if e.Arg != "" {
-		arg = e.Arg
-	}
-	return fmt.Sprintf("amt: %s(%s): status %#x: %s", e.Method, arg, e.Status, text)
+	return fmt.Sprintf("amt: %s(%s): status %#x: %s", e.Method, e.Arg, e.Status, text)
 }
 
 // Is reports whether e means the device does not support the operation.
