@@ -19,6 +19,7 @@ type Fault struct {
 	Status  int    // the HTTP status the fault came with
 }
 
+// Error describes the fault for a person.
 func (f *Fault) Error() string {
 	var b strings.Builder
 	b.WriteString("amt: SOAP fault")
@@ -86,6 +87,7 @@ type ReturnValueError struct {
 	Code   int
 }
 
+// Error describes the error for a person.
 func (e *ReturnValueError) Error() string {
 	text := returnValueText[e.Code]
 	if text == "" {
@@ -131,6 +133,7 @@ type StatusError struct {
 	Status uint32
 }
 
+// Error describes the error for a person.
 func (e *StatusError) Error() string {
 	text := statusText[e.Status]
 	if text == "" {
@@ -153,6 +156,7 @@ type HTTPError struct {
 	Snippet     string // the start of the body, for a person to read
 }
 
+// Error describes the error for a person.
 func (e *HTTPError) Error() string {
 	msg := fmt.Sprintf("amt: POST %s: HTTP %d", e.URL, e.Status)
 	if e.ContentType != "" {
