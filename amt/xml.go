@@ -20,14 +20,13 @@ type envelope struct {
 }
 
 type body struct {
-	Fault          *xmlFault            `xml:"Fault"`
-	PowerService   *xmlPowerService     `xml:"CIM_AssociatedPowerManagementService"`
-	Output         *xmlOutput           `xml:"RequestPowerStateChange_OUTPUT"`
-	Enumerate      *xmlEnumerate        `xml:"EnumerateResponse"`
-	Pull           *xmlPull             `xml:"PullResponse"`
-	SystemPower    *xmlSystemPowerState `xml:"GetSystemPowerStateResponse"`
-	RemoteControl  *xmlStatus           `xml:"RemoteControlResponse"`
-	IdentifyAnswer *xmlIdentify         `xml:"IdentifyResponse"`
+	Fault         *xmlFault            `xml:"Fault"`
+	PowerService  *xmlPowerService     `xml:"CIM_AssociatedPowerManagementService"`
+	Output        *xmlOutput           `xml:"RequestPowerStateChange_OUTPUT"`
+	Enumerate     *xmlEnumerate        `xml:"EnumerateResponse"`
+	Pull          *xmlPull             `xml:"PullResponse"`
+	SystemPower   *xmlSystemPowerState `xml:"GetSystemPowerStateResponse"`
+	RemoteControl *xmlStatus           `xml:"RemoteControlResponse"`
 }
 
 type xmlFault struct {
@@ -98,11 +97,6 @@ type xmlSystemPowerState struct {
 
 type xmlStatus struct {
 	Status *string `xml:"Status"`
-}
-
-type xmlIdentify struct {
-	ProductVendor  string `xml:"ProductVendor"`
-	ProductVersion string `xml:"ProductVersion"`
 }
 
 // decodeEnvelope parses a SOAP answer.
