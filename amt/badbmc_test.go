@@ -224,3 +224,32 @@ func TestFaults(t *testing.T) {
 		t.Errorf("PowerState 99: %v, want ReturnValue 5", err)
 	}
 }
+
+// TestAuthAgainAfterLogin: a device accepts the login, answers once, then
+// asks for authentication again on every request. The client gives up
+// after one fresh attempt per call.
+func TestAuthAgainAfterLogin(t *testing.T) {
+	get := readVector(t, "get-associatedpower.response.xml")
+	var authed atomic.Int32
+	c, n := badBMC(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" || authed.Add(1) > 1 {
+			challenge(w)
+			return
+		}
+		w.Header().Set("Content-Type", "application/soap+xml")
+		w.Write(get)
+	})
+	ctx := ctxT(t)
+	if st, err := c.PowerState(ctx); err != nil || st != pxelator.PowerOn {
+		t.Fatalf("first PowerState() = %v, %v", st, err)
+	}
+	first := n.Load()
+	for range 3 {
+		if _, err := c.PowerState(ctx); !errors.Is(err, amt.ErrUnauthorized) {
+			t.Fatalf("PowerState() after the device dropped the login = %v, want ErrUnauthorized", err)
+		}
+	}
+	if got := n.Load() - first; got != 6 {
+		t.Errorf("3 calls made %d requests, want 6 (one retry each)", got)
+	}
+}
