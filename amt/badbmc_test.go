@@ -40,8 +40,10 @@ func badBMC(t *testing.T, h func(w http.ResponseWriter, r *http.Request)) (*amt.
 	return c, &n
 }
 
-func challenge(w http.ResponseWriter) {
-	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Digest realm="Digest:X", nonce="n%d",stale="false",qop="auth"`, time.Now().UnixNano()))
+func challenge(w http.ResponseWriter) { challengeStale(w, false) }
+
+func challengeStale(w http.ResponseWriter, stale bool) {
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Digest realm="Digest:X", nonce="n%d",stale="%t",qop="auth"`, time.Now().UnixNano(), stale))
 	w.Header().Set("Content-Type", "text/html")
 	w.WriteHeader(http.StatusUnauthorized)
 	w.Write([]byte("<html><h2 class=warn>Log on failed.</h2></html>"))
@@ -111,6 +113,11 @@ func TestBadBMC(t *testing.T) {
 				challenge(w) // with or without credentials
 			},
 			want: "authentication failed", is: amt.ErrUnauthorized, maxTries: 2,
+		},
+		{
+			name:    "says the nonce is stale forever",
+			handler: func(w http.ResponseWriter, r *http.Request) { challengeStale(w, true) },
+			want:    "authentication failed", is: amt.ErrUnauthorized, maxTries: 6,
 		},
 	}
 	for _, tt := range tests {

@@ -223,18 +223,7 @@ func (c *Client) post(ctx context.Context, path, soapAction string, body []byte)
 		defer cancel()
 	}
 	u := c.base.String() + path
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("amt: %w", err)
-	}
-	if soapAction != "" {
-		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
-		req.Header.Set("SOAPAction", `"`+soapAction+`"`)
-	} else {
-		req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
-	}
-	start := time.Now()
-	resp, err := c.http.Do(req)
+	resp, err := c.send(ctx, u, soapAction, body)
 	if err != nil {
 		err = unwrapURLError(err)
 		if errors.Is(err, io.EOF) {
@@ -244,9 +233,6 @@ func (c *Client) post(ctx context.Context, path, soapAction string, body []byte)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if c.cfg.Logger != nil {
-		c.cfg.Logger.DebugContext(ctx, "amt: request", "url", u, "status", resp.StatusCode, "bytes", len(data), "duration", time.Since(start))
-	}
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			err = fmt.Errorf("the device closed the connection before the %d bytes it announced: %w", resp.ContentLength, err)
@@ -281,6 +267,43 @@ func (c *Client) post(ctx context.Context, path, soapAction string, body []byte)
 		return nil, &HTTPError{URL: u, Status: resp.StatusCode, ContentType: ct, Snippet: snippet(data)}
 	}
 	return env, nil
+}
+
+// maxStale bounds the attempts of one request that the device answers
+// with a stale nonce.
+const maxStale = 3
+
+// send posts body to u. The digest transport answers a challenge once;
+// when the device then still answers 401 because the nonce went stale
+// (other requests used it up meanwhile), the request is sent again with
+// the new nonce, at most maxStale times: a wrong password is not retried.
+func (c *Client) send(ctx context.Context, u, soapAction string, body []byte) (*http.Response, error) {
+	for attempt := 1; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		if soapAction != "" {
+			req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+			req.Header.Set("SOAPAction", `"`+soapAction+`"`)
+		} else {
+			req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
+		}
+		start := time.Now()
+		resp, err := c.http.Do(req)
+		if c.cfg.Logger != nil {
+			c.cfg.Logger.DebugContext(ctx, "amt: request", "url", u, "attempt", attempt, "duration", time.Since(start), "err", err)
+		}
+		if err != nil || resp.StatusCode != http.StatusUnauthorized || attempt == maxStale {
+			return resp, err
+		}
+		chal, cerr := findChallenge(resp.Header)
+		if cerr != nil || !chal.Stale {
+			return resp, nil
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
+		resp.Body.Close()
+	}
 }
 
 // unwrapURLError drops the *url.Error wrapper, whose message repeats the
