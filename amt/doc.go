@@ -12,7 +12,9 @@
 //
 // Requests are authenticated with HTTP Digest (github.com/icholy/digest),
 // including the challenge forms real firmware sends, such as
-// qop="auth-int, auth" and no space after the commas. TLS certificates are
+// qop="auth-int, auth" and no space after the commas. A nonce the device
+// declares stale is renewed (three attempts at most); a refused login is
+// not retried. TLS certificates are
 // verified unless [Config.Insecure] is set for the self-signed
 // certificates AMT ships with.
 //
