@@ -8,7 +8,8 @@
 // state with CIM_PowerManagementService.RequestPowerStateChange (2 on,
 // 8 off, 5 cycle, 10 reset, 12 graceful off). With [Config.Legacy] it
 // speaks the SOAP RemoteControlService of AMT 2 to 5 instead
-// (GetSystemPowerState and RemoteControl).
+// (GetSystemPowerState and RemoteControl). [Client.Identify] tells which
+// of the two a device speaks.
 //
 // Requests are authenticated with HTTP Digest (github.com/icholy/digest),
 // including the challenge forms real firmware sends, such as

@@ -27,6 +27,13 @@ type body struct {
 	Pull          *xmlPull             `xml:"PullResponse"`
 	SystemPower   *xmlSystemPowerState `xml:"GetSystemPowerStateResponse"`
 	RemoteControl *xmlStatus           `xml:"RemoteControlResponse"`
+	Identify      *xmlIdentify         `xml:"IdentifyResponse"`
+}
+
+type xmlIdentify struct {
+	ProtocolVersion string `xml:"ProtocolVersion"`
+	ProductVendor   string `xml:"ProductVendor"`
+	ProductVersion  string `xml:"ProductVersion"`
 }
 
 type xmlFault struct {

@@ -1,7 +1,8 @@
 // Package amttest provides an emulator of an Intel AMT device for tests,
 // in the manner of net/http/httptest.
 //
-// A [Server] serves WS-Management on /wsman (Get, Enumerate and Pull of
+// A [Server] serves WS-Management on /wsman (Identify, without
+// authentication as AMT does; Get, Enumerate and Pull of
 // CIM_AssociatedPowerManagementService, RequestPowerStateChange of
 // CIM_PowerManagementService) and the legacy SOAP services of AMT 2 to 5
 // (RemoteControlService, and the few calls of SecurityAdministrationService

@@ -42,6 +42,9 @@ type Options struct {
 	// State is the initial power state; the default is on.
 	State pxelator.PowerState
 
+	// Version is the ProductVersion Identify answers; default "AMT 11.8".
+	Version string
+
 	// NoGet makes the WS-Transfer Get of
 	// CIM_AssociatedPowerManagementService fail with an
 	// ActionNotSupported fault, like firmware that only enumerates.
@@ -101,6 +104,9 @@ func NewBMC(opts Options) *BMC {
 	}
 	if opts.QOP == "" {
 		opts.QOP = "auth"
+	}
+	if opts.Version == "" {
+		opts.Version = "AMT 11.8"
 	}
 	if opts.NonceUses <= 0 {
 		opts.NonceUses = DefaultNonceUses
@@ -197,6 +203,9 @@ func (b *BMC) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(body) > maxBody {
 		http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
 		return
+	}
+	if r.URL.Path == "/wsman" && b.identify(w, body) {
+		return // answered without authentication, as AMT does
 	}
 	if ok, stale := b.authenticate(r, body); !ok {
 		b.challenge(w, stale)

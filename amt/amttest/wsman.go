@@ -179,3 +179,19 @@ func wsFault(w http.ResponseWriter, relatesTo, code, subcode, reason string) {
 		`<a:Body><a:Fault><a:Code><a:Value>` + code + `</a:Value><a:Subcode><a:Value>` + subcode + `</a:Value></a:Subcode></a:Code>` +
 		`<a:Reason><a:Text xml:lang="en-US">` + escape(reason) + `</a:Text></a:Reason><a:Detail></a:Detail></a:Fault></a:Body></a:Envelope>`))
 }
+
+// identify answers a WS-Management Identify (a request with no Action
+// whose body is an Identify element) and reports whether it did.
+func (b *BMC) identify(w http.ResponseWriter, body []byte) bool {
+	req, err := ParseRequest(body)
+	if err != nil || req.Action != "" || req.Method != "Identify" {
+		return false
+	}
+	w.Header().Set("Content-Type", soapContent)
+	w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><a:Envelope xmlns:a="http://www.w3.org/2003/05/soap-envelope" xmlns:b="http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd" xmlns:c="http://schemas.dmtf.org/wbem/dash/1/dash.xsd"><a:Header></a:Header><a:Body><b:IdentifyResponse>` +
+		`<b:ProtocolVersion>http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd</b:ProtocolVersion><b:ProductVendor>Intel(r)</b:ProductVendor>` +
+		`<b:ProductVersion>` + escape(b.opts.Version) + `</b:ProductVersion><c:DASHVersion>1.0.0</c:DASHVersion>` +
+		`<b:SecurityProfiles><b:SecurityProfileName>http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http/digest</b:SecurityProfileName></b:SecurityProfiles>` +
+		`</b:IdentifyResponse></a:Body></a:Envelope>`))
+	return true
+}
