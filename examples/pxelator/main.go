@@ -57,6 +57,7 @@ func main() {
 func services() []*service {
 	return []*service{
 		dnsService(),
+		powerService(),
 	}
 }
 

@@ -1,0 +1,37 @@
+// Package amt switches machines on and off through Intel Active Management
+// Technology (AMT).
+//
+// A [Client] speaks WS-Management (SOAP 1.2 over HTTP, POST /wsman on port
+// 16992, or 16993 with TLS) to AMT 6 and later: it reads
+// CIM_AssociatedPowerManagementService (a Get, falling back to
+// Enumerate+Pull on firmware that refuses the Get) and changes the power
+// state with CIM_PowerManagementService.RequestPowerStateChange (2 on,
+// 8 off, 5 cycle, 10 reset, 12 graceful off). With [Config.Legacy] it
+// speaks the SOAP RemoteControlService of AMT 2 to 5 instead
+// (GetSystemPowerState and RemoteControl). [Client.Identify] tells which
+// of the two a device speaks.
+//
+// Requests are authenticated with HTTP Digest (github.com/icholy/digest),
+// including the challenge forms real firmware sends, such as
+// qop="auth-int, auth" and no space after the commas. A nonce the device
+// declares stale is renewed (three attempts at most); a refused login is
+// not retried. TLS certificates are
+// verified unless [Config.Insecure] is set for the self-signed
+// certificates AMT ships with.
+//
+// Answers are parsed by local element name, so any namespace prefix works
+// and unknown elements are ignored. A non-zero ReturnValue becomes a
+// [*ReturnValueError], a SOAP fault a [*Fault], a legacy status a
+// [*StatusError], an HTTP answer that is not SOAP an [*HTTPError]: errors
+// that say what went wrong in words.
+//
+// A Client satisfies the power vocabulary shared with the wol and drac
+// packages: On, Off, SoftOff, Cycle, Reset and PowerState. Switching on a
+// machine that is on, or off one that is off, is not an error.
+//
+// Every power action and state reading is recorded through the optional
+// [audit.Recorder] (package "amt", actions "power_state", "power_on",
+// ...); credentials never are.
+//
+// The package amttest has an emulator of an AMT device to test against.
+package amt

@@ -1,0 +1,192 @@
+// Command powerctl switches a machine on and off through its management
+// controller, or wakes it by Wake-on-LAN.
+//
+//	powerctl -amt HOST [-user NAME] [-legacy] [-insecure] status|on|off|soft-off|cycle|reset
+//	powerctl -wol MAC [-iface NAME | -broadcast ADDR] [-port 9|7] [-secureon PASSWORD] on
+//
+// HOST is an address or name with an optional port, or a URL
+// (https://HOST for TLS on port 16993). The password is read from the
+// environment (AMT_PASSWORD for -amt) unless -password is given; the user
+// name from -user, then AMT_USER, then the backend's default (admin for
+// AMT). The password is never printed.
+//
+// "status" prints the power state (on, off, sleep or unknown); the other
+// commands print what was done. Switching on a machine that is on, or off
+// one that is off, is not an error. The exit status is 0 on success, 1 when
+// the operation failed and 2 for a usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/pxelator/pxelator"
+)
+
+// controller is what powerctl needs of a power backend: the vocabulary
+// that the wol, amt and drac packages share.
+type controller interface {
+	On(ctx context.Context) error
+	Off(ctx context.Context) error
+	SoftOff(ctx context.Context) error
+	Cycle(ctx context.Context) error
+	Reset(ctx context.Context) error
+	PowerState(ctx context.Context) (pxelator.PowerState, error)
+}
+
+// options are the flags every backend may use.
+type options struct {
+	user, password string
+	insecure       bool
+	legacy         bool
+	timeout        time.Duration
+	iface          string
+	broadcast      string
+	port           int
+	secureon       string
+}
+
+// backend opens a controller for the target given to its flag (-amt HOST).
+type backend struct {
+	name  string // the flag
+	usage string
+	env   string // prefix of the credential variables: AMT → AMT_USER, AMT_PASSWORD
+	open  func(target string, o options) (controller, error)
+}
+
+func backends() []backend {
+	return []backend{
+		{name: "amt", usage: "Intel AMT device `HOST` (host[:port] or http(s)://host[:port])", env: "AMT", open: openAMT},
+		{name: "wol", usage: "wake the machine with hardware address `MAC` by Wake-on-LAN (on only)", open: openWOL},
+	}
+}
+
+// command returns what a command other than status does.
+func command(name string) (func(controller, context.Context) error, bool) {
+	switch name {
+	case "on":
+		return controller.On, true
+	case "off":
+		return controller.Off, true
+	case "soft-off":
+		return controller.SoftOff, true
+	case "cycle":
+		return controller.Cycle, true
+	case "reset":
+		return controller.Reset, true
+	}
+	return nil, false
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+// errUsage marks an error in the command line.
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	err := powerctl(ctx, args, stdout, stderr, getenv)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 2
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(stderr, "powerctl:", err)
+		return 2
+	}
+	fmt.Fprintln(stderr, "powerctl:", err)
+	return 1
+}
+
+func powerctl(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("powerctl", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	bs := backends()
+	targets := make([]string, len(bs))
+	for i, b := range bs {
+		fs.StringVar(&targets[i], b.name, "", b.usage)
+	}
+	fs.StringVar(&o.user, "user", "", "user `NAME` (default: $AMT_USER with -amt, and so on for each backend)")
+	fs.StringVar(&o.password, "password", "", "password (default: $AMT_PASSWORD with -amt, and so on; prefer the environment: a flag shows in ps)")
+	fs.BoolVar(&o.insecure, "insecure", false, "accept any TLS certificate (the self-signed ones BMCs ship)")
+	fs.BoolVar(&o.legacy, "legacy", false, "AMT 2 to 5: use the SOAP RemoteControlService instead of WS-Management")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "give up after `DURATION`")
+	fs.StringVar(&o.iface, "iface", "", "Wake-on-LAN: send a raw Ethernet frame on interface `NAME` (needs root)")
+	fs.StringVar(&o.broadcast, "broadcast", "", "Wake-on-LAN: UDP to this broadcast `ADDR`, such as 192.168.1.255 or 192.168.1.0/24 (default 255.255.255.255)")
+	fs.IntVar(&o.port, "port", 9, "Wake-on-LAN: UDP `PORT` (9 or 7)")
+	fs.StringVar(&o.secureon, "secureon", "", "Wake-on-LAN: SecureOn `PASSWORD` (01:02:03:04:05:06 or 1.2.3.4)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: powerctl -amt HOST | -wol MAC [flags] status|on|off|soft-off|cycle|reset")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	var (
+		chosen *backend
+		target string
+	)
+	for i := range bs {
+		if targets[i] == "" {
+			continue
+		}
+		if chosen != nil {
+			return fmt.Errorf("%w: give only one of -%s and -%s", errUsage, chosen.name, bs[i].name)
+		}
+		chosen, target = &bs[i], targets[i]
+	}
+	if chosen == nil {
+		fs.Usage()
+		return fmt.Errorf("%w: no machine given", errUsage)
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: want one command: status, on, off, soft-off, cycle or reset", errUsage)
+	}
+	cmd := fs.Arg(0)
+	op, ok := command(cmd)
+	if !ok && cmd != "status" {
+		return fmt.Errorf("%w: unknown command %q: want status, on, off, soft-off, cycle or reset", errUsage, cmd)
+	}
+	if chosen.env != "" {
+		if o.user == "" {
+			o.user = getenv(chosen.env + "_USER")
+		}
+		if o.password == "" {
+			o.password = getenv(chosen.env + "_PASSWORD")
+		}
+	}
+	c, err := chosen.open(target, o)
+	if err != nil {
+		return err
+	}
+	if o.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.timeout)
+		defer cancel()
+	}
+	if cmd == "status" {
+		st, err := c.PowerState(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, st)
+		return nil
+	}
+	if err := op(c, ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s %s: %s: done\n", chosen.name, target, cmd)
+	return nil
+}

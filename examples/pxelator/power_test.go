@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/pxelator/pxelator"
+	"github.com/pxelator/pxelator/amt"
+	"github.com/pxelator/pxelator/amt/amttest"
+	"github.com/pxelator/pxelator/audit/audittest"
+)
+
+func TestPollPower(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	srv := amttest.NewServer(amttest.Options{State: pxelator.PowerOff})
+	defer srv.Close()
+
+	store := pxelator.NewMemStore()
+	withAMT := pxelator.Machine{MAC: net.HardwareAddr{0x52, 0x54, 0, 0, 0, 1}, IP: netip.MustParseAddr("10.0.0.11")}
+	withAMT.Set(amt.AttrAddress, srv.URL)
+	withAMT.Set(amt.AttrUser, srv.Username())
+	withAMT.SetSecret(amt.AttrPassword, srv.Password())
+	wolOnly := pxelator.Machine{MAC: net.HardwareAddr{0x52, 0x54, 0, 0, 0, 2}, IP: netip.MustParseAddr("10.0.0.12")}
+	for _, m := range []pxelator.Machine{withAMT, wolOnly} {
+		if err := store.Put(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := &audittest.Recorder{}
+	st := &stack{store: store, audit: rec, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+
+	pollPower(ctx, powerOptions{}, st)
+	evs := rec.Find("amt", "power_state")
+	if len(evs) != 1 || evs[0].Fields["state"] != "off" || evs[0].MAC.String() != withAMT.MAC.String() {
+		t.Fatalf("audit = %+v, want one power_state off for %v", evs, withAMT.MAC)
+	}
+
+	c, readable, err := powerFor(wolOnly, powerOptions{}, st)
+	if err != nil || readable {
+		t.Fatalf("powerFor(no BMC) = %T, %t, %v", c, readable, err)
+	}
+	if _, err := c.PowerState(ctx); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("Wake-on-LAN PowerState: %v, want ErrUnsupported", err)
+	}
+}
