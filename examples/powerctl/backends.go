@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pxelator/pxelator/amt"
+	"github.com/pxelator/pxelator/drac"
 	"github.com/pxelator/pxelator/wol"
 )
 
@@ -18,6 +19,10 @@ func openAMT(host string, o options) (controller, error) {
 		Insecure: o.insecure,
 		Timeout:  -1, // the -timeout flag bounds the whole command
 	})
+}
+
+func openDRAC(host string, o options) (controller, error) {
+	return &drac.Redfish{Address: host, User: o.user, Password: o.password, InsecureSkipVerify: o.insecure}, nil
 }
 
 func openWOL(mac string, o options) (controller, error) {

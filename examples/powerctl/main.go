@@ -63,6 +63,7 @@ type backend struct {
 func backends() []backend {
 	return []backend{
 		{name: "amt", usage: "Intel AMT device `HOST` (host[:port] or http(s)://host[:port])", env: "AMT", open: openAMT},
+		{name: "drac", usage: "Dell iDRAC `HOST` over Redfish (host[:port] or https://host[:port])", env: "DRAC", open: openDRAC},
 		{name: "wol", usage: "wake the machine with hardware address `MAC` by Wake-on-LAN (on only)", open: openWOL},
 	}
 }

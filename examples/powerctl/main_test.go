@@ -12,6 +12,7 @@ import (
 
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/amt/amttest"
+	"github.com/pxelator/pxelator/drac/dractest"
 )
 
 func ctxT(t *testing.T) context.Context {
@@ -27,6 +28,32 @@ func powerctlRun(t *testing.T, env map[string]string, args ...string) (int, stri
 	var stdout, stderr bytes.Buffer
 	code := run(ctxT(t), args, &stdout, &stderr, func(k string) string { return env[k] })
 	return code, stdout.String(), stderr.String()
+}
+
+// TestDRAC drives a Redfish emulator over TLS: powerctl refuses its
+// self-signed certificate unless told, then switches it.
+func TestDRAC(t *testing.T) {
+	bmc := dractest.New("root", "calvin")
+	srv := dractest.NewTLSServer(bmc)
+	defer srv.Close()
+	env := map[string]string{"DRAC_USER": "root", "DRAC_PASSWORD": "calvin"}
+	if code, _, errOut := powerctlRun(t, env, "-drac", srv.URL, "status"); code != 1 || strings.Contains(errOut, "calvin") {
+		t.Errorf("status with an unverified certificate: exit %d, %q; want a refusal without the password", code, errOut)
+	}
+	flags := []string{"-drac", srv.URL, "-insecure"}
+	bmc.SetPower(pxelator.PowerOff)
+	for _, s := range []struct {
+		cmd   string
+		state pxelator.PowerState
+	}{{"status", pxelator.PowerOff}, {"on", pxelator.PowerOn}, {"on", pxelator.PowerOn}, {"cycle", pxelator.PowerOn}, {"off", pxelator.PowerOff}} {
+		code, out, errOut := powerctlRun(t, env, append(flags, s.cmd)...)
+		if code != 0 || bmc.Power() != s.state {
+			t.Fatalf("powerctl %s: exit %d, %q, stderr %q, emulator %v; want %v", s.cmd, code, out, errOut, bmc.Power(), s.state)
+		}
+		if strings.Contains(out+errOut, "calvin") {
+			t.Fatalf("powerctl %s printed the password", s.cmd)
+		}
+	}
 }
 
 func TestAMT(t *testing.T) {

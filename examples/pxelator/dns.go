@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"net/netip"
 	"strings"
 
@@ -52,6 +53,7 @@ func dnsCommands(st *stack, o *dnsOptions) map[string]dnsd.CommandFunc {
 		"netboot.off": dnsSetAttr(st.store, pxelator.AttrNetboot, "false"), // boot from disk from now on
 		"netboot.on":  dnsSetAttr(st.store, pxelator.AttrNetboot, ""),
 	}
+	maps.Copy(cmds, powerCommands(st))
 	for _, p := range dnsSplitList(o.profiles) {
 		cmds["boot."+p] = dnsSetAttr(st.store, pxelator.AttrProfile, p)
 	}

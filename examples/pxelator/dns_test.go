@@ -52,7 +52,7 @@ func TestDNSService(t *testing.T) {
 		{"tcp", "11.0.0.10.in-addr.arpa.", dns.TypePTR, dns.RcodeSuccess, 1}, // the server's /24
 		{"udp", "ns.pxe.", dns.TypeA, dns.RcodeSuccess, 1},
 		{"udp", "example.com.", dns.TypeA, dns.RcodeRefused, 0},
-		{"udp", "wake.kiosk-01.do.pxe.", dns.TypeA, dns.RcodeNameError, 0}, // not registered here
+		{"udp", "frobnicate.kiosk-01.do.pxe.", dns.TypeA, dns.RcodeNameError, 0}, // not registered
 		{"udp", "boot.install.kiosk-01.do.pxe.", dns.TypeA, dns.RcodeSuccess, 1},
 		{"udp", "netboot.off.kiosk-01.do.pxe.", dns.TypeA, dns.RcodeSuccess, 1},
 	}

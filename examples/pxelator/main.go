@@ -33,6 +33,7 @@ type stack struct {
 	store    pxelator.Store
 	audit    audit.Recorder
 	log      *slog.Logger
+	power    powerOptions // set by the power service, which starts first
 }
 
 // service is one protocol of the reference server. flags registers its
@@ -56,8 +57,8 @@ func main() {
 // services lists the protocols the reference server runs.
 func services() []*service {
 	return []*service{
-		dnsService(),
 		powerService(),
+		dnsService(),
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/amt"
+	"github.com/pxelator/pxelator/dnsd"
+	"github.com/pxelator/pxelator/drac"
 	"github.com/pxelator/pxelator/wol"
 )
 
@@ -29,14 +31,45 @@ type powerOptions struct {
 }
 
 // powerFor returns the power backend of m: its AMT device when it has an
-// amt.address, else Wake-on-LAN, which can only switch it on. readable
-// reports whether the backend can read the power state.
+// amt.address, its Dell iDRAC (Redfish) when it has a drac.address, else
+// Wake-on-LAN, which can only switch it on. readable reports whether the
+// backend can read the power state.
 func powerFor(m pxelator.Machine, o powerOptions, st *stack) (c powerController, readable bool, err error) {
-	if m.Get(amt.AttrAddress) != "" {
+	switch {
+	case m.Get(amt.AttrAddress) != "":
 		c, err := amt.ForMachine(m, amt.Config{Insecure: o.insecure, Audit: st.audit, Logger: st.log})
 		return c, err == nil, err
+	case m.Get(drac.AttrAddress) != "":
+		c, err := drac.FromMachine(m)
+		if err != nil {
+			return nil, false, err
+		}
+		c.InsecureSkipVerify, c.Recorder, c.Logger = o.insecure, st.audit, st.log
+		return c, true, nil
 	}
 	return &wol.Client{MAC: m.MAC, Audit: st.audit}, false, nil
+}
+
+// powerCommands returns the DNS commands that switch a machine through
+// its power backend: wake.<host>.do.<zone> and friends.
+func powerCommands(st *stack) map[string]dnsd.CommandFunc {
+	do := func(op func(powerController, context.Context) error) dnsd.CommandFunc {
+		return func(ctx context.Context, m pxelator.Machine) error {
+			c, _, err := powerFor(m, st.power, st)
+			if err != nil {
+				return err
+			}
+			return op(c, ctx)
+		}
+	}
+	return map[string]dnsd.CommandFunc{
+		"wake":     do(powerController.On),
+		"on":       do(powerController.On),
+		"off":      do(powerController.Off),
+		"soft-off": do(powerController.SoftOff),
+		"cycle":    do(powerController.Cycle),
+		"reset":    do(powerController.Reset),
+	}
 }
 
 // pollPower reads the power state of every machine that has a backend
@@ -78,6 +111,7 @@ func powerService() *service {
 			fs.BoolVar(&o.insecure, "power-insecure", false, "accept the self-signed TLS certificates of BMCs")
 		},
 		start: func(ctx context.Context, st *stack) (func(context.Context) error, error) {
+			st.power = o
 			if o.poll <= 0 {
 				return nil, nil
 			}
