@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -16,6 +15,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // DirOptions tunes a [DirStore]. The zero value gives the defaults.
@@ -398,7 +399,7 @@ func (s *DirStore) recoverOld(serverDir, name string) string {
 	orig := strings.TrimPrefix(name, ".")
 	orig = orig[:strings.LastIndex(orig, ".old.")]
 	target := filepath.Join(serverDir, orig)
-	b, err := readSmall(filepath.Join(p, AttrMAC))
+	b, _, err := readValue(filepath.Join(p, AttrMAC), false)
 	if err != nil {
 		os.RemoveAll(p)
 		return ""
@@ -425,7 +426,7 @@ func (s *DirStore) macOnDisk(mac net.HardwareAddr, except string) bool {
 		if dir == except || strings.HasPrefix(filepath.Base(dir), ".") {
 			continue
 		}
-		if b, err := os.ReadFile(p); err == nil {
+		if b, _, err := readValue(p, false); err == nil {
 			if other, err := ParseMAC(firstLine(b)); err == nil && string(other) == string(mac) {
 				return true
 			}
@@ -449,6 +450,9 @@ func (s *DirStore) readDirs(ctx context.Context, dirs []string) []loaded {
 	for range 8 {
 		wg.Go(func() {
 			for i := range next {
+				if s.watch != nil {
+					s.watch.add(dirs[i])
+				}
 				m, err := readMachine(dirs[i])
 				out[i] = loaded{path: dirs[i], m: m, err: err}
 			}
@@ -533,7 +537,11 @@ func readMachine(dir string) (*Machine, error) {
 			continue
 		}
 		p := filepath.Join(dir, name)
-		b, err := readSmall(p)
+		field := name == AttrMAC || name == AttrHostname || name == AttrProfile
+		if !field && validKey(name) != nil {
+			continue
+		}
+		b, perm, err := readValue(p, !field)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -551,14 +559,7 @@ func readMachine(dir string) (*Machine, error) {
 		case AttrProfile:
 			m.Profile = v
 		default:
-			if validKey(name) != nil {
-				continue
-			}
-			info, err := e.Info()
-			if err != nil {
-				continue
-			}
-			m.set(name, Attr{Value: v, Secret: info.Mode().Perm()&0o077 == 0})
+			m.set(name, Attr{Value: v, Secret: perm&0o077 == 0})
 		}
 	}
 	if m.MAC == nil {
@@ -570,15 +571,30 @@ func readMachine(dir string) (*Machine, error) {
 	return m, nil
 }
 
-// readSmall reads the start of a value file: a value is one line, so
-// what follows the first 4 KiB is never read.
-func readSmall(p string) ([]byte, error) {
-	f, err := os.Open(p)
+// readValue reads the start of a value file and its permission bits
+// (when perm is set): a value is one line, so what follows the first
+// 4 KiB is never read. It calls the system directly, three calls a file,
+// because loading a large store is little else.
+func readValue(p string, perm bool) ([]byte, os.FileMode, error) {
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
-		return nil, err
+		return nil, 0, &fs.PathError{Op: "open", Path: p, Err: err}
 	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, 4096))
+	defer unix.Close(fd)
+	var mode os.FileMode
+	if perm {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			return nil, 0, &fs.PathError{Op: "stat", Path: p, Err: err}
+		}
+		mode = os.FileMode(st.Mode & 0o777)
+	}
+	buf := make([]byte, 4096)
+	n, err := unix.Read(fd, buf)
+	if err != nil {
+		return nil, 0, &fs.PathError{Op: "read", Path: p, Err: err}
+	}
+	return buf[:n], mode, nil
 }
 
 // firstLine returns the first line of b without surrounding spaces.

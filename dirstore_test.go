@@ -206,6 +206,21 @@ func TestDirStoreExternalEdits(t *testing.T) {
 	})
 }
 
+// TestDirStoreEditAfterOpen edits a machine that was on disk before the
+// store opened.
+func TestDirStoreEditAfterOpen(t *testing.T) {
+	root := t.TempDir()
+	m := pxelatortest.NewMachine(1)
+	dir := machineDir(root, m)
+	writeValue(t, filepath.Join(dir, "mac"), m.MAC.String())
+	s := openDir(t, root)
+	writeValue(t, filepath.Join(dir, "profile"), "rescue")
+	eventually(t, "the edited profile", func() bool {
+		got, err := s.ByMAC(context.Background(), m.MAC)
+		return err == nil && got.Profile == "rescue"
+	})
+}
+
 func TestDirStoreReloadWithoutWatch(t *testing.T) {
 	root := t.TempDir()
 	ctx := context.Background()
