@@ -231,7 +231,7 @@ func (s *Server) handle(ctx context.Context, pc *ipv4.PacketConn, b []byte, cm *
 	defer func() {
 		if p := recover(); p != nil {
 			s.panics.Add(1)
-			s.logger().Error("dhcpd: handler panic", "mac", req.MAC(), "panic", p, "stack", string(debug.Stack()))
+			s.logger().Error("dhcpd: handler panic", "mac", req.MAC().String(), "panic", p, "stack", string(debug.Stack()))
 		}
 	}()
 	if s.Handler != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -70,6 +71,8 @@ type StoreHandler struct {
 	boot  *BootTable
 	mask  net.IPMask
 	log   *slog.Logger
+
+	fullLog atomic.Int64 // unix time of the last pool-full log line
 }
 
 // NewHandler returns a StoreHandler for the machines of store.
@@ -146,23 +149,25 @@ func (h *StoreHandler) machine(ctx context.Context, req *Request) (pxelator.Mach
 		src = "relay:" + req.Peer.Addr().String() // the sender, not the forgeable giaddr
 	}
 	if !h.limit.allow(src, time.Now()) {
-		h.log.Debug("dhcpd: new machine over the source's limit", "mac", mac, "source", src)
+		h.log.Debug("dhcpd: new machine over the source's limit", "mac", mac.String(), "source", src)
 		h.event(ctx, req, "limited", netip.Addr{}, map[string]any{"source": src})
 		return pxelator.Machine{}, false
 	}
 	m, created, err := h.alloc.lease(ctx, mac, pxelator.Machine{Server: h.cfg.ServerIP})
 	switch {
 	case errors.Is(err, ErrPoolFull):
-		h.log.Warn("dhcpd: address pool is full, not answering", "mac", mac,
-			"range", h.cfg.First.String()+"-"+h.cfg.Last.String())
+		if now := time.Now().Unix(); h.fullLog.Swap(now) < now-10 { // at most one line per 10 s
+			h.log.Warn("dhcpd: address pool is full, not answering", "mac", mac.String(),
+				"range", h.cfg.First.String()+"-"+h.cfg.Last.String())
+		}
 		h.event(ctx, req, "pool-full", netip.Addr{}, map[string]any{"range": h.cfg.First.String() + "-" + h.cfg.Last.String()})
 		return m, false
 	case err != nil:
-		h.log.Error("dhcpd: cannot give an address", "mac", mac, "err", err)
+		h.log.Error("dhcpd: cannot give an address", "mac", mac.String(), "err", err)
 		return m, false
 	}
 	if created {
-		h.log.Info("dhcpd: new machine", "mac", mac, "ip", m.IP)
+		h.log.Info("dhcpd: new machine", "mac", mac.String(), "ip", m.IP)
 		h.event(ctx, req, "new-machine", m.IP, nil)
 	}
 	return m, true
@@ -218,18 +223,18 @@ func (h *StoreHandler) decline(ctx context.Context, req *Request) {
 		return
 	}
 	h.alloc.decline(ip)
-	h.log.Warn("dhcpd: address declined, moving the machine", "mac", m.MAC, "ip", ip)
+	h.log.Warn("dhcpd: address declined, moving the machine", "mac", m.MAC.String(), "ip", ip)
 	h.event(ctx, req, "declined", ip, nil)
 	if !h.alloc.inRange(ip) {
 		return // a fixed address set by hand: a person must fix it
 	}
 	if err := h.store.Delete(ctx, m.MAC); err != nil {
-		h.log.Error("dhcpd: moving a declined machine", "mac", m.MAC, "err", err)
+		h.log.Error("dhcpd: moving a declined machine", "mac", m.MAC.String(), "err", err)
 		return
 	}
 	m.IP = netip.Addr{}
 	if _, _, err := h.alloc.lease(ctx, m.MAC, m); err != nil {
-		h.log.Error("dhcpd: moving a declined machine", "mac", m.MAC, "err", err)
+		h.log.Error("dhcpd: moving a declined machine", "mac", m.MAC.String(), "err", err)
 	}
 }
 
@@ -376,7 +381,7 @@ func (h *StoreHandler) setBoot(req *Request, m pxelator.Machine, r *dhcpv4.DHCPv
 
 func (h *StoreHandler) write(ctx context.Context, w ResponseWriter, req *Request, r *dhcpv4.DHCPv4) {
 	if err := w.Write(ctx, r); err != nil {
-		h.log.Warn("dhcpd: reply not sent", "mac", req.MAC(), "err", err)
+		h.log.Warn("dhcpd: reply not sent", "mac", req.MAC().String(), "err", err)
 	}
 }
 
