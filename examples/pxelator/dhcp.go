@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/pxelator/pxelator/dhcpd"
+)
+
+// dhcpService serves DHCP, BOOTP and PXE from the store (package dhcpd),
+// or proxy DHCP beside another DHCP server with -proxy-dhcp.
+func dhcpService() *service {
+	var (
+		addr, iface, rng, subnet, script string
+		proxy                            bool
+		workers                          int
+	)
+	return &service{
+		name: "dhcp",
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&addr, "dhcp", ":67", "DHCP `ADDR:PORT` (\"off\" to disable)")
+			fs.StringVar(&iface, "iface", "", "serve DHCP on interface `NAME` only (default: all)")
+			fs.StringVar(&rng, "range", "", "addresses for new machines, `FIRST-LAST` (default: .100-.250 of the server's /24)")
+			fs.StringVar(&subnet, "dhcp-subnet", "", "the segment's `PREFIX`, e.g. 10.77.0.0/16 (default: the server's /24)")
+			fs.StringVar(&script, "ipxe-script", "", "`URL` given to clients already running iPXE (default http://<server-ip>/boot.ipxe)")
+			fs.BoolVar(&proxy, "proxy-dhcp", false, "proxy DHCP: only boot information for PXE clients, on the DHCP port and 4011")
+			fs.IntVar(&workers, "dhcp-workers", dhcpd.DefaultWorkers, "DHCP requests handled at once")
+		},
+		start: func(ctx context.Context, st *stack) (func(context.Context) error, error) {
+			if addr == "off" {
+				return nil, nil
+			}
+			cfg := dhcpd.Config{
+				ServerIP:  st.serverIP,
+				DNS:       []netip.Addr{st.serverIP},
+				LogServer: st.serverIP, // the syslog receiver
+				Proxy:     proxy,
+				Recorder:  st.audit,
+				Logger:    st.log,
+			}
+			var err error
+			if cfg.Subnet, err = parseSubnet(subnet, st.serverIP); err != nil {
+				return nil, err
+			}
+			if !proxy {
+				if cfg.First, cfg.Last, err = parseRange(rng, cfg.Subnet); err != nil {
+					return nil, err
+				}
+			}
+			if script != "" {
+				cfg.Boot = dhcpd.DefaultBootTable()
+				cfg.Boot.IPXEScript = script
+			}
+			h, err := dhcpd.NewHandler(st.store, cfg)
+			if err != nil {
+				return nil, err
+			}
+			addrs := []string{addr}
+			if proxy {
+				host, _, err := net.SplitHostPort(addr)
+				if err != nil {
+					return nil, fmt.Errorf("-dhcp %q: %w", addr, err)
+				}
+				addrs = append(addrs, net.JoinHostPort(host, strconv.Itoa(dhcpd.PXEPort)))
+			}
+			var srvs []*dhcpd.Server
+			for _, a := range addrs {
+				srv := &dhcpd.Server{Addr: a, Interface: iface, Handler: h, Workers: workers, Recorder: st.audit, Logger: st.log}
+				conn, err := srv.Listen()
+				if err != nil {
+					for _, s := range srvs {
+						s.Shutdown(ctx)
+					}
+					return nil, err
+				}
+				srvs = append(srvs, srv)
+				go func() {
+					if err := srv.Serve(conn); err != nil && !errors.Is(err, dhcpd.ErrServerClosed) {
+						st.log.Error("dhcp: serving stopped", "addr", a, "err", err)
+					}
+				}()
+				st.log.Info("dhcp: serving", "addr", a, "iface", iface, "proxy", proxy, "range", rng)
+			}
+			return func(ctx context.Context) error {
+				var errs []error
+				for _, s := range srvs {
+					errs = append(errs, s.Shutdown(ctx))
+				}
+				return errors.Join(errs...)
+			}, nil
+		},
+	}
+}
+
+// parseSubnet parses -dhcp-subnet, defaulting to the server's /24.
+func parseSubnet(s string, server netip.Addr) (netip.Prefix, error) {
+	if s == "" {
+		return netip.PrefixFrom(server, 24).Masked(), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil || !p.Addr().Is4() || !p.Contains(server) {
+		return netip.Prefix{}, fmt.Errorf("-dhcp-subnet %q: not an IPv4 prefix holding %v", s, server)
+	}
+	return p.Masked(), nil
+}
+
+// parseRange parses -range FIRST-LAST, defaulting to .100-.250 of the
+// subnet's first /24.
+func parseRange(s string, subnet netip.Prefix) (first, last netip.Addr, err error) {
+	if s == "" {
+		b := subnet.Addr().As4()
+		b[3] = 100
+		first = netip.AddrFrom4(b)
+		b[3] = 250
+		return first, netip.AddrFrom4(b), nil
+	}
+	f, l, ok := strings.Cut(s, "-")
+	first, err1 := netip.ParseAddr(f)
+	last, err2 := netip.ParseAddr(l)
+	if !ok || err1 != nil || err2 != nil || !first.Is4() || !last.Is4() || last.Less(first) {
+		return first, last, fmt.Errorf("-range %q: want FIRST-LAST IPv4 addresses", s)
+	}
+	return first, last, nil
+}
