@@ -16,8 +16,8 @@ import (
 // ErrPoolFull is returned when no address of the range is free.
 var ErrPoolFull = errors.New("dhcpd: address pool is full")
 
-// fullRetry is how long a full pool is not scanned again, unless an
-// address is given back through this allocator.
+// fullRetry is how long a full pool is not scanned again: a machine
+// deleted from the store frees its address within that time.
 const fullRetry = time.Second
 
 // allocator hands out the addresses of a range to new machines. A cursor
@@ -179,12 +179,5 @@ func (a *allocator) decline(ip netip.Addr) {
 	}
 	a.mu.Lock()
 	a.declined[u32(ip)] = true
-	a.mu.Unlock()
-}
-
-// freed tells the allocator that an address may have become free.
-func (a *allocator) freed() {
-	a.mu.Lock()
-	a.fullTill = time.Time{}
 	a.mu.Unlock()
 }

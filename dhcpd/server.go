@@ -335,12 +335,13 @@ func (w *writer) Write(ctx context.Context, reply *dhcpv4.DHCPv4) error {
 	if dst.Addr() == netip.AddrFrom4([4]byte{255, 255, 255, 255}) && w.req.IfIndex != 0 {
 		cm = &ipv4.ControlMessage{IfIndex: w.req.IfIndex} // broadcast out of the interface it came in
 	}
+	w.s.replies.Add(1) // before the send: whoever sees the reply sees it counted
 	_, err := w.pc.WriteTo(reply.ToBytes(), cm, net.UDPAddrFromAddrPort(dst))
 	if err != nil {
+		w.s.replies.Add(^uint64(0))
 		w.s.writeErr.Add(1)
 		return fmt.Errorf("dhcpd: reply to %v: %w", dst, err)
 	}
-	w.s.replies.Add(1)
 	w.s.recordPacket(ctx, w.req, reply, reply.BootFileName, dst)
 	return nil
 }

@@ -223,19 +223,16 @@ func (h *StoreHandler) decline(ctx context.Context, req *Request) {
 		return
 	}
 	h.alloc.decline(ip)
-	h.log.Warn("dhcpd: address declined, moving the machine", "mac", m.MAC.String(), "ip", ip)
-	h.event(ctx, req, "declined", ip, nil)
-	if !h.alloc.inRange(ip) {
-		return // a fixed address set by hand: a person must fix it
+	h.log.Warn("dhcpd: address declined", "mac", m.MAC.String(), "ip", ip)
+	if h.alloc.inRange(ip) { // a fixed address set by hand stays: a person must fix it
+		moved, err := h.alloc.create(ctx, m.MAC, m) // Put replaces: the machine is never absent
+		if err != nil {
+			h.log.Error("dhcpd: moving a declined machine", "mac", m.MAC.String(), "err", err)
+		} else {
+			m = moved
+		}
 	}
-	if err := h.store.Delete(ctx, m.MAC); err != nil {
-		h.log.Error("dhcpd: moving a declined machine", "mac", m.MAC.String(), "err", err)
-		return
-	}
-	m.IP = netip.Addr{}
-	if _, _, err := h.alloc.lease(ctx, m.MAC, m); err != nil {
-		h.log.Error("dhcpd: moving a declined machine", "mac", m.MAC.String(), "err", err)
-	}
+	h.event(ctx, req, "declined", ip, map[string]any{"moved-to": m.IP.String()})
 }
 
 // release records a release; the machine keeps its address.
