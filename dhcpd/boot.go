@@ -77,16 +77,41 @@ func (t *BootTable) Lookup(x PXE, m pxelator.Machine, server netip.Addr) string 
 	if file == "" || !strings.Contains(file, "{") {
 		return file
 	}
-	ip := ""
-	if m.IP.IsValid() {
-		ip = m.IP.String()
+	return expand(file, func(name string) string {
+		switch name {
+		case "server":
+			return server.String()
+		case "mac":
+			return m.MAC.String()
+		case "ip":
+			if m.IP.IsValid() {
+				return m.IP.String()
+			}
+		case "hostname":
+			return m.Hostname
+		case "profile":
+			return m.Profile
+		case "arch":
+			return strconv.Itoa(int(x.Arch))
+		default:
+			return "{" + name + "}"
+		}
+		return ""
+	})
+}
+
+// expand replaces every {name} in s by value(name).
+func expand(s string, value func(name string) string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '{')
+		j := strings.IndexByte(s[i+1:], '}')
+		if i < 0 || j < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		b.WriteString(value(s[i+1 : i+1+j]))
+		s = s[i+j+2:]
 	}
-	return strings.NewReplacer(
-		"{server}", server.String(),
-		"{mac}", m.MAC.String(),
-		"{ip}", ip,
-		"{hostname}", m.Hostname,
-		"{profile}", m.Profile,
-		"{arch}", strconv.Itoa(int(x.Arch)),
-	).Replace(file)
 }

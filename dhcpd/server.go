@@ -15,6 +15,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/dhcpv4/server4"
 	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
 
 	"github.com/pxelator/pxelator/audit"
 )
@@ -26,6 +27,9 @@ var ErrServerClosed = errors.New("dhcpd: server closed")
 // Server.Workers is zero. Handlers wait for the store to make new machines
 // durable; many workers let those waits overlap and share one sync.
 const DefaultWorkers = 64
+
+// socketBuffer is the receive buffer asked for a listening socket.
+const socketBuffer = 4 << 20
 
 // Server reads DHCP and BOOTP requests from UDP sockets and hands them to
 // its Handler with a fixed pool of workers: a flood of packets queues in
@@ -101,6 +105,15 @@ func (s *Server) Listen() (*net.UDPConn, error) {
 	conn, err := server4.NewIPv4UDPConn(s.Interface, ua)
 	if err != nil {
 		return nil, fmt.Errorf("dhcpd: listen %s: %w", addr, err)
+	}
+	// A large receive buffer rides out a boot storm's bursts; root may
+	// exceed net.core.rmem_max.
+	if rc, err := conn.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) {
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, socketBuffer) != nil {
+				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, socketBuffer)
+			}
+		})
 	}
 	return conn, nil
 }

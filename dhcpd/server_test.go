@@ -40,7 +40,9 @@ func testConfig(first, last string) dhcpd.Config {
 }
 
 // serve starts srv on an ephemeral loopback port and returns its address.
-func serve(t *testing.T, srv *dhcpd.Server) string {
+func serve(t *testing.T, srv *dhcpd.Server) string { return serveB(t, srv) }
+
+func serveB(t testing.TB, srv *dhcpd.Server) string {
 	t.Helper()
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
