@@ -251,3 +251,46 @@ func find(s, re string) string {
 	}
 	return strings.TrimSpace(m[1])
 }
+
+// TestInteropAllInterfaces serves on all interfaces of the namespace (no
+// SO_BINDTODEVICE): the interface comes from IP_PKTINFO, and the broadcast
+// reply must leave by that interface.
+func TestInteropAllInterfaces(t *testing.T) {
+	n := newNetns(t)
+	if _, err := exec.LookPath("udhcpc"); err != nil {
+		t.Skip("interop: udhcpc not installed (Debian: udhcpc)")
+	}
+	ctx := testCtx(t)
+	out, err := exec.Command("ip", "-n", n.srv, "-o", "link", "show", "dev", n.srvIf).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var index int
+	fmt.Sscanf(string(out), "%d:", &index)
+	store := pxelator.NewMemStore()
+	h := newHandler(t, store, testConfig("10.77.0.100", "10.77.250.250"))
+	seen := make(chan int, 16)
+	srv := &dhcpd.Server{Addr: ":67", Handler: dhcpd.HandlerFunc(func(ctx context.Context, w dhcpd.ResponseWriter, req *dhcpd.Request) {
+		select {
+		case seen <- req.IfIndex:
+		default:
+		}
+		h.ServeDHCP(ctx, w, req)
+	})}
+	conn := listenIn(t, n.srv, srv)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(conn) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		<-done
+	})
+	got := runUdhcpc(t, ctx, n)
+	if got.ip != "10.77.0.100" || got.file != "pxelinux.0" {
+		t.Errorf("udhcpc got %+v", got)
+	}
+	if i := <-seen; i != index {
+		t.Errorf("request seen on interface index %d, want %d (%s)", i, index, n.srvIf)
+	}
+}
