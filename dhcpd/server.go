@@ -158,8 +158,14 @@ func (s *Server) Serve(conn net.PacketConn) error {
 		conn.Close()
 	}()
 
-	pc := ipv4.NewPacketConn(conn)
-	withCM := pc.SetControlMessage(ipv4.FlagInterface|ipv4.FlagDst, true) == nil
+	var (
+		pc     *ipv4.PacketConn
+		withCM bool
+	)
+	if _, ok := conn.(net.Conn); ok { // ipv4.NewPacketConn wants a socket
+		pc = ipv4.NewPacketConn(conn)
+		withCM = pc.SetControlMessage(ipv4.FlagInterface|ipv4.FlagDst, true) == nil
+	}
 	port := 0
 	if ua, ok := conn.LocalAddr().(*net.UDPAddr); ok {
 		port = ua.Port
@@ -209,12 +215,12 @@ func (s *Server) work(ctx context.Context, conn net.PacketConn, pc *ipv4.PacketC
 			return fmt.Errorf("dhcpd: read: %w", err)
 		}
 		s.received.Add(1)
-		s.handle(ctx, pc, buf[:n], cm, peer, port)
+		s.handle(ctx, conn, pc, buf[:n], cm, peer, port)
 	}
 }
 
 // handle parses and serves one packet, recovering from handler panics.
-func (s *Server) handle(ctx context.Context, pc *ipv4.PacketConn, b []byte, cm *ipv4.ControlMessage, peer net.Addr, port uint16) {
+func (s *Server) handle(ctx context.Context, conn net.PacketConn, pc *ipv4.PacketConn, b []byte, cm *ipv4.ControlMessage, peer net.Addr, port uint16) {
 	var pa netip.AddrPort
 	if ua, ok := peer.(*net.UDPAddr); ok {
 		pa = ua.AddrPort()
@@ -248,7 +254,7 @@ func (s *Server) handle(ctx context.Context, pc *ipv4.PacketConn, b []byte, cm *
 		}
 	}()
 	if s.Handler != nil {
-		s.Handler.ServeDHCP(ctx, &writer{s: s, pc: pc, req: req}, req)
+		s.Handler.ServeDHCP(ctx, &writer{s: s, conn: conn, pc: pc, withCM: cm != nil, req: req}, req)
 	}
 }
 
@@ -337,9 +343,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // writer is the ResponseWriter of one request.
 type writer struct {
-	s   *Server
-	pc  *ipv4.PacketConn
-	req *Request
+	s      *Server
+	conn   net.PacketConn
+	pc     *ipv4.PacketConn
+	withCM bool // the socket speaks control messages
+	req    *Request
 }
 
 func (w *writer) Write(ctx context.Context, reply *dhcpv4.DHCPv4) error {
@@ -349,7 +357,12 @@ func (w *writer) Write(ctx context.Context, reply *dhcpv4.DHCPv4) error {
 		cm = &ipv4.ControlMessage{IfIndex: w.req.IfIndex} // broadcast out of the interface it came in
 	}
 	w.s.replies.Add(1) // before the send: whoever sees the reply sees it counted
-	_, err := w.pc.WriteTo(reply.ToBytes(), cm, net.UDPAddrFromAddrPort(dst))
+	var err error
+	if w.withCM {
+		_, err = w.pc.WriteTo(reply.ToBytes(), cm, net.UDPAddrFromAddrPort(dst))
+	} else {
+		_, err = w.conn.WriteTo(reply.ToBytes(), net.UDPAddrFromAddrPort(dst))
+	}
 	if err != nil {
 		w.s.replies.Add(^uint64(0))
 		w.s.writeErr.Add(1)

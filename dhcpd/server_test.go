@@ -506,3 +506,65 @@ func TestStormLimit(t *testing.T) {
 		t.Errorf("storm created %d machines, want 5", len(ms)-1)
 	}
 }
+
+// packetConn hides the *net.UDPConn behind the net.PacketConn interface:
+// the server must work without control messages.
+type packetConn struct{ net.PacketConn }
+
+func TestServePlainPacketConn(t *testing.T) {
+	ctx := testCtx(t)
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dhcpd.Server{Handler: newHandler(t, pxelator.NewMemStore(), testConfig("10.77.0.100", "10.77.0.200"))}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(packetConn{conn}) }()
+	relayInfo := dhcpv4.OptRelayAgentInfo(dhcpv4.OptGeneric(dhcpv4.GenericOptionCode(1), []byte("port7")))
+	_, ack, err := client(t, conn.LocalAddr().String(), testMAC, dhcpv4.WithOption(relayInfo)).DORA(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ri := ack.RelayAgentInfo(); ri == nil || string(ri.Get(dhcpv4.GenericOptionCode(1))) != "port7" {
+		t.Errorf("option 82 not echoed: %v", ack)
+	}
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, dhcpd.ErrServerClosed) {
+		t.Errorf("Serve = %v", err)
+	}
+}
+
+func TestShutdownCancelsStuckHandlers(t *testing.T) {
+	ctx := testCtx(t)
+	entered := make(chan struct{})
+	canceled := make(chan struct{})
+	srv := &dhcpd.Server{Handler: dhcpd.HandlerFunc(func(ctx context.Context, w dhcpd.ResponseWriter, req *dhcpd.Request) {
+		close(entered)
+		<-ctx.Done()
+		close(canceled)
+	}), Workers: 1}
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(conn) }()
+	c := client(t, conn.LocalAddr().String(), testMAC)
+	p, _ := c.New(dhcpv4.MessageTypeDiscover)
+	c.SendBytes(p.ToBytes())
+	<-entered
+	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	if err := srv.Shutdown(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown = %v, want DeadlineExceeded", err)
+	}
+	<-canceled
+	if err := <-done; !errors.Is(err, dhcpd.ErrServerClosed) {
+		t.Errorf("Serve = %v", err)
+	}
+	if err := srv.Serve(conn); !errors.Is(err, dhcpd.ErrServerClosed) {
+		t.Errorf("Serve after Shutdown = %v", err)
+	}
+}
