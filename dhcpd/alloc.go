@@ -55,6 +55,20 @@ func newAllocator(store pxelator.Store, server netip.Addr, subnet netip.Prefix, 
 	a := &allocator{store: store, server: server, subnet: subnet, first: u32(first), last: u32(last),
 		pending: make(map[string]*allocation), reserved: make(map[uint32]bool), declined: make(map[uint32]bool)}
 	a.next = a.first
+	// Start after the highest address in use, where the last run stopped,
+	// rather than walking the machines at the start of the range.
+	ms, err := store.List(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("dhcpd: store: %w", err)
+	}
+	for _, m := range ms {
+		if a.inRange(m.IP) && u32(m.IP) >= a.next {
+			a.next = u32(m.IP) + 1
+		}
+	}
+	if a.next > a.last || a.next < a.first {
+		a.next = a.first
+	}
 	return a, nil
 }
 

@@ -477,7 +477,8 @@ func TestStormLimit(t *testing.T) {
 	if err := store.Put(ctx, known); err != nil {
 		t.Fatal(err)
 	}
-	srv := &dhcpd.Server{Handler: newHandler(t, store, cfg)}
+	h := newHandler(t, store, cfg)
+	srv := &dhcpd.Server{Handler: h}
 	addr := serve(t, srv)
 	c := client(t, addr, testMAC)
 	const storm = 30
@@ -504,6 +505,9 @@ func TestStormLimit(t *testing.T) {
 	}
 	if ms, _ := store.List(ctx); len(ms) != 1+5 {
 		t.Errorf("storm created %d machines, want 5", len(ms)-1)
+	}
+	if st := h.Stats(); st.Limited != storm-5 || st.NewMachines != 5 {
+		t.Errorf("handler stats %+v", st)
 	}
 }
 
@@ -566,5 +570,31 @@ func TestShutdownCancelsStuckHandlers(t *testing.T) {
 	}
 	if err := srv.Serve(conn); !errors.Is(err, dhcpd.ErrServerClosed) {
 		t.Errorf("Serve after Shutdown = %v", err)
+	}
+}
+
+func TestInform(t *testing.T) {
+	store := pxelator.NewMemStore()
+	h := newHandler(t, store, testConfig("10.77.0.100", "10.77.0.200"))
+	p, _ := dhcpv4.New(dhcpv4.WithHwAddr(testMAC), dhcpv4.WithMessageType(dhcpv4.MessageTypeInform),
+		dhcpv4.WithClientIP(net.IPv4(10, 77, 9, 9)))
+	req := dhcptest.NewRequest(p)
+	req.Peer = netip.MustParseAddrPort("10.77.9.9:68")
+	w := &dhcptest.ResponseRecorder{}
+	h.ServeDHCP(context.Background(), w, req)
+	rs := w.Replies()
+	if len(rs) != 1 {
+		t.Fatalf("%d replies to INFORM", len(rs))
+	}
+	r := rs[0]
+	if r.MessageType() != dhcpv4.MessageTypeAck || !r.YourIPAddr.Equal(net.IPv4zero) ||
+		r.Options.Has(dhcpv4.OptionIPAddressLeaseTime) || r.DomainName() != "lab.example" {
+		t.Errorf("INFORM answer %v", r)
+	}
+	if d := dhcpd.Destination(req, r); d.String() != "10.77.9.9:68" {
+		t.Errorf("INFORM answer goes to %v", d)
+	}
+	if ms, _ := store.List(context.Background()); len(ms) != 0 {
+		t.Errorf("INFORM created machines: %v", ms)
 	}
 }

@@ -72,7 +72,21 @@ type StoreHandler struct {
 	mask  net.IPMask
 	log   *slog.Logger
 
-	fullLog atomic.Int64 // unix time of the last pool-full log line
+	fullLog, limitLog            atomic.Int64 // unix times of the last log lines
+	created, limited, full, nack atomic.Uint64
+}
+
+// HandlerStats counts what a [StoreHandler] did.
+type HandlerStats struct {
+	NewMachines uint64 // machines created
+	Limited     uint64 // new MACs not answered because their source was over its Limit
+	PoolFull    uint64 // new MACs not answered because the pool was full
+	NAKs        uint64 // requests for an address that is not the machine's
+}
+
+// Stats returns the handler's counters.
+func (h *StoreHandler) Stats() HandlerStats {
+	return HandlerStats{NewMachines: h.created.Load(), Limited: h.limited.Load(), PoolFull: h.full.Load(), NAKs: h.nack.Load()}
 }
 
 // NewHandler returns a StoreHandler for the machines of store.
@@ -149,13 +163,18 @@ func (h *StoreHandler) machine(ctx context.Context, req *Request) (pxelator.Mach
 		src = "relay:" + req.Peer.Addr().String() // the sender, not the forgeable giaddr
 	}
 	if !h.limit.allow(src, time.Now()) {
-		h.log.Debug("dhcpd: new machine over the source's limit", "mac", mac.String(), "source", src)
+		h.limited.Add(1)
+		if now := time.Now().Unix(); h.limitLog.Swap(now) < now-10 { // at most one line per 10 s
+			h.log.Warn("dhcpd: new machines over the source's limit, not answering", "mac", mac.String(),
+				"source", src, "limited", h.limited.Load())
+		}
 		h.event(ctx, req, "limited", netip.Addr{}, map[string]any{"source": src})
 		return pxelator.Machine{}, false
 	}
 	m, created, err := h.alloc.lease(ctx, mac, pxelator.Machine{Server: h.cfg.ServerIP})
 	switch {
 	case errors.Is(err, ErrPoolFull):
+		h.full.Add(1)
 		if now := time.Now().Unix(); h.fullLog.Swap(now) < now-10 { // at most one line per 10 s
 			h.log.Warn("dhcpd: address pool is full, not answering", "mac", mac.String(),
 				"range", h.cfg.First.String()+"-"+h.cfg.Last.String())
@@ -167,6 +186,7 @@ func (h *StoreHandler) machine(ctx context.Context, req *Request) (pxelator.Mach
 		return m, false
 	}
 	if created {
+		h.created.Add(1)
 		h.log.Info("dhcpd: new machine", "mac", mac.String(), "ip", m.IP)
 		h.event(ctx, req, "new-machine", m.IP, nil)
 	}
@@ -202,6 +222,7 @@ func (h *StoreHandler) request(ctx context.Context, w ResponseWriter, req *Reque
 		want = ip4(p.ClientIPAddr)
 	}
 	if want.IsValid() && want != m.IP {
+		h.nack.Add(1)
 		nak := h.base(req, dhcpv4.MessageTypeNak)
 		nak.UpdateOption(dhcpv4.OptMessage(fmt.Sprintf("address %v is not yours, %v is", want, m.IP)))
 		h.write(ctx, w, req, nak)

@@ -19,7 +19,8 @@ func dhcpService() *service {
 	var (
 		addr, iface, rng, subnet, script string
 		proxy                            bool
-		workers                          int
+		workers, burst                   int
+		rate                             float64
 	)
 	return &service{
 		name: "dhcp",
@@ -31,6 +32,8 @@ func dhcpService() *service {
 			fs.StringVar(&script, "ipxe-script", "", "`URL` given to clients already running iPXE (default http://<server-ip>/boot.ipxe)")
 			fs.BoolVar(&proxy, "proxy-dhcp", false, "proxy DHCP: only boot information for PXE clients, on the DHCP port and 4011")
 			fs.IntVar(&workers, "dhcp-workers", dhcpd.DefaultWorkers, "DHCP requests handled at once")
+			fs.IntVar(&burst, "dhcp-new-burst", 0, "new machines an interface or relay may create at once, `N` (0: no limit)")
+			fs.Float64Var(&rate, "dhcp-new-rate", 1, "new machines an interface or relay may create per second after the burst")
 		},
 		start: func(ctx context.Context, st *stack) (func(context.Context) error, error) {
 			if addr == "off" {
@@ -41,6 +44,7 @@ func dhcpService() *service {
 				DNS:       []netip.Addr{st.serverIP},
 				LogServer: st.serverIP, // the syslog receiver
 				Proxy:     proxy,
+				Limit:     dhcpd.Limit{Burst: burst, Rate: rate},
 				Recorder:  st.audit,
 				Logger:    st.log,
 			}
