@@ -1,0 +1,64 @@
+package dhcpd_test
+
+import (
+	"context"
+	"net/netip"
+	"sync/atomic"
+	"testing"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/pxelator/pxelator"
+	"github.com/pxelator/pxelator/dhcpd/dhcptest"
+)
+
+// countingStore counts the lookups by IP the allocator makes.
+type countingStore struct {
+	pxelator.Store
+	byIP atomic.Int64
+}
+
+func (s *countingStore) ByIP(ctx context.Context, ip netip.Addr) (pxelator.Machine, error) {
+	s.byIP.Add(1)
+	return s.Store.ByIP(ctx, ip)
+}
+
+// TestAllocationDoesNotScan: on a store with many machines, a new machine
+// costs a few lookups, not a walk over the machines in the range.
+func TestAllocationDoesNotScan(t *testing.T) {
+	ctx := context.Background()
+	mem := pxelator.NewMemStore()
+	const existing = 20000
+	ip := netip.MustParseAddr("10.77.0.100")
+	for i := range existing {
+		if err := mem.Put(ctx, pxelator.Machine{MAC: macN(i), IP: ip}); err != nil {
+			t.Fatal(err)
+		}
+		ip = ip.Next()
+	}
+	// A hole in the middle is found when the cursor wraps, not before.
+	if err := mem.Delete(ctx, macN(10)); err != nil {
+		t.Fatal(err)
+	}
+	store := &countingStore{Store: mem}
+	h := newHandler(t, store, testConfig("10.77.0.100", "10.77.250.250"))
+	const news = 100
+	for i := range news {
+		p, _ := dhcpv4.NewDiscovery(macN(existing+i), dhcptest.IPXEBIOS()...)
+		w := &dhcptest.ResponseRecorder{}
+		h.ServeDHCP(ctx, w, dhcptest.NewRequest(p))
+		if len(w.Replies()) != 1 {
+			t.Fatalf("new machine %d: no offer", i)
+		}
+		if got, want := w.Replies()[0].YourIPAddr.String(), ip.String(); got != want {
+			t.Fatalf("new machine %d got %s, want %s", i, got, want)
+		}
+		ip = ip.Next()
+	}
+	if n := store.byIP.Load(); n > 2*news {
+		t.Errorf("%d lookups by IP for %d new machines on a store of %d", n, news, existing)
+	}
+	if st := h.Stats(); st.NewMachines != news {
+		t.Errorf("stats %+v", st)
+	}
+}
