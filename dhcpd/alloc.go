@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -40,20 +41,25 @@ type allocator struct {
 	reserved map[uint32]bool        // addresses being written
 	declined map[uint32]bool
 	fullTill time.Time
+	writes   chan struct{} // semaphore of writes in flight
+	inflight sync.WaitGroup // writes that no request waits for
+	log      *slog.Logger
 }
 
 type allocation struct {
-	done chan struct{}
-	m    pxelator.Machine
-	err  error
+	offer pxelator.Machine // the machine as reserved, before it is written
+	done  chan struct{}    // closed when m and err are set
+	m     pxelator.Machine
+	err   error
 }
 
-func newAllocator(store pxelator.Store, server netip.Addr, subnet netip.Prefix, first, last netip.Addr) (*allocator, error) {
+func newAllocator(store pxelator.Store, server netip.Addr, subnet netip.Prefix, first, last netip.Addr, log *slog.Logger) (*allocator, error) {
 	if !first.Is4() || !last.Is4() || last.Less(first) {
 		return nil, fmt.Errorf("dhcpd: bad range %v-%v", first, last)
 	}
 	a := &allocator{store: store, server: server, subnet: subnet, first: u32(first), last: u32(last),
-		pending: make(map[string]*allocation), reserved: make(map[uint32]bool), declined: make(map[uint32]bool)}
+		pending: make(map[string]*allocation), reserved: make(map[uint32]bool), declined: make(map[uint32]bool),
+		writes: make(chan struct{}, maxWrites), log: log}
 	a.next = a.first
 	// Start after the highest address in use, where the last run stopped,
 	// rather than walking the machines at the start of the range.
@@ -85,10 +91,20 @@ func (a *allocator) inRange(ip netip.Addr) bool {
 	return ip.Is4() && u32(ip) >= a.first && u32(ip) <= a.last
 }
 
+// maxWrites bounds the new machines being written to the store at once
+// while their OFFERs are already out.
+const maxWrites = 4096
+
 // lease returns the machine with mac, creating it with the next free
-// address when the store does not know it. created reports a new machine.
-// The new machine is in the store (durable, for a DirStore) on return.
-func (a *allocator) lease(ctx context.Context, mac net.HardwareAddr, tmpl pxelator.Machine) (m pxelator.Machine, created bool, err error) {
+// address when the store does not know it; created reports a new machine.
+//
+// The write of a new machine starts at once. With durable set, lease
+// returns when the machine is in the store (durable, for a DirStore): an
+// ACK or a BOOTP reply must not leave before (RFC 2131 §4.3.1). Without
+// it, lease returns the reserved address while the write goes on, so that
+// an OFFER does not wait for the disk; the REQUEST that follows waits.
+// Many writes in flight let a DirStore share its syncs among them.
+func (a *allocator) lease(ctx context.Context, mac net.HardwareAddr, tmpl pxelator.Machine, durable bool) (m pxelator.Machine, created bool, err error) {
 	if m, err := a.store.ByMAC(ctx, mac); err == nil {
 		return m, false, nil
 	} else if !errors.Is(err, pxelator.ErrNotFound) {
@@ -98,6 +114,9 @@ func (a *allocator) lease(ctx context.Context, mac net.HardwareAddr, tmpl pxelat
 	a.mu.Lock()
 	if p, ok := a.pending[key]; ok {
 		a.mu.Unlock()
+		if !durable {
+			return p.offer, false, nil
+		}
 		select {
 		case <-p.done:
 			return p.m, false, p.err
@@ -110,33 +129,70 @@ func (a *allocator) lease(ctx context.Context, mac net.HardwareAddr, tmpl pxelat
 		a.mu.Unlock()
 		return m, false, nil
 	}
-	p := &allocation{done: make(chan struct{})}
+	ip, err := a.reserveLocked(ctx)
+	if err != nil {
+		a.mu.Unlock()
+		return pxelator.Machine{}, false, err
+	}
+	p := &allocation{done: make(chan struct{}), offer: tmpl.Clone()}
+	p.offer.MAC, p.offer.IP = mac, addr(ip)
 	a.pending[key] = p
 	a.mu.Unlock()
 
-	p.m, p.err = a.create(ctx, mac, tmpl)
-
-	a.mu.Lock()
-	delete(a.pending, key)
-	a.mu.Unlock()
-	close(p.done)
+	select {
+	case a.writes <- struct{}{}:
+	case <-ctx.Done():
+		a.finish(key, p, pxelator.Machine{}, ctx.Err(), ip)
+		return pxelator.Machine{}, false, ctx.Err()
+	}
+	wctx := context.WithoutCancel(ctx)
+	write := func() {
+		m, err := a.create(wctx, p.offer, ip)
+		<-a.writes
+		if err != nil && !durable {
+			a.log.Error("dhcpd: writing a new machine", "mac", mac.String(), "ip", p.offer.IP, "err", err)
+		}
+		a.finish(key, p, m, err, ip)
+	}
+	if !durable {
+		a.inflight.Add(1)
+		go func() {
+			defer a.inflight.Done()
+			write()
+		}()
+		return p.offer, true, nil
+	}
+	write()
 	return p.m, p.err == nil, p.err
 }
 
-// create picks a free address and puts a new machine there, moving on to
-// another address when someone else took it in the meantime.
-func (a *allocator) create(ctx context.Context, mac net.HardwareAddr, tmpl pxelator.Machine) (pxelator.Machine, error) {
-	for range 8 {
-		ip, err := a.reserve(ctx)
-		if err != nil {
-			return pxelator.Machine{}, err
+// finish publishes the outcome of an allocation.
+func (a *allocator) finish(key string, p *allocation, m pxelator.Machine, err error, ip uint32) {
+	p.m, p.err = m, err
+	a.mu.Lock()
+	delete(a.pending, key)
+	delete(a.reserved, ip)
+	a.mu.Unlock()
+	close(p.done)
+}
+
+// create puts m in the store at the reserved address ip, moving on to
+// another address when someone else took ip in the meantime.
+func (a *allocator) create(ctx context.Context, m pxelator.Machine, ip uint32) (pxelator.Machine, error) {
+	for try := range 8 {
+		if try > 0 {
+			var err error
+			if ip, err = a.reserve(ctx); err != nil {
+				return pxelator.Machine{}, err
+			}
 		}
-		m := tmpl.Clone()
-		m.MAC, m.IP = mac, addr(ip)
-		err = a.store.Put(ctx, m)
-		a.mu.Lock()
-		delete(a.reserved, ip)
-		a.mu.Unlock()
+		m.IP = addr(ip)
+		err := a.store.Put(ctx, m)
+		if try > 0 {
+			a.mu.Lock()
+			delete(a.reserved, ip)
+			a.mu.Unlock()
+		}
 		if err == nil {
 			return m, nil
 		}
@@ -144,13 +200,32 @@ func (a *allocator) create(ctx context.Context, mac net.HardwareAddr, tmpl pxela
 			return pxelator.Machine{}, fmt.Errorf("dhcpd: store: %w", err)
 		}
 	}
-	return pxelator.Machine{}, fmt.Errorf("dhcpd: no address for %v: the store keeps refusing", mac)
+	return pxelator.Machine{}, fmt.Errorf("dhcpd: no address for %v: the store keeps refusing", m.MAC)
+}
+
+// move puts machine m at a new address.
+func (a *allocator) move(ctx context.Context, m pxelator.Machine) (pxelator.Machine, error) {
+	ip, err := a.reserve(ctx)
+	if err != nil {
+		return m, err
+	}
+	defer func() {
+		a.mu.Lock()
+		delete(a.reserved, ip)
+		a.mu.Unlock()
+	}()
+	return a.create(ctx, m, ip)
 }
 
 // reserve returns the next address that is in no machine's hands.
 func (a *allocator) reserve(ctx context.Context) (uint32, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	return a.reserveLocked(ctx)
+}
+
+// reserveLocked is reserve with a.mu held.
+func (a *allocator) reserveLocked(ctx context.Context) (uint32, error) {
 	if time.Now().Before(a.fullTill) {
 		return 0, ErrPoolFull
 	}

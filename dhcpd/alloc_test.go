@@ -55,6 +55,9 @@ func TestAllocationDoesNotScan(t *testing.T) {
 		}
 		ip = ip.Next()
 	}
+	if err := h.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if n := store.byIP.Load(); n > 2*news {
 		t.Errorf("%d lookups by IP for %d new machines on a store of %d", n, news, existing)
 	}

@@ -103,24 +103,23 @@ func TestDORA(t *testing.T) {
 	srv := &dhcpd.Server{Handler: newHandler(t, store, cfg), Recorder: rec}
 	c := client(t, serve(t, srv), testMAC, dhcptest.IPXEBIOS()...)
 
-	offer, err := c.Discover(ctx)
+	offer, ack, err := c.DORA(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The new machine is in the store before the OFFER leaves.
 	m, err := store.ByMAC(ctx, testMAC)
 	if err != nil {
-		t.Fatalf("new machine not in the store when the OFFER came: %v", err)
+		t.Fatalf("new machine not in the store when the ACK came: %v", err)
 	}
-	if m.IP.String() != "10.77.0.100" || m.Server != serverIP || offer.YourIPAddr.String() != "10.77.0.100" {
-		t.Errorf("machine %v, offer %v, want 10.77.0.100 on server %v", m, offer.YourIPAddr, serverIP)
+	if m.IP.String() != "10.77.0.100" || m.Server != serverIP || offer.YourIPAddr.String() != "10.77.0.100" || !ack.YourIPAddr.Equal(offer.YourIPAddr) {
+		t.Errorf("machine %v, offer %v, ack %v, want 10.77.0.100 on server %v", m, offer.YourIPAddr, ack.YourIPAddr, serverIP)
 	}
 	// A person names the machine; the next exchange carries the name.
 	m.Hostname = "kiosk-01"
 	if err := store.Put(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	offer, ack, err := c.DORA(ctx)
+	offer, ack, err = c.DORA(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -503,6 +502,9 @@ func TestStormLimit(t *testing.T) {
 	if _, ack, err := c.DORA(ctx); err != nil || ack.YourIPAddr.String() != "10.77.0.20" {
 		t.Fatalf("known machine during a storm: %v %v", ack, err)
 	}
+	if err := h.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if ms, _ := store.List(ctx); len(ms) != 1+5 {
 		t.Errorf("storm created %d machines, want 5", len(ms)-1)
 	}
@@ -596,5 +598,49 @@ func TestInform(t *testing.T) {
 	}
 	if ms, _ := store.List(context.Background()); len(ms) != 0 {
 		t.Errorf("INFORM created machines: %v", ms)
+	}
+}
+
+// gatedStore holds every Put until the gate is closed.
+type gatedStore struct {
+	pxelator.Store
+	gate chan struct{}
+}
+
+func (s *gatedStore) Put(ctx context.Context, m pxelator.Machine) error {
+	<-s.gate
+	return s.Store.Put(ctx, m)
+}
+
+// TestOfferBeforeWriteAckAfter: the OFFER to a new machine does not wait
+// for the store, the ACK does (RFC 2131 §4.3.1).
+func TestOfferBeforeWriteAckAfter(t *testing.T) {
+	ctx := testCtx(t)
+	mem := pxelator.NewMemStore()
+	store := &gatedStore{Store: mem, gate: make(chan struct{})}
+	srv := &dhcpd.Server{Handler: newHandler(t, store, testConfig("10.77.0.100", "10.77.0.200"))}
+	c := client(t, serve(t, srv), testMAC)
+	offer, err := c.Discover(ctx) // would hang if the OFFER waited for Put
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mem.ByMAC(ctx, testMAC); err == nil {
+		t.Fatal("machine written although every Put is held")
+	}
+	acked := make(chan *dhcpv4.DHCPv4, 1)
+	go func() {
+		ack, err := c.Request(ctx, offer)
+		if err != nil {
+			t.Error(err)
+		}
+		acked <- ack
+	}()
+	close(store.gate)
+	ack := <-acked
+	if ack == nil || ack.MessageType() != dhcpv4.MessageTypeAck {
+		t.Fatalf("REQUEST answered %v", ack)
+	}
+	if m, err := mem.ByMAC(ctx, testMAC); err != nil || !ack.YourIPAddr.Equal(m.IP.AsSlice()) {
+		t.Errorf("ACK for %v before the machine was stored: %v, %v", ack.YourIPAddr, m, err)
 	}
 }

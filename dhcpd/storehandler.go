@@ -115,7 +115,7 @@ func NewHandler(store pxelator.Store, cfg Config) (*StoreHandler, error) {
 		h.log = slog.Default()
 	}
 	if !cfg.Proxy {
-		a, err := newAllocator(store, cfg.ServerIP, cfg.Subnet, cfg.First, cfg.Last)
+		a, err := newAllocator(store, cfg.ServerIP, cfg.Subnet, cfg.First, cfg.Last, h.log)
 		if err != nil {
 			return nil, err
 		}
@@ -125,6 +125,26 @@ func NewHandler(store pxelator.Store, cfg Config) (*StoreHandler, error) {
 		h.alloc = a
 	}
 	return h, nil
+}
+
+// Flush waits until the new machines offered so far are written to the
+// store, or until ctx is done. Call it after Server.Shutdown and before
+// closing the store.
+func (h *StoreHandler) Flush(ctx context.Context) error {
+	if h.alloc == nil {
+		return nil
+	}
+	done := make(chan struct{})
+	go func() {
+		h.alloc.inflight.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("dhcpd: flush: %w", ctx.Err())
+	}
 }
 
 // ServeDHCP implements Handler.
@@ -152,8 +172,9 @@ func (h *StoreHandler) ServeDHCP(ctx context.Context, w ResponseWriter, req *Req
 }
 
 // machine returns the machine of the requesting MAC, creating it when it
-// is new and the source is within its limit.
-func (h *StoreHandler) machine(ctx context.Context, req *Request) (pxelator.Machine, bool) {
+// is new and the source is within its limit. With durable set, a new
+// machine is in the store on return; else its write may be under way.
+func (h *StoreHandler) machine(ctx context.Context, req *Request, durable bool) (pxelator.Machine, bool) {
 	mac := req.MAC()
 	if m, err := h.store.ByMAC(ctx, mac); err == nil {
 		return m, true
@@ -171,7 +192,7 @@ func (h *StoreHandler) machine(ctx context.Context, req *Request) (pxelator.Mach
 		h.event(ctx, req, "limited", netip.Addr{}, map[string]any{"source": src})
 		return pxelator.Machine{}, false
 	}
-	m, created, err := h.alloc.lease(ctx, mac, pxelator.Machine{Server: h.cfg.ServerIP})
+	m, created, err := h.alloc.lease(ctx, mac, pxelator.Machine{Server: h.cfg.ServerIP}, durable)
 	switch {
 	case errors.Is(err, ErrPoolFull):
 		h.full.Add(1)
@@ -199,7 +220,7 @@ func (h *StoreHandler) event(ctx context.Context, req *Request, action string, i
 
 // offer answers a DISCOVER with an OFFER, or a BOOTP request (t == 0).
 func (h *StoreHandler) offer(ctx context.Context, w ResponseWriter, req *Request, t dhcpv4.MessageType) {
-	m, ok := h.machine(ctx, req)
+	m, ok := h.machine(ctx, req, t == 0) // a BOOTP reply is final: durable first
 	if !ok {
 		return
 	}
@@ -213,7 +234,7 @@ func (h *StoreHandler) request(ctx context.Context, w ResponseWriter, req *Reque
 	if sid := ip4(p.ServerIdentifier()); sid.IsValid() && sid != h.cfg.ServerIP {
 		return // SELECTING another server's offer
 	}
-	m, ok := h.machine(ctx, req)
+	m, ok := h.machine(ctx, req, true)
 	if !ok {
 		return
 	}
@@ -246,7 +267,7 @@ func (h *StoreHandler) decline(ctx context.Context, req *Request) {
 	h.alloc.decline(ip)
 	h.log.Warn("dhcpd: address declined", "mac", m.MAC.String(), "ip", ip)
 	if h.alloc.inRange(ip) { // a fixed address set by hand stays: a person must fix it
-		moved, err := h.alloc.create(ctx, m.MAC, m) // Put replaces: the machine is never absent
+		moved, err := h.alloc.move(ctx, m) // Put replaces: the machine is never absent
 		if err != nil {
 			h.log.Error("dhcpd: moving a declined machine", "mac", m.MAC.String(), "err", err)
 		} else {

@@ -96,6 +96,7 @@ func dhcpService() *service {
 				for _, s := range srvs {
 					errs = append(errs, s.Shutdown(ctx))
 				}
+				errs = append(errs, h.Flush(ctx)) // new machines offered are on disk before the store closes
 				return errors.Join(errs...)
 			}, nil
 		},
