@@ -41,7 +41,7 @@ type allocator struct {
 	reserved map[uint32]bool        // addresses being written
 	declined map[uint32]bool
 	fullTill time.Time
-	writes   chan struct{} // semaphore of writes in flight
+	writes   chan struct{}  // semaphore of writes in flight
 	inflight sync.WaitGroup // writes that no request waits for
 	log      *slog.Logger
 }
