@@ -17,6 +17,10 @@ import (
 // ErrPoolFull is returned when no address of the range is free.
 var ErrPoolFull = errors.New("dhcpd: address pool is full")
 
+// ErrBusy is returned when so many new machines are being written that
+// another one is not offered now; the client will ask again.
+var ErrBusy = errors.New("dhcpd: store is behind, not offering new addresses now")
+
 // fullRetry is how long a full pool is not scanned again: a machine
 // deleted from the store frees its address within that time.
 const fullRetry = time.Second
@@ -139,11 +143,20 @@ func (a *allocator) lease(ctx context.Context, mac net.HardwareAddr, tmpl pxelat
 	a.pending[key] = p
 	a.mu.Unlock()
 
-	select {
-	case a.writes <- struct{}{}:
-	case <-ctx.Done():
-		a.finish(key, p, pxelator.Machine{}, ctx.Err(), ip)
-		return pxelator.Machine{}, false, ctx.Err()
+	if durable {
+		select {
+		case a.writes <- struct{}{}:
+		case <-ctx.Done():
+			a.finish(key, p, pxelator.Machine{}, ctx.Err(), ip)
+			return pxelator.Machine{}, false, ctx.Err()
+		}
+	} else {
+		select {
+		case a.writes <- struct{}{}:
+		default: // the store is behind: an OFFER now would only wait
+			a.finish(key, p, pxelator.Machine{}, ErrBusy, ip)
+			return pxelator.Machine{}, false, ErrBusy
+		}
 	}
 	wctx := context.WithoutCancel(ctx)
 	write := func() {

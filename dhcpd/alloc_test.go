@@ -65,3 +65,39 @@ func TestAllocationDoesNotScan(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestStoreBehind: while the store holds many writes, new MACs are not
+// offered (they will ask again) and known machines are still served.
+func TestStoreBehind(t *testing.T) {
+	ctx := context.Background()
+	mem := pxelator.NewMemStore()
+	known := pxelator.Machine{MAC: macN(1 << 20), IP: netip.MustParseAddr("10.77.0.20")}
+	if err := mem.Put(ctx, known); err != nil {
+		t.Fatal(err)
+	}
+	store := &gatedStore{Store: mem, gate: make(chan struct{})}
+	h := newHandler(t, store, testConfig("10.77.0.100", "10.77.250.250"))
+	discoverFrom := func(mac int) int {
+		p, _ := dhcpv4.NewDiscovery(macN(mac))
+		w := &dhcptest.ResponseRecorder{}
+		h.ServeDHCP(ctx, w, dhcptest.NewRequest(p))
+		return len(w.Replies())
+	}
+	offered := 0
+	for i := range 5000 {
+		offered += discoverFrom(i)
+	}
+	if st := h.Stats(); offered == 5000 || st.Busy != uint64(5000-offered) || st.NewMachines != uint64(offered) {
+		t.Errorf("%d of 5000 offered with every write held; stats %+v", offered, st)
+	}
+	if discoverFrom(1<<20) != 1 {
+		t.Error("known machine not served while the store is behind")
+	}
+	close(store.gate)
+	if err := h.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ms, _ := mem.List(ctx); len(ms) != offered+1 {
+		t.Errorf("%d machines stored, want %d", len(ms), offered+1)
+	}
+}

@@ -72,8 +72,8 @@ type StoreHandler struct {
 	mask  net.IPMask
 	log   *slog.Logger
 
-	fullLog, limitLog            atomic.Int64 // unix times of the last log lines
-	created, limited, full, nack atomic.Uint64
+	fullLog, limitLog                  atomic.Int64 // unix times of the last log lines
+	created, limited, full, nack, busy atomic.Uint64
 }
 
 // HandlerStats counts what a [StoreHandler] did.
@@ -82,11 +82,12 @@ type HandlerStats struct {
 	Limited     uint64 // new MACs not answered because their source was over its Limit
 	PoolFull    uint64 // new MACs not answered because the pool was full
 	NAKs        uint64 // requests for an address that is not the machine's
+	Busy        uint64 // new MACs not answered because the store was behind
 }
 
 // Stats returns the handler's counters.
 func (h *StoreHandler) Stats() HandlerStats {
-	return HandlerStats{NewMachines: h.created.Load(), Limited: h.limited.Load(), PoolFull: h.full.Load(), NAKs: h.nack.Load()}
+	return HandlerStats{NewMachines: h.created.Load(), Limited: h.limited.Load(), PoolFull: h.full.Load(), NAKs: h.nack.Load(), Busy: h.busy.Load()}
 }
 
 // NewHandler returns a StoreHandler for the machines of store.
@@ -201,6 +202,9 @@ func (h *StoreHandler) machine(ctx context.Context, req *Request, durable bool) 
 				"range", h.cfg.First.String()+"-"+h.cfg.Last.String())
 		}
 		h.event(ctx, req, "pool-full", netip.Addr{}, map[string]any{"range": h.cfg.First.String() + "-" + h.cfg.Last.String()})
+		return m, false
+	case errors.Is(err, ErrBusy):
+		h.busy.Add(1)
 		return m, false
 	case err != nil:
 		h.log.Error("dhcpd: cannot give an address", "mac", mac.String(), "err", err)
