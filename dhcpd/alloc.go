@@ -179,6 +179,25 @@ func (a *allocator) lease(ctx context.Context, mac net.HardwareAddr, tmpl pxelat
 	return p.m, p.err == nil, p.err
 }
 
+// waitFor returns, for a MAC whose new machine is being written, a
+// function that waits for the write and returns the machine; else nil.
+func (a *allocator) waitFor(mac net.HardwareAddr) func(context.Context) (pxelator.Machine, error) {
+	a.mu.Lock()
+	p, ok := a.pending[string(mac)]
+	a.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return func(ctx context.Context) (pxelator.Machine, error) {
+		select {
+		case <-p.done:
+			return p.m, p.err
+		case <-ctx.Done():
+			return pxelator.Machine{}, ctx.Err()
+		}
+	}
+}
+
 // finish publishes the outcome of an allocation.
 func (a *allocator) finish(key string, p *allocation, m pxelator.Machine, err error, ip uint32) {
 	p.m, p.err = m, err

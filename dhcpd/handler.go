@@ -7,8 +7,11 @@ import (
 )
 
 // A Handler answers DHCP and BOOTP requests. ServeDHCP may write any
-// number of replies, usually zero or one, through w; it must not keep req
-// or w after it returns.
+// number of replies, usually zero or one, through w. It may also answer
+// later, from another goroutine: the ResponseWriter and Request a [Server]
+// passes stay valid after ServeDHCP returns (a reply after Shutdown
+// fails), so a handler that waits for something slow need not hold one of
+// the server's workers.
 type Handler interface {
 	ServeDHCP(ctx context.Context, w ResponseWriter, req *Request)
 }

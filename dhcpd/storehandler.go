@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -72,6 +73,9 @@ type StoreHandler struct {
 	mask  net.IPMask
 	log   *slog.Logger
 
+	waiters chan struct{}  // semaphore of REQUESTs waiting for a write
+	waiting sync.WaitGroup // their goroutines
+
 	fullLog, limitLog                  atomic.Int64 // unix times of the last log lines
 	created, limited, full, nack, busy atomic.Uint64
 }
@@ -107,7 +111,7 @@ func NewHandler(store pxelator.Store, cfg Config) (*StoreHandler, error) {
 	if cfg.LeaseTime <= 0 {
 		cfg.LeaseTime = time.Hour
 	}
-	h := &StoreHandler{cfg: cfg, store: store, boot: cfg.Boot, limit: newLimiter(cfg.Limit),
+	h := &StoreHandler{cfg: cfg, store: store, boot: cfg.Boot, limit: newLimiter(cfg.Limit), waiters: make(chan struct{}, maxWrites),
 		mask: net.CIDRMask(cfg.Subnet.Bits(), 32), log: cfg.Logger}
 	if h.boot == nil {
 		h.boot = DefaultBootTable()
@@ -129,7 +133,8 @@ func NewHandler(store pxelator.Store, cfg Config) (*StoreHandler, error) {
 }
 
 // Flush waits until the new machines offered so far are written to the
-// store, or until ctx is done. Call it after Server.Shutdown and before
+// store and the REQUESTs waiting for them are answered, or until ctx is
+// done. Call it after Server.Shutdown and before
 // closing the store.
 func (h *StoreHandler) Flush(ctx context.Context) error {
 	if h.alloc == nil {
@@ -138,6 +143,7 @@ func (h *StoreHandler) Flush(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		h.alloc.inflight.Wait()
+		h.waiting.Wait()
 		close(done)
 	}()
 	select {
@@ -238,10 +244,39 @@ func (h *StoreHandler) request(ctx context.Context, w ResponseWriter, req *Reque
 	if sid := ip4(p.ServerIdentifier()); sid.IsValid() && sid != h.cfg.ServerIP {
 		return // SELECTING another server's offer
 	}
+	if wait := h.alloc.waitFor(req.MAC()); wait != nil {
+		// A new machine still being written: answer once it is durable,
+		// without holding a worker meanwhile.
+		select {
+		case h.waiters <- struct{}{}:
+			h.waiting.Add(1)
+			go func() {
+				defer h.waiting.Done()
+				defer func() {
+					<-h.waiters
+					if p := recover(); p != nil {
+						h.log.Error("dhcpd: panic answering a REQUEST", "mac", req.MAC().String(), "panic", p)
+					}
+				}()
+				if m, err := wait(ctx); err == nil {
+					h.ack(ctx, w, req, m)
+				}
+			}()
+			return
+		default: // too many waiting: wait here
+		}
+	}
 	m, ok := h.machine(ctx, req, true)
 	if !ok {
 		return
 	}
+	h.ack(ctx, w, req, m)
+}
+
+// ack answers a REQUEST of machine m: ACK, or NAK when the client asks
+// for an address that is not the machine's.
+func (h *StoreHandler) ack(ctx context.Context, w ResponseWriter, req *Request, m pxelator.Machine) {
+	p := req.Packet
 	want := ip4(p.RequestedIPAddress())
 	if !want.IsValid() {
 		want = ip4(p.ClientIPAddr)
