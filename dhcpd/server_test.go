@@ -644,3 +644,32 @@ func TestOfferBeforeWriteAckAfter(t *testing.T) {
 		t.Errorf("ACK for %v before the machine was stored: %v, %v", ack.YourIPAddr, m, err)
 	}
 }
+
+func TestNewHandlerErrors(t *testing.T) {
+	ok := testConfig("10.77.0.100", "10.77.0.200")
+	tests := []struct {
+		name string
+		edit func(c *dhcpd.Config)
+	}{
+		{"no server IP", func(c *dhcpd.Config) { c.ServerIP = netip.Addr{} }},
+		{"IPv6 server", func(c *dhcpd.Config) { c.ServerIP = netip.MustParseAddr("fe80::1") }},
+		{"no range", func(c *dhcpd.Config) { c.First, c.Last = netip.Addr{}, netip.Addr{} }},
+		{"range backwards", func(c *dhcpd.Config) { c.First, c.Last = c.Last, c.First }},
+		{"range outside subnet", func(c *dhcpd.Config) { c.Last = netip.MustParseAddr("10.78.0.1") }},
+		{"IPv6 subnet", func(c *dhcpd.Config) { c.Subnet = netip.MustParsePrefix("fe80::/64") }},
+	}
+	for _, tt := range tests {
+		cfg := ok
+		tt.edit(&cfg)
+		if _, err := dhcpd.NewHandler(pxelator.NewMemStore(), cfg); err == nil {
+			t.Errorf("%s: no error", tt.name)
+		}
+	}
+	if _, err := dhcpd.NewHandler(nil, ok); err == nil {
+		t.Error("nil store: no error")
+	}
+	proxy := dhcpd.Config{ServerIP: serverIP, Proxy: true}
+	if _, err := dhcpd.NewHandler(pxelator.NewMemStore(), proxy); err != nil {
+		t.Errorf("proxy without a range: %v", err)
+	}
+}

@@ -58,10 +58,11 @@ type Config struct {
 //
 // A machine the store knows always gets its own address back, with its
 // host name (option 12). A new MAC gets the next free address of the
-// range and is written to the store at once, before the OFFER leaves (so a
-// DirStore shows it under conf/<server-ip>/<ip>/); concurrent new machines
-// never share an address. A full pool is logged and recorded, and the
-// client gets no answer. A declined address is not handed out again and
+// range and its write to the store starts at once (a DirStore shows it
+// under conf/<server-ip>/<ip>/); the OFFER does not wait for the write,
+// the ACK does (RFC 2131 §4.3.1), so concurrent new machines share the
+// store's syncs. Concurrent new machines never share an address. A full
+// pool is logged and recorded, and the client gets no answer. A declined address is not handed out again and
 // the machine that declined it moves to a new one. A release is recorded;
 // the machine keeps its address, which is its own.
 type StoreHandler struct {
@@ -134,8 +135,7 @@ func NewHandler(store pxelator.Store, cfg Config) (*StoreHandler, error) {
 
 // Flush waits until the new machines offered so far are written to the
 // store and the REQUESTs waiting for them are answered, or until ctx is
-// done. Call it after Server.Shutdown and before
-// closing the store.
+// done. Call it after Server.Shutdown and before closing the store.
 func (h *StoreHandler) Flush(ctx context.Context) error {
 	if h.alloc == nil {
 		return nil
