@@ -77,7 +77,7 @@ type StoreHandler struct {
 	waiters chan struct{}  // semaphore of REQUESTs waiting for a write
 	waiting sync.WaitGroup // their goroutines
 
-	fullLog, limitLog                  atomic.Int64 // unix times of the last log lines
+	fullLog, limitLog, busyLog         atomic.Int64 // unix times of the last log lines
 	created, limited, full, nack, busy atomic.Uint64
 }
 
@@ -211,6 +211,9 @@ func (h *StoreHandler) machine(ctx context.Context, req *Request, durable bool) 
 		return m, false
 	case errors.Is(err, ErrBusy):
 		h.busy.Add(1)
+		if now := time.Now().Unix(); h.busyLog.Swap(now) < now-10 { // at most one line per 10 s
+			h.log.Warn("dhcpd: the store is behind, not offering new addresses now", "mac", mac.String(), "busy", h.busy.Load())
+		}
 		return m, false
 	case err != nil:
 		h.log.Error("dhcpd: cannot give an address", "mac", mac.String(), "err", err)
