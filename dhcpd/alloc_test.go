@@ -101,3 +101,50 @@ func TestStoreBehind(t *testing.T) {
 		t.Errorf("%d machines stored, want %d", len(ms), offered+1)
 	}
 }
+
+// conflictStore refuses the first Put, as when a person takes the address
+// by hand between the reservation and the write.
+type conflictStore struct {
+	pxelator.Store
+	refused atomic.Bool
+}
+
+func (s *conflictStore) Put(ctx context.Context, m pxelator.Machine) error {
+	if s.refused.CompareAndSwap(false, true) {
+		return pxelator.ErrConflict
+	}
+	return s.Store.Put(ctx, m)
+}
+
+func TestAddressTakenDuringWrite(t *testing.T) {
+	ctx := context.Background()
+	store := &conflictStore{Store: pxelator.NewMemStore()}
+	h := newHandler(t, store, testConfig("10.77.0.100", "10.77.0.200"))
+	serve := func(p *dhcpv4.DHCPv4) *dhcpv4.DHCPv4 {
+		w := &dhcptest.ResponseRecorder{}
+		h.ServeDHCP(ctx, w, dhcptest.NewRequest(p))
+		if err := h.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(w.Replies()) != 1 {
+			t.Fatalf("%d replies to %v", len(w.Replies()), p.MessageType())
+		}
+		return w.Replies()[0]
+	}
+	d, _ := dhcpv4.NewDiscovery(testMAC)
+	offer := serve(d)
+	r, _ := dhcpv4.NewRequestFromOffer(offer)
+	ack := serve(r)
+	m, err := store.ByMAC(ctx, testMAC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The offered address went to someone else: the REQUEST for it is
+	// refused, and the machine's own address is the next one.
+	if offer.YourIPAddr.String() != "10.77.0.100" || ack.MessageType() != dhcpv4.MessageTypeNak || m.IP.String() != "10.77.0.101" {
+		t.Errorf("offer %v, answer %v, machine %v", offer.YourIPAddr, ack.MessageType(), m)
+	}
+	if again := serve(d); again.YourIPAddr.String() != "10.77.0.101" {
+		t.Errorf("second offer %v", again.YourIPAddr)
+	}
+}

@@ -673,3 +673,43 @@ func TestNewHandlerErrors(t *testing.T) {
 		t.Errorf("proxy without a range: %v", err)
 	}
 }
+
+func TestRelease(t *testing.T) {
+	ctx := testCtx(t)
+	store := pxelator.NewMemStore()
+	rec := &audittest.Recorder{}
+	cfg := testConfig("10.77.0.100", "10.77.0.200")
+	cfg.Recorder = rec
+	srv := &dhcpd.Server{Handler: newHandler(t, store, cfg)}
+	c := client(t, serve(t, srv), testMAC)
+	_, ack, err := c.DORA(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, _ := dhcpv4.NewReleaseFromACK(ack)
+	c.SendBytes(rel.ToBytes())
+	e, ok := rec.Wait(ctx, func(e audit.Event) bool { return e.Action == "released" })
+	if !ok || e.IP.String() != "10.77.0.100" {
+		t.Fatalf("release event %+v", e)
+	}
+	if m, err := store.ByMAC(ctx, testMAC); err != nil || m.IP.String() != "10.77.0.100" {
+		t.Errorf("machine after release: %v, %v", m, err)
+	}
+}
+
+func TestListenAndServe(t *testing.T) {
+	srv := &dhcpd.Server{Addr: "127.0.0.1:0", Handler: dhcpd.HandlerFunc(func(context.Context, dhcpd.ResponseWriter, *dhcpd.Request) {})}
+	done := make(chan error, 1)
+	go func() { done <- srv.ListenAndServe() }()
+	ctx := testCtx(t)
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, dhcpd.ErrServerClosed) {
+		t.Errorf("ListenAndServe = %v", err)
+	}
+	bad := &dhcpd.Server{Addr: "127.0.0.1:notaport"}
+	if err := bad.ListenAndServe(); err == nil || errors.Is(err, dhcpd.ErrServerClosed) {
+		t.Errorf("ListenAndServe on a bad address = %v", err)
+	}
+}
