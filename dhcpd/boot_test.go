@@ -1,6 +1,7 @@
 package dhcpd_test
 
 import (
+	"context"
 	"net/netip"
 	"testing"
 
@@ -58,5 +59,37 @@ func TestBootTableIPXELoopOff(t *testing.T) {
 	x := dhcpd.ClassifyPXE(discover(t, dhcptest.IPXEBIOS()...))
 	if got := table.Lookup(x, pxelator.Machine{MAC: testMAC}, netip.MustParseAddr("10.0.0.1")); got != "undionly.kpxe" {
 		t.Errorf("Lookup = %q, want undionly.kpxe", got)
+	}
+}
+
+// TestBootReplies: what the OFFER carries for each kind of client, with
+// the exact options the firmware sends.
+func TestBootReplies(t *testing.T) {
+	tests := []struct {
+		name        string
+		mods        []dhcpv4.Modifier
+		file, class string
+	}{
+		{"iPXE ROM (QEMU)", dhcptest.IPXEBIOS(), "http://10.77.0.1/boot.ipxe", "PXEClient"},
+		{"BIOS PXE ROM", dhcptest.PXEFirmware(iana.INTEL_X86PC), "pxelinux.0", "PXEClient"},
+		{"UEFI x86-64 PXE", dhcptest.PXEFirmware(iana.EFI_X86_64), "ipxe.efi", "PXEClient"},
+		{"UEFI arm64 PXE", dhcptest.PXEFirmware(iana.EFI_ARM64), "ipxe-arm64.efi", "PXEClient"},
+		{"UEFI x86-64 HTTP boot", dhcptest.HTTPBoot(iana.EFI_X86_64_HTTP), "http://10.77.0.1/ipxe.efi", "HTTPClient"},
+		{"plain DHCP client", nil, "pxelinux.0", ""},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHandler(t, pxelator.NewMemStore(), testConfig("10.77.0.100", "10.77.0.200"))
+			p, _ := dhcpv4.NewDiscovery(macN(i), tt.mods...)
+			w := &dhcptest.ResponseRecorder{}
+			h.ServeDHCP(context.Background(), w, dhcptest.NewRequest(p))
+			if len(w.Replies()) != 1 {
+				t.Fatalf("%d replies", len(w.Replies()))
+			}
+			r := w.Replies()[0]
+			if r.BootFileName != tt.file || r.ClassIdentifier() != tt.class || r.ServerIPAddr.String() != "10.77.0.1" {
+				t.Errorf("file %q class %q siaddr %v, want %q %q 10.77.0.1", r.BootFileName, r.ClassIdentifier(), r.ServerIPAddr, tt.file, tt.class)
+			}
+		})
 	}
 }
