@@ -24,9 +24,9 @@ import (
 var ErrServerClosed = errors.New("dhcpd: server closed")
 
 // DefaultWorkers is the number of packets a Server handles at once when
-// Server.Workers is zero. Handlers wait for the store to make new machines
-// durable; many workers let those waits overlap and share one sync.
-const DefaultWorkers = 512
+// Server.Workers is zero: enough for handlers that wait on a store now
+// and then to overlap their waits.
+const DefaultWorkers = 128
 
 // socketBuffer is the receive buffer asked for a listening socket.
 const socketBuffer = 4 << 20
