@@ -10,7 +10,9 @@
 #
 # Environment: RATE (default 10000 exchanges/s asked), CLIENTS (distinct
 # MACs, default 10000), SECS (default 15), SERVERS (default
-# "pxelator kea dnsmasq"), PXELATOR (a built binary; default: go build).
+# "pxelator kea dnsmasq"), ROUNDS (default 1: runs of each server, taken
+# in turn; the ratios use the last), PXELATOR (a built binary; default:
+# go build).
 # Needs root. Installs kea-admin (perfdhcp), kea-dhcp4-server and
 # dnsmasq-base with apt-get when they are missing.
 set -euo pipefail
@@ -19,6 +21,7 @@ RATE=${RATE:-10000}
 CLIENTS=${CLIENTS:-10000}
 SECS=${SECS:-15}
 SERVERS=${SERVERS:-"pxelator kea dnsmasq"}
+ROUNDS=${ROUNDS:-1}
 cd "$(dirname "$0")/.."
 
 need=()
@@ -105,7 +108,7 @@ stop_server() {
 
 printf '%-10s %12s %10s %10s %12s %12s\n' server "DORA/s" "drops D-O" "drops R-A" "avg D-O ms" "avg R-A ms"
 declare -A rates
-for s in $SERVERS; do
+for s in $(for _ in $(seq "$ROUNDS"); do echo $SERVERS; done); do
 	start_server "$s"
 	out=$tmp/$s.perfdhcp
 	ip netns exec "$cli" perfdhcp -4 -l "$vcli" -r "$RATE" -R "$CLIENTS" -p "$SECS" >"$out" 2>&1 || true
