@@ -29,7 +29,7 @@ func dhcpService() *service {
 			fs.StringVar(&iface, "iface", "", "serve DHCP on interface `NAME` only (default: all)")
 			fs.StringVar(&rng, "range", "", "addresses for new machines, `FIRST-LAST` (default: .100-.250 of the server's /24)")
 			fs.StringVar(&subnet, "dhcp-subnet", "", "the segment's `PREFIX`, e.g. 10.77.0.0/16 (default: the server's /24)")
-			fs.StringVar(&script, "ipxe-script", "", "`URL` given to clients already running iPXE (default http://<server-ip>/boot.ipxe)")
+			fs.StringVar(&script, "ipxe-script", "", "`URL` given to clients already running iPXE, e.g. http://{server}/boot.ipxe?mac={mac}; \"none\": iPXE gets the boot file of its architecture (default http://{server}/boot.ipxe)")
 			fs.BoolVar(&proxy, "proxy-dhcp", false, "proxy DHCP: only boot information for PXE clients, on the DHCP port and 4011")
 			fs.IntVar(&workers, "dhcp-workers", dhcpd.DefaultWorkers, "DHCP requests handled at once")
 			fs.IntVar(&burst, "dhcp-new-burst", 0, "new machines an interface or relay may create at once, `N` (0: no limit)")
@@ -57,7 +57,12 @@ func dhcpService() *service {
 					return nil, err
 				}
 			}
-			if script != "" {
+			switch script {
+			case "":
+			case "none":
+				cfg.Boot = dhcpd.DefaultBootTable()
+				cfg.Boot.IPXEScript = ""
+			default:
 				cfg.Boot = dhcpd.DefaultBootTable()
 				cfg.Boot.IPXEScript = script
 			}
