@@ -5,10 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/insomniacslk/dhcp/iana"
 
 	"github.com/pxelator/pxelator/dhcpd"
 )
@@ -21,6 +24,7 @@ func dhcpService() *service {
 		proxy                            bool
 		workers, burst                   int
 		rate                             float64
+		files                            = map[iana.Arch]string{}
 	)
 	return &service{
 		name: "dhcp",
@@ -30,6 +34,15 @@ func dhcpService() *service {
 			fs.StringVar(&rng, "range", "", "addresses for new machines, `FIRST-LAST` (default: .100-.250 of the server's /24)")
 			fs.StringVar(&subnet, "dhcp-subnet", "", "the segment's `PREFIX`, e.g. 10.77.0.0/16 (default: the server's /24)")
 			fs.StringVar(&script, "ipxe-script", "", "`URL` given to clients already running iPXE, e.g. http://{server}/boot.ipxe?mac={mac}; \"none\": iPXE gets the boot file of its architecture (default http://{server}/boot.ipxe)")
+			fs.Func("boot-file", "boot file of a client architecture, `ARCH=FILE` (RFC 4578 number, e.g. 0=undionly.kpxe, 7=snponly.efi); repeatable", func(v string) error {
+				a, f, ok := strings.Cut(v, "=")
+				n, err := strconv.ParseUint(a, 10, 16)
+				if !ok || err != nil {
+					return fmt.Errorf("want ARCH=FILE, e.g. 7=snponly.efi")
+				}
+				files[iana.Arch(n)] = f
+				return nil
+			})
 			fs.BoolVar(&proxy, "proxy-dhcp", false, "proxy DHCP: only boot information for PXE clients, on the DHCP port and 4011")
 			fs.IntVar(&workers, "dhcp-workers", dhcpd.DefaultWorkers, "DHCP requests handled at once")
 			fs.IntVar(&burst, "dhcp-new-burst", 0, "new machines an interface or relay may create at once, `N` (0: no limit)")
@@ -57,15 +70,15 @@ func dhcpService() *service {
 					return nil, err
 				}
 			}
+			cfg.Boot = dhcpd.DefaultBootTable()
 			switch script {
 			case "":
 			case "none":
-				cfg.Boot = dhcpd.DefaultBootTable()
 				cfg.Boot.IPXEScript = ""
 			default:
-				cfg.Boot = dhcpd.DefaultBootTable()
 				cfg.Boot.IPXEScript = script
 			}
+			maps.Copy(cfg.Boot.Files, files)
 			h, err := dhcpd.NewHandler(st.store, cfg)
 			if err != nil {
 				return nil, err
