@@ -198,7 +198,11 @@ func (c *Client) Receive(ctx context.Context) (*dhcpv4.DHCPv4, error) {
 		if err != nil {
 			return nil, fmt.Errorf("dhcptest: %w", err)
 		}
-		return dhcpv4.FromBytes(buf[:n])
+		p, err := dhcpv4.FromBytes(buf[:n])
+		if err != nil {
+			return nil, fmt.Errorf("dhcptest: %w", err)
+		}
+		return p, nil
 	}
 }
 
