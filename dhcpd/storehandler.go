@@ -265,9 +265,10 @@ func (h *StoreHandler) request(ctx context.Context, w ResponseWriter, req *Reque
 					h.ack(ctx, w, req, m)
 				}
 			}()
-			return
-		default: // too many waiting: wait here
+		default: // the store is far behind: the client will ask again
+			h.busy.Add(1)
 		}
+		return
 	}
 	m, ok := h.machine(ctx, req, true)
 	if !ok {
