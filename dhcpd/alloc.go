@@ -46,6 +46,7 @@ type allocator struct {
 	declined map[uint32]bool
 	fullTill time.Time
 	writes   chan struct{}  // semaphore of writes in flight
+	rate     writeRate      // how many of them to admit for an OFFER
 	inflight sync.WaitGroup // writes that no request waits for
 	log      *slog.Logger
 }
@@ -96,8 +97,53 @@ func (a *allocator) inRange(ip netip.Addr) bool {
 }
 
 // maxWrites bounds the new machines being written to the store at once
-// while their OFFERs are already out.
-const maxWrites = 4096
+// while their OFFERs are already out; minWrites are always admitted.
+const (
+	maxWrites = 4096
+	minWrites = 64
+)
+
+// writeLatency is how long a new machine may wait for the store before
+// its REQUEST is answered: more writes are not admitted than the store
+// completes in that time, so that a slow store sheds load (the clients ask
+// again) instead of queueing REQUESTs past their clients' patience.
+const writeLatency = 500 * time.Millisecond
+
+// writeRate counts the writes the store completes per second.
+type writeRate struct {
+	mu        sync.Mutex
+	sec       int64 // the current second
+	cur, prev int   // writes done in it and in the one before
+}
+
+func (r *writeRate) roll(now time.Time) {
+	if s := now.Unix(); s != r.sec {
+		if s == r.sec+1 {
+			r.prev = r.cur
+		} else {
+			r.prev = 0
+		}
+		r.sec, r.cur = s, 0
+	}
+}
+
+func (r *writeRate) done(now time.Time) {
+	r.mu.Lock()
+	r.roll(now)
+	r.cur++
+	r.mu.Unlock()
+}
+
+// limit returns how many writes may be in flight: what the store did in
+// the last second times writeLatency, within [minWrites, maxWrites]. A
+// fast store earns a higher limit each second; a slow one a lower.
+func (r *writeRate) limit(now time.Time) int {
+	r.mu.Lock()
+	r.roll(now)
+	n := max(r.prev, r.cur) * int(writeLatency/time.Millisecond) / 1000
+	r.mu.Unlock()
+	return min(max(n, minWrites), maxWrites)
+}
 
 // lease returns the machine with mac, creating it with the next free
 // address when the store does not know it; created reports a new machine.
@@ -151,9 +197,15 @@ func (a *allocator) lease(ctx context.Context, mac net.HardwareAddr, tmpl pxelat
 			return pxelator.Machine{}, false, ctx.Err()
 		}
 	} else {
-		select {
-		case a.writes <- struct{}{}:
-		default: // the store is behind: an OFFER now would only wait
+		admitted := false
+		if len(a.writes) < a.rate.limit(time.Now()) {
+			select {
+			case a.writes <- struct{}{}:
+				admitted = true
+			default:
+			}
+		}
+		if !admitted { // the store is behind: an OFFER now would only wait
 			a.finish(key, p, pxelator.Machine{}, ErrBusy, ip)
 			return pxelator.Machine{}, false, ErrBusy
 		}
@@ -162,6 +214,7 @@ func (a *allocator) lease(ctx context.Context, mac net.HardwareAddr, tmpl pxelat
 	write := func() {
 		m, err := a.create(wctx, p.offer, ip)
 		<-a.writes
+		a.rate.done(time.Now())
 		if err != nil && !durable {
 			a.log.Error("dhcpd: writing a new machine", "mac", mac.String(), "ip", p.offer.IP, "err", err)
 		}
