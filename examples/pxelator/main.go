@@ -59,6 +59,7 @@ func services() []*service {
 	return []*service{
 		powerService(),
 		dnsService(),
+		dhcpService(),
 	}
 }
 

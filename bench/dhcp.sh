@@ -1,0 +1,129 @@
+#!/bin/bash
+# bench/dhcp.sh: full DORA exchanges per second, drops and latency, measured
+# with Kea's perfdhcp against the reference server (examples/pxelator, whose
+# store is on disk under -conf and whose audit is on by default), Kea
+# (memfile leases, persisted) and dnsmasq (lease file), one after the other
+# in the same run and the same network namespace setup:
+#
+#   srv namespace: veth 10.77.0.1/16, the server under test
+#   cli namespace: veth 10.77.255.254/16, perfdhcp -4 -l <veth> (broadcast)
+#
+# Environment: RATE (default 10000 exchanges/s asked), CLIENTS (distinct
+# MACs, default 10000), SECS (default 15), SERVERS (default
+# "pxelator kea dnsmasq"), ROUNDS (default 1: runs of each server, taken
+# in turn; the ratios use the last), PXELATOR (a built binary; default:
+# go build).
+# Needs root. Installs kea-admin (perfdhcp), kea-dhcp4-server and
+# dnsmasq-base with apt-get when they are missing.
+set -euo pipefail
+
+RATE=${RATE:-10000}
+CLIENTS=${CLIENTS:-10000}
+SECS=${SECS:-15}
+SERVERS=${SERVERS:-"pxelator kea dnsmasq"}
+ROUNDS=${ROUNDS:-1}
+cd "$(dirname "$0")/.."
+
+need=()
+command -v perfdhcp >/dev/null || need+=(kea-admin)
+command -v kea-dhcp4 >/dev/null || need+=(kea-dhcp4-server)
+command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
+if ((${#need[@]})); then
+	apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+tmp=$(mktemp -d /tmp/bench-dhcp.XXXXXX)
+id=$$
+srv=bdhs$id cli=bdhc$id vsrv=bvs$id vcli=bvc$id
+server_pid=
+cleanup() {
+	if [[ -n $server_pid ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+	ip netns del "$srv" 2>/dev/null || true
+	ip netns del "$cli" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+pxelator=${PXELATOR:-}
+if [[ -z $pxelator ]]; then
+	pxelator=$tmp/pxelator.bin
+	go build -o "$pxelator" ./examples/pxelator
+fi
+
+ip netns add "$srv"
+ip netns add "$cli"
+ip link add "$vsrv" netns "$srv" type veth peer name "$vcli" netns "$cli"
+ip -n "$srv" addr add 10.77.0.1/16 dev "$vsrv"
+ip -n "$cli" addr add 10.77.255.254/16 dev "$vcli"
+for x in "$srv $vsrv" "$srv lo" "$cli $vcli" "$cli lo"; do
+	set -- $x
+	ip -n "$1" link set "$2" up
+done
+
+# start_server NAME: starts the server in the srv namespace.
+start_server() {
+	local dir=$tmp/$1
+	mkdir -p "$dir"
+	case $1 in
+	pxelator)
+		ip netns exec "$srv" "$pxelator" -conf "$dir/conf" -server-ip 10.77.0.1 \
+			-dhcp :67 -iface "$vsrv" -dhcp-subnet 10.77.0.0/16 -range 10.77.0.100-10.77.250.250 \
+			>"$dir/log" 2>&1 &
+		;;
+	kea)
+		cat >"$dir/kea.json" <<-JSON
+			{"Dhcp4": {
+			  "interfaces-config": {"interfaces": ["$vsrv"], "dhcp-socket-type": "raw"},
+			  "lease-database": {"type": "memfile", "persist": true, "name": "$dir/leases.csv", "lfc-interval": 0},
+			  "valid-lifetime": 3600,
+			  "subnet4": [{"id": 1, "subnet": "10.77.0.0/16", "pools": [{"pool": "10.77.0.100 - 10.77.250.250"}]}],
+			  "loggers": [{"name": "kea-dhcp4", "severity": "WARN", "output_options": [{"output": "$dir/log"}]}]
+			}}
+		JSON
+		KEA_PIDFILE_DIR=$dir KEA_LOCKFILE_DIR=$dir ip netns exec "$srv" kea-dhcp4 -c "$dir/kea.json" >"$dir/out" 2>&1 &
+		;;
+	dnsmasq)
+		ip netns exec "$srv" dnsmasq --no-daemon --port=0 --interface="$vsrv" --bind-interfaces \
+			--dhcp-authoritative --no-ping --dhcp-leasefile="$dir/leases" \
+			--dhcp-range=10.77.0.100,10.77.250.250,255.255.0.0,1h >"$dir/log" 2>&1 &
+		;;
+	esac
+	server_pid=$!
+	for _ in $(seq 100); do
+		if ip netns exec "$srv" ss -H -uapn 2>/dev/null | grep -q ':67 '; then return 0; fi
+		if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
+		sleep 0.1
+	done
+	if [[ $1 == kea ]] && kill -0 "$server_pid" 2>/dev/null; then sleep 1; return 0; fi # raw socket: not in ss -u
+	echo "$1 did not start:" >&2
+	cat "$dir"/log "$dir"/out 2>/dev/null >&2 || true
+	return 1
+}
+
+stop_server() {
+	kill "$server_pid" 2>/dev/null || true
+	wait "$server_pid" 2>/dev/null || true
+	server_pid=
+}
+
+printf '%-10s %12s %10s %10s %12s %12s\n' server "DORA/s" "drops D-O" "drops R-A" "avg D-O ms" "avg R-A ms"
+declare -A rates
+for s in $(for _ in $(seq "$ROUNDS"); do echo $SERVERS; done); do
+	start_server "$s"
+	out=$tmp/$s.perfdhcp
+	ip netns exec "$cli" perfdhcp -4 -l "$vcli" -r "$RATE" -R "$CLIENTS" -p "$SECS" >"$out" 2>&1 || true
+	stop_server
+	rate=$(awk '/^Rate:/ {print $2; exit}' "$out")
+	drops=($(awk '/drops ratio:/ {print $3}' "$out"))
+	delays=($(awk '/avg delay:/ {print $3}' "$out"))
+	rates[$s]=${rate:-0}
+	printf '%-10s %12s %9s%% %9s%% %12s %12s\n' "$s" "${rate:-?}" "${drops[0]:-?}" "${drops[1]:-?}" "${delays[0]:-?}" "${delays[1]:-?}"
+done
+echo "(perfdhcp -4 -l <veth> -r $RATE -R $CLIENTS -p $SECS; drops are of DISCOVER-OFFER and REQUEST-ACK)"
+if [[ -n ${rates[pxelator]:-} ]]; then
+	for s in kea dnsmasq; do
+		if [[ -n ${rates[$s]:-} ]] && awk "BEGIN{exit !(${rates[$s]} > 0)}"; then
+			awk -v a="${rates[pxelator]}" -v b="${rates[$s]}" -v s="$s" 'BEGIN{printf "pxelator/%s: %.2fx\n", s, a/b}'
+		fi
+	done
+fi

@@ -1,0 +1,104 @@
+package dhcpd_test
+
+import (
+	"context"
+	"net/netip"
+	"sync/atomic"
+	"testing"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/pxelator/pxelator"
+	"github.com/pxelator/pxelator/dhcpd"
+	"github.com/pxelator/pxelator/dhcpd/dhcptest"
+)
+
+func BenchmarkParseRequest(b *testing.B) {
+	p := discover(b, dhcptest.IPXEBIOS()...).ToBytes()
+	b.SetBytes(int64(len(p)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := dhcpd.ParseRequest(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHandlerDiscover measures the handler alone: a DISCOVER from a
+// new MAC each time (an allocation and a store write) or from a known one.
+func BenchmarkHandlerDiscover(b *testing.B) {
+	for _, known := range []bool{false, true} {
+		name := "new"
+		if known {
+			name = "known"
+		}
+		b.Run(name, func(b *testing.B) {
+			store := pxelator.NewMemStore()
+			cfg := testConfig("10.77.0.1", "10.77.255.254")
+			cfg.First = netip.MustParseAddr("10.64.0.1")
+			cfg.Subnet = netip.MustParsePrefix("10.64.0.0/10")
+			h, err := dhcpd.NewHandler(store, cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			w := &discardWriter{}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				n := i
+				if known {
+					n = i % 1000
+				}
+				i++
+				p, _ := dhcpv4.NewDiscovery(macN(n), dhcptest.IPXEBIOS()...)
+				h.ServeDHCP(context.Background(), w, dhcptest.NewRequest(p))
+			}
+			if w.n.Load() != int64(b.N) {
+				b.Fatalf("%d replies to %d requests", w.n.Load(), b.N)
+			}
+		})
+	}
+}
+
+type discardWriter struct{ n atomic.Int64 }
+
+func (w *discardWriter) Write(ctx context.Context, r *dhcpv4.DHCPv4) error {
+	r.ToBytes()
+	w.n.Add(1)
+	return nil
+}
+
+// BenchmarkDORA measures full exchanges through a server on loopback, from
+// parallel clients with distinct MACs; it reports exchanges per second.
+func BenchmarkDORA(b *testing.B) {
+	store := pxelator.NewMemStore()
+	cfg := testConfig("10.77.0.1", "10.77.255.254")
+	cfg.First = netip.MustParseAddr("10.64.0.1")
+	cfg.Subnet = netip.MustParsePrefix("10.64.0.0/10")
+	h, err := dhcpd.NewHandler(store, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &dhcpd.Server{Handler: h}
+	addr := serveB(b, srv)
+	var next atomic.Int64
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		c, err := dhcptest.NewClient(addr, nil)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer c.Close()
+		for pb.Next() {
+			c.MAC = macN(int(next.Add(1)))
+			if _, _, err := c.DORA(ctx); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "DORA/s")
+}

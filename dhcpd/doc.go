@@ -1,0 +1,34 @@
+// Package dhcpd is a DHCP and BOOTP server with PXE support, built on
+// github.com/insomniacslk/dhcp.
+//
+// It follows the shape of net/http: a [Handler] answers one [Request]
+// through a [ResponseWriter], a [HandlerFunc] adapts a function, and a
+// [Server] reads packets with a bounded pool of workers and hands them to
+// its Handler.
+//
+// A Request carries what the library's own server does not tell: the
+// interface the packet arrived on (from IP_PKTINFO control messages), the
+// relay address (giaddr) and relay agent information (option 82), and a
+// precomputed PXE classification ([PXE]): the client architecture
+// (option 93), whether the client is a PXEClient or HTTPClient (option
+// 60), whether it already runs iPXE (option 77 user class, option 175) and
+// its GUID (option 97).
+//
+// The ResponseWriter of a Server applies the delivery rules of RFC 2131
+// §4.1 in one place (see [Destination]): a reply goes to the relay, to the
+// client's ciaddr, or is broadcast.
+//
+// [StoreHandler] is the PXElator handler: it gives every machine of a
+// [pxelator.Store] its own address, starts writing a new machine to the
+// store when it first asks and ACKs only once the machine is durable
+// (RFC 2131 §4.3.1), so that the writes of a boot storm share the
+// store's syncs; it admits no more writes than the store completes in
+// half a second and drops the rest (the clients ask again), so a slow
+// disk sheds load instead of queueing it. It chooses a boot file from a
+// [BootTable] by client architecture, with per-machine overrides and iPXE
+// loop breaking. With
+// [Config].Proxy it is a proxy DHCP server that only tells PXE clients
+// what to boot, beside another DHCP server; serve it on port 67 and 4011.
+//
+// Package dhcptest holds a scripted PXE client for tests.
+package dhcpd

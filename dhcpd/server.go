@@ -1,0 +1,373 @@
+package dhcpd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/insomniacslk/dhcp/dhcpv4/server4"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
+
+	"github.com/pxelator/pxelator/audit"
+)
+
+// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown.
+var ErrServerClosed = errors.New("dhcpd: server closed")
+
+// DefaultWorkers is the number of packets a Server handles at once when
+// Server.Workers is zero: enough for handlers that wait on a store now
+// and then to overlap their waits.
+const DefaultWorkers = 128
+
+// socketBuffer is the receive buffer asked for a listening socket.
+const socketBuffer = 4 << 20
+
+// Server reads DHCP and BOOTP requests from UDP sockets and hands them to
+// its Handler with a fixed pool of workers: a flood of packets queues in
+// the socket buffer and is dropped there, it never starts unbounded
+// goroutines.
+type Server struct {
+	// Addr is the address ListenAndServe listens on; "" means ":67".
+	Addr string
+	// Interface, when set, binds the socket to that interface
+	// (SO_BINDTODEVICE); else the server listens on all of them.
+	Interface string
+	// Handler answers the requests.
+	Handler Handler
+	// Workers is the number of requests handled at once (default
+	// DefaultWorkers).
+	Workers int
+	// Recorder, when not nil, records every packet received and sent.
+	Recorder audit.Recorder
+	// Logger receives errors and bad packets; nil means slog.Default().
+	Logger *slog.Logger
+
+	mu       sync.Mutex
+	conns    map[net.PacketConn]struct{}
+	closed   bool
+	workers  sync.WaitGroup
+	cancels  []context.CancelFunc
+	ifnames  sync.Map // int -> string
+	received atomic.Uint64
+	bad      atomic.Uint64
+	replies  atomic.Uint64
+	writeErr atomic.Uint64
+	panics   atomic.Uint64
+}
+
+// Stats counts what a Server did.
+type Stats struct {
+	Received    uint64 // packets read
+	Malformed   uint64 // packets dropped as malformed, oversized or not requests
+	Replies     uint64 // replies sent
+	WriteErrors uint64 // replies that could not be sent
+	Panics      uint64 // handler panics recovered
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Received:    s.received.Load(),
+		Malformed:   s.bad.Load(),
+		Replies:     s.replies.Load(),
+		WriteErrors: s.writeErr.Load(),
+		Panics:      s.panics.Load(),
+	}
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// Listen opens the UDP socket ListenAndServe would serve: bound to
+// s.Addr and, when set, to s.Interface, with broadcasts allowed.
+func (s *Server) Listen() (*net.UDPConn, error) {
+	addr := s.Addr
+	if addr == "" {
+		addr = fmt.Sprintf(":%d", ServerPort)
+	}
+	ua, err := net.ResolveUDPAddr("udp4", addr)
+	if err != nil {
+		return nil, fmt.Errorf("dhcpd: listen %s: %w", addr, err)
+	}
+	conn, err := server4.NewIPv4UDPConn(s.Interface, ua)
+	if err != nil {
+		return nil, fmt.Errorf("dhcpd: listen %s: %w", addr, err)
+	}
+	// A large receive buffer rides out a boot storm's bursts; root may
+	// exceed net.core.rmem_max.
+	if rc, err := conn.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) {
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, socketBuffer) != nil {
+				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, socketBuffer)
+			}
+		})
+	}
+	return conn, nil
+}
+
+// ListenAndServe listens on s.Addr (and s.Interface) and serves requests
+// until Shutdown, when it returns ErrServerClosed.
+func (s *Server) ListenAndServe() error {
+	conn, err := s.Listen()
+	if err != nil {
+		return err
+	}
+	return s.Serve(conn)
+}
+
+// Serve serves requests read from conn until Shutdown, when it returns
+// ErrServerClosed. conn is closed on return. The interface and local
+// address of a request are known when conn is a *net.UDPConn.
+func (s *Server) Serve(conn net.PacketConn) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		conn.Close()
+		return ErrServerClosed
+	}
+	if s.conns == nil {
+		s.conns = make(map[net.PacketConn]struct{})
+	}
+	s.conns[conn] = struct{}{}
+	s.cancels = append(s.cancels, cancel)
+	n := s.Workers
+	if n <= 0 {
+		n = DefaultWorkers
+	}
+	s.workers.Add(n)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, conn)
+		s.mu.Unlock()
+		conn.Close()
+	}()
+
+	var (
+		pc     *ipv4.PacketConn
+		withCM bool
+	)
+	if _, ok := conn.(net.Conn); ok { // ipv4.NewPacketConn wants a socket
+		pc = ipv4.NewPacketConn(conn)
+		withCM = pc.SetControlMessage(ipv4.FlagInterface|ipv4.FlagDst, true) == nil
+	}
+	port := 0
+	if ua, ok := conn.LocalAddr().(*net.UDPAddr); ok {
+		port = ua.Port
+	}
+	errc := make(chan error, n)
+	for range n {
+		go func() {
+			defer s.workers.Done()
+			errc <- s.work(ctx, conn, pc, withCM, uint16(port))
+		}()
+	}
+	var first error
+	for range n {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+			conn.Close() // stop the other workers
+		}
+	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return ErrServerClosed
+	}
+	return first
+}
+
+// work is one worker: read, parse, handle, until the socket is closed.
+func (s *Server) work(ctx context.Context, conn net.PacketConn, pc *ipv4.PacketConn, withCM bool, port uint16) error {
+	buf := make([]byte, maxPacket+1)
+	for {
+		var (
+			n    int
+			cm   *ipv4.ControlMessage
+			peer net.Addr
+			err  error
+		)
+		if withCM {
+			n, cm, peer, err = pc.ReadFrom(buf)
+		} else {
+			n, peer, err = conn.ReadFrom(buf)
+		}
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("dhcpd: read: %w", err)
+		}
+		s.received.Add(1)
+		s.handle(ctx, conn, pc, buf[:n], cm, peer, port)
+	}
+}
+
+// handle parses and serves one packet, recovering from handler panics.
+func (s *Server) handle(ctx context.Context, conn net.PacketConn, pc *ipv4.PacketConn, b []byte, cm *ipv4.ControlMessage, peer net.Addr, port uint16) {
+	var pa netip.AddrPort
+	if ua, ok := peer.(*net.UDPAddr); ok {
+		pa = ua.AddrPort()
+		pa = netip.AddrPortFrom(pa.Addr().Unmap(), pa.Port())
+	}
+	req, err := ParseRequest(b)
+	if err != nil {
+		if c := s.bad.Add(1); c&(c-1) == 0 { // log the 1st, 2nd, 4th, 8th, ... only
+			s.logger().Warn("dhcpd: dropping bad packet", "peer", pa, "err", err, "count", c)
+		}
+		audit.Record(ctx, s.Recorder, audit.Event{Package: "dhcpd", Action: "malformed", IP: pa.Addr(),
+			Fields: map[string]any{"error": err.Error(), "bytes": len(b)}})
+		return
+	}
+	req.Peer = pa
+	if cm != nil {
+		req.IfIndex = cm.IfIndex
+		req.IfName = s.ifname(cm.IfIndex)
+		if dst, ok := netip.AddrFromSlice(cm.Dst.To4()); ok {
+			req.Local = netip.AddrPortFrom(dst, port)
+		}
+	}
+	if !req.Local.IsValid() {
+		req.Local = netip.AddrPortFrom(netip.IPv4Unspecified(), port)
+	}
+	s.recordPacket(ctx, req, req.Packet, "", netip.AddrPort{})
+	defer func() {
+		if p := recover(); p != nil {
+			s.panics.Add(1)
+			s.logger().Error("dhcpd: handler panic", "mac", req.MAC().String(), "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	if s.Handler != nil {
+		s.Handler.ServeDHCP(ctx, &writer{s: s, conn: conn, pc: pc, withCM: cm != nil, req: req}, req)
+	}
+}
+
+func (s *Server) ifname(index int) string {
+	if s.Interface != "" || index == 0 {
+		return s.Interface
+	}
+	if n, ok := s.ifnames.Load(index); ok {
+		return n.(string)
+	}
+	ifi, err := net.InterfaceByIndex(index)
+	if err != nil {
+		return ""
+	}
+	s.ifnames.Store(index, ifi.Name)
+	return ifi.Name
+}
+
+// recordPacket records a received request (dst invalid) or a sent reply.
+func (s *Server) recordPacket(ctx context.Context, req *Request, p *dhcpv4.DHCPv4, file string, dst netip.AddrPort) {
+	if s.Recorder == nil {
+		return
+	}
+	action := "bootrequest"
+	if p.Options.Has(dhcpv4.OptionDHCPMessageType) {
+		action = strings.ToLower(p.MessageType().String())
+	} else if dst.IsValid() {
+		action = "bootreply"
+	}
+	f := map[string]any{"xid": p.TransactionID.String()}
+	if req.IfName != "" {
+		f["iface"] = req.IfName
+	}
+	if req.Relay.IsValid() {
+		f["relay"] = req.Relay.String()
+	}
+	ip := req.Peer.Addr()
+	if dst.IsValid() {
+		f["dst"] = dst.String()
+		if file != "" {
+			f["file"] = file
+		}
+		if y, ok := netip.AddrFromSlice(p.YourIPAddr.To4()); ok && !y.IsUnspecified() {
+			ip = y
+		}
+	} else if req.PXE.IsPXE() || req.PXE.HasArch {
+		f["arch"] = req.PXE.Arch.String()
+		f["class"] = req.PXE.Class
+		if req.PXE.IPXE {
+			f["ipxe"] = true
+		}
+	}
+	if ip.IsUnspecified() {
+		ip = netip.Addr{}
+	}
+	audit.Record(ctx, s.Recorder, audit.Event{Package: "dhcpd", Action: action, IP: ip,
+		MAC: req.MAC(), Hostname: dhcpv4.GetString(dhcpv4.OptionHostName, p.Options), Fields: f})
+}
+
+// Shutdown stops the server: it closes the sockets, then waits for the
+// requests being handled to finish, or for ctx to be done, when it cancels
+// their context and returns ctx.Err().
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+	cancels := s.cancels
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.workers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, c := range cancels {
+			c()
+		}
+		return ctx.Err()
+	}
+}
+
+// writer is the ResponseWriter of one request.
+type writer struct {
+	s      *Server
+	conn   net.PacketConn
+	pc     *ipv4.PacketConn
+	withCM bool // the socket speaks control messages
+	req    *Request
+}
+
+func (w *writer) Write(ctx context.Context, reply *dhcpv4.DHCPv4) error {
+	dst := Destination(w.req, reply)
+	var cm *ipv4.ControlMessage
+	if dst.Addr() == netip.AddrFrom4([4]byte{255, 255, 255, 255}) && w.req.IfIndex != 0 {
+		cm = &ipv4.ControlMessage{IfIndex: w.req.IfIndex} // broadcast out of the interface it came in
+	}
+	w.s.replies.Add(1) // before the send: whoever sees the reply sees it counted
+	var err error
+	if w.withCM {
+		_, err = w.pc.WriteTo(reply.ToBytes(), cm, net.UDPAddrFromAddrPort(dst))
+	} else {
+		_, err = w.conn.WriteTo(reply.ToBytes(), net.UDPAddrFromAddrPort(dst))
+	}
+	if err != nil {
+		w.s.replies.Add(^uint64(0))
+		w.s.writeErr.Add(1)
+		return fmt.Errorf("dhcpd: reply to %v: %w", dst, err)
+	}
+	w.s.recordPacket(ctx, w.req, reply, reply.BootFileName, dst)
+	return nil
+}
