@@ -95,15 +95,13 @@ func (c *Client) Get(ctx context.Context, addr netip.AddrPort, name string) ([]b
 		inWindow int
 		tries    int
 		tid      *net.UDPAddr
-		lastAck  []byte = rrq // what to send again after a timeout
 		buf             = make([]byte, 65536+4)
 	)
 	ack := func(block uint16) error {
 		if c.AckBlock != nil {
 			block = c.AckBlock(block)
 		}
-		lastAck = binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint16(nil, 4), block)
-		_, err := conn.WriteToUDP(lastAck, tid)
+		_, err := conn.WriteToUDP(binary.BigEndian.AppendUint16([]byte{0, 4}, block), tid)
 		return err
 	}
 	for {
@@ -123,12 +121,12 @@ func (c *Client) Get(ctx context.Context, addr netip.AddrPort, name string) ([]b
 			if tries++; tries > retries {
 				return nil, res, fmt.Errorf("tftptest: timeout")
 			}
-			dst := tid
-			if dst == nil {
-				dst = server
-			}
 			inWindow = 0
-			conn.WriteToUDP(lastAck, dst)
+			if tid == nil { // the request or its answer was lost
+				conn.WriteToUDP(rrq, server)
+			} else if err := ack(expect - 1); err != nil { // the last block in sequence (RFC 7440)
+				return nil, res, err
+			}
 			continue
 		}
 		if tid == nil {
