@@ -95,7 +95,7 @@ func (c *Client) Get(ctx context.Context, addr netip.AddrPort, name string) ([]b
 		inWindow int
 		tries    int
 		tid      *net.UDPAddr
-		buf             = make([]byte, 65536+4)
+		buf      = make([]byte, 65536+4)
 	)
 	ack := func(block uint16) error {
 		if c.AckBlock != nil {
