@@ -1,6 +1,7 @@
 package tftpd
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -55,6 +56,9 @@ func newTransfer(ctx context.Context, conn *net.UDPConn, r *Request, p params, r
 	}
 	return t
 }
+
+// readChunk is the size of the reads ReadFrom makes.
+const readChunk = 256 << 10
 
 var errTimeout = errors.New("tftpd: client stopped answering")
 
@@ -139,6 +143,11 @@ func (t *transfer) writeASCII(p []byte) (int, error) {
 func (t *transfer) ReadFrom(r io.Reader) (int64, error) {
 	if t.req.Mode == "netascii" {
 		return io.Copy(struct{ io.Writer }{t}, r)
+	}
+	// Read many blocks per system call: the file is read in large
+	// chunks and copied into the packets.
+	if _, ok := r.(*bufio.Reader); !ok {
+		r = bufio.NewReaderSize(r, readChunk)
 	}
 	var n int64
 	for {
