@@ -11,6 +11,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"golang.org/x/net/ipv4"
 )
 
 // transfer is the sending side of one read request: the ResponseWriter a
@@ -46,6 +48,8 @@ type transfer struct {
 	cr        bool  // netascii: the last byte written was CR
 	rbuf      []byte
 	ascii     []byte // netascii scratch
+	batch     *ipv4.PacketConn
+	msgs      []ipv4.Message
 }
 
 func newTransfer(ctx context.Context, conn *net.UDPConn, r *Request, p params, retries int) *transfer {
@@ -210,20 +214,54 @@ func (t *transfer) push() error {
 		t.final, t.finalLen = t.filled, 4+t.fill
 	}
 	t.fill = 0
-	return t.sendBlock(t.filled)
+	if t.filled == t.final || t.filled-t.acked >= uint64(len(t.slots)) {
+		return t.send(t.sent+1, t.filled) // a full window, or the end
+	}
+	return nil
 }
 
 func (t *transfer) slot(b uint64) []byte { return t.slots[b%uint64(len(t.slots))] }
 
-func (t *transfer) sendBlock(b uint64) error {
+// send sends the blocks from through to, a window at most, with as few
+// system calls as the platform allows (sendmmsg on Linux).
+func (t *transfer) send(from, to uint64) error {
+	if from > to {
+		return nil
+	}
+	t.sent = max(t.sent, to)
+	t.deadline = time.Now().Add(t.p.timeout)
+	if from == to {
+		_, err := t.conn.Write(t.packet(from))
+		return t.sendErr(err)
+	}
+	if t.batch == nil {
+		t.batch = ipv4.NewPacketConn(t.conn)
+		t.msgs = make([]ipv4.Message, len(t.slots))
+		for i := range t.msgs {
+			t.msgs[i].Buffers = make([][]byte, 1)
+		}
+	}
+	msgs := t.msgs[:to-from+1]
+	for i := range msgs {
+		msgs[i].Buffers[0] = t.packet(from + uint64(i))
+	}
+	for len(msgs) > 0 {
+		n, err := t.batch.WriteBatch(msgs, 0)
+		if err != nil {
+			return t.sendErr(err)
+		}
+		msgs = msgs[n:]
+	}
+	return nil
+}
+
+// packet returns block b as it goes on the wire.
+func (t *transfer) packet(b uint64) []byte {
 	buf := t.slot(b)
 	if b == t.final {
 		buf = buf[:t.finalLen]
 	}
-	t.sent = max(t.sent, b)
-	t.deadline = time.Now().Add(t.p.timeout)
-	_, err := t.conn.Write(buf)
-	return t.sendErr(err)
+	return buf
 }
 
 // start sends the OACK, if any option was accepted, and waits for its
@@ -345,14 +383,7 @@ func (t *transfer) await() error {
 }
 
 // resend sends the unacknowledged blocks again.
-func (t *transfer) resend() error {
-	for b := t.acked + 1; b <= t.sent; b++ {
-		if err := t.sendBlock(b); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func (t *transfer) resend() error { return t.send(t.acked+1, t.sent) }
 
 // finish sends the last, short block and waits until every block is
 // acknowledged.
