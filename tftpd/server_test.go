@@ -412,3 +412,42 @@ func TestRequestAddresses(t *testing.T) {
 		t.Errorf("local %v remote %v, want local %v", r.LocalAddr, r.RemoteAddr, s.Addr)
 	}
 }
+
+// TestLossRecovery drops data packets at the client: lockstep and
+// windowed transfers resend what was lost (RFC 7440 section 4) and the
+// file arrives intact.
+func TestLossRecovery(t *testing.T) {
+	root, files := bootRoot(t)
+	s := tftptest.NewUnstartedServer(tftpd.FileServer(root))
+	s.Config.Log = slog.New(slog.DiscardHandler)
+	s.Config.Timeout = 200 * time.Millisecond
+	s.Start()
+	t.Cleanup(s.Close)
+	for _, opts := range []map[string]string{
+		{"blksize": "1024"},
+		{"blksize": "1024", "windowsize": "8"},
+		{"blksize": "512", "windowsize": "64"},
+	} {
+		t.Run(fmt.Sprint(opts), func(t *testing.T) {
+			c := &tftptest.Client{
+				Options: opts,
+				Timeout: 300 * time.Millisecond,
+				Retries: 10,
+				// every 500th packet, and the first of a window now and then
+				Drop: func(block uint16, n int) bool { return n%500 == 0 || (n%701 == 0 && block%8 == 1) },
+			}
+			want := files["sub/big.bin"]
+			got, res, err := c.Get(testCtx(t), s.Addr, "sub/big.bin")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("got %d bytes, want %d, not identical", len(got), len(want))
+			}
+			blksize, _ := strconv.Atoi(opts["blksize"])
+			if res.Blocks <= len(want)/blksize+1 {
+				t.Errorf("%d data packets: nothing was resent", res.Blocks)
+			}
+		})
+	}
+}

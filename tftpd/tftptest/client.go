@@ -42,6 +42,10 @@ type Client struct {
 	// is about to send and returns the number actually sent, to test
 	// clients that acknowledge the wrong block.
 	AckBlock func(block uint16) uint16
+	// Drop, if set, is called for each data packet received, with a
+	// count of the data packets so far; when it returns true the client
+	// behaves as if the packet had been lost.
+	Drop func(block uint16, n int) bool
 }
 
 // Result is what Get received besides the file.
@@ -158,6 +162,9 @@ func (c *Client) Get(ctx context.Context, addr netip.AddrPort, name string) ([]b
 		case 3:
 			res.Blocks++
 			block := binary.BigEndian.Uint16(buf[2:])
+			if c.Drop != nil && c.Drop(block, res.Blocks) {
+				continue
+			}
 			if block != expect { // lost or duplicate: acknowledge the last good block
 				inWindow = 0
 				if err := ack(expect - 1); err != nil {
