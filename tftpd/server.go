@@ -212,7 +212,7 @@ func (s *Server) handle(conn net.PacketConn, pkt []byte, from netip.AddrPort, lo
 	go s.serve(req)
 }
 
-// serve runs one transfer.
+// serve runs one transfer and records it once its socket is closed.
 func (s *Server) serve(req *Request) {
 	start := time.Now()
 	defer func() {
@@ -222,6 +222,16 @@ func (s *Server) serve(req *Request) {
 		<-s.sem
 		s.wg.Done()
 	}()
+	outcome, n, p, err := s.transfer(req)
+	if outcome != "" {
+		s.record(req.RemoteAddr, req, outcome, n, time.Since(start), p, err)
+	}
+}
+
+// transfer opens the transfer's socket, negotiates the options, runs the
+// handler and sends what it wrote. It returns the outcome ("" when no
+// socket could be opened), the bytes sent and the negotiated parameters.
+func (s *Server) transfer(req *Request) (outcome string, n int64, p params, err error) {
 	laddr := &net.UDPAddr{}
 	if ip := req.LocalAddr.Addr(); ip.IsValid() && !ip.IsUnspecified() && ip != netip.AddrFrom4([4]byte{255, 255, 255, 255}) && !ip.IsMulticast() {
 		laddr.IP = ip.AsSlice()
@@ -229,7 +239,7 @@ func (s *Server) serve(req *Request) {
 	conn, err := net.DialUDP("udp", laddr, net.UDPAddrFromAddrPort(req.RemoteAddr))
 	if err != nil {
 		s.log().Warn("tftpd: opening transfer socket", "client", req.RemoteAddr, "err", err)
-		return
+		return "", 0, p, err
 	}
 	defer conn.Close()
 
@@ -240,8 +250,7 @@ func (s *Server) serve(req *Request) {
 	})
 	if perr != nil {
 		conn.Write(appendError(nil, perr.Code, perr.Msg))
-		s.record(req.RemoteAddr, req, "refused", 0, time.Since(start), p, perr)
-		return
+		return "refused", 0, p, perr
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
@@ -251,15 +260,14 @@ func (s *Server) serve(req *Request) {
 	t := newTransfer(ctx, conn, req, p, cmpOr(s.Retries, DefaultRetries))
 	s.call(ctx, t, req)
 	err = t.finish()
-	outcome := "ok"
 	var pe *protoError
 	switch {
 	case errors.As(err, &pe) && t.code != CodeUndefined:
-		outcome = "refused" // the handler refused it: not found, access
+		return "refused", t.bytes, p, err // the handler refused it: not found, access
 	case err != nil:
-		outcome = "failed"
+		return "failed", t.bytes, p, err
 	}
-	s.record(req.RemoteAddr, req, outcome, t.bytes, time.Since(start), p, err)
+	return "ok", t.bytes, p, nil
 }
 
 // call runs the handler, turning a panic into an aborted transfer.

@@ -45,7 +45,6 @@ type transfer struct {
 	tries     int    // consecutive timeouts
 	deadline  time.Time
 	bytes     int64 // data bytes written by the handler
-	cr        bool  // netascii: the last byte written was CR
 	rbuf      []byte
 	ascii     []byte // netascii scratch
 	batch     *ipv4.PacketConn
