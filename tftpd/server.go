@@ -69,7 +69,7 @@ type Server struct {
 	mu       sync.Mutex
 	closed   bool
 	conns    map[net.PacketConn]struct{}
-	active   map[netip.AddrPort]struct{} // clients with a transfer running
+	active   map[netip.AddrPort]string // the file each client's running transfer sends
 	sem      chan struct{}
 	wg       sync.WaitGroup
 	ctx      context.Context // canceled to abort the transfers
@@ -80,7 +80,7 @@ type Server struct {
 func (s *Server) init() {
 	s.initOnce.Do(func() {
 		s.conns = make(map[net.PacketConn]struct{})
-		s.active = make(map[netip.AddrPort]struct{})
+		s.active = make(map[netip.AddrPort]string)
 		s.sem = make(chan struct{}, cmpOr(s.MaxTransfers, DefaultMaxTransfers))
 		s.ctx, s.cancel = context.WithCancel(context.Background())
 	})
@@ -195,7 +195,7 @@ func (s *Server) handle(conn net.PacketConn, pkt []byte, from netip.AddrPort, lo
 		s.mu.Unlock()
 		return
 	}
-	if _, dup := s.active[from]; dup { // a retransmitted request
+	if file, ok := s.active[from]; ok && file == req.Filename { // a retransmitted request
 		s.mu.Unlock()
 		return
 	}
@@ -206,7 +206,7 @@ func (s *Server) handle(conn net.PacketConn, pkt []byte, from netip.AddrPort, lo
 		s.log().Warn("tftpd: too many transfers, request dropped", "client", from, "file", req.Filename, "max", cap(s.sem))
 		return
 	}
-	s.active[from] = struct{}{}
+	s.active[from] = req.Filename
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go s.serve(req)
@@ -217,7 +217,9 @@ func (s *Server) serve(req *Request) {
 	start := time.Now()
 	defer func() {
 		s.mu.Lock()
-		delete(s.active, req.RemoteAddr)
+		if s.active[req.RemoteAddr] == req.Filename {
+			delete(s.active, req.RemoteAddr)
+		}
 		s.mu.Unlock()
 		<-s.sem
 		s.wg.Done()
@@ -296,8 +298,11 @@ func (s *Server) record(client netip.AddrPort, req *Request, outcome string, n i
 		attrs = append(attrs, "err", err)
 	}
 	level := slog.LevelInfo
-	if outcome == "failed" {
+	switch {
+	case outcome == "failed":
 		level = slog.LevelWarn
+	case req == nil: // a malformed packet: debug, so that junk cannot flood the log
+		level = slog.LevelDebug
 	}
 	s.log().Log(context.Background(), level, "tftpd: read", attrs...)
 	if s.Recorder == nil {

@@ -452,3 +452,31 @@ func TestLossRecovery(t *testing.T) {
 		})
 	}
 }
+
+// TestSamePortRequests: a PXE ROM may send its next request from the
+// same port as soon as it has the previous answer, as pxelinux does when
+// it walks through pxelinux.cfg names; each request gets its own answer.
+func TestSamePortRequests(t *testing.T) {
+	root, _ := bootRoot(t)
+	s, _ := startServer(t, tftpd.FileServer(root))
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	buf := make([]byte, 1024)
+	for i := range 20 {
+		name := fmt.Sprintf("pxelinux.cfg/missing-%d", i)
+		conn.WriteToUDP([]byte("\x00\x01"+name+"\x00octet\x00"), net.UDPAddrFromAddrPort(s.Addr))
+		// A request taken for a retransmission would get no answer at
+		// all, since this client never retransmits.
+		conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+		n, _, err := conn.ReadFromUDP(buf)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if n < 4 || buf[1] != 5 || buf[3] != 1 {
+			t.Fatalf("request %d: reply %q, want file not found", i, buf[:n])
+		}
+	}
+}
