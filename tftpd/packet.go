@@ -130,12 +130,16 @@ const (
 	maxBlksize    = 65464
 	maxWindowsize = 65535
 	defaultBlock  = 512
+	// maxWindowBytes bounds a window's data: with blksize 65464 a
+	// window is at most 4 blocks.
+	maxWindowBytes = 256 << 10
 )
 
 // negotiate validates the options of r against l. Options the server does
 // not know are ignored (RFC 2347); a known option with a value out of its
 // range is refused with code 8, except that blksize and windowsize above
-// the server's limits are lowered to them (RFC 2348, RFC 7440).
+// the server's limits are lowered to them (RFC 2348, RFC 7440), and
+// windowsize further so that a window holds at most 256 KiB.
 func negotiate(opts map[string]string, l limits) (params, *protoError) {
 	p := params{blksize: defaultBlock, windowsize: 1, timeout: l.timeout}
 	if v, ok := opts["blksize"]; ok {
@@ -152,6 +156,8 @@ func negotiate(opts map[string]string, l limits) (params, *protoError) {
 		}
 		p.windowsize = min(n, l.maxWindow)
 	}
+	// Bound the memory a window holds for resending.
+	p.windowsize = max(1, min(p.windowsize, maxWindowBytes/p.blksize))
 	if v, ok := opts["timeout"]; ok {
 		// RFC 2349: 1-255 seconds; an unacceptable value is left out of the OACK.
 		if n, err := atoi(v); err == nil && n >= 1 && n <= 255 {

@@ -93,6 +93,7 @@ func TestNegotiate(t *testing.T) {
 		{map[string]string{"blksize": "1468", "tsize": "0"}, params{blksize: 1468, windowsize: 1, timeout: time.Second, tsize: true}, 0, "blksize|1468|tsize|4096|"},
 		{map[string]string{"blksize": "70000"}, params{blksize: 65464, windowsize: 1, timeout: time.Second}, 0, "blksize|65464|"},
 		{map[string]string{"windowsize": "1000"}, params{blksize: 512, windowsize: 64, timeout: time.Second}, 0, "windowsize|64|"},
+		{map[string]string{"windowsize": "64", "blksize": "65464"}, params{blksize: 65464, windowsize: 4, timeout: time.Second}, 0, "blksize|65464|windowsize|4|"},
 		{map[string]string{"timeout": "3"}, params{blksize: 512, windowsize: 1, timeout: 3 * time.Second, timeoutOpt: 3}, 0, "timeout|3|"},
 		{map[string]string{"timeout": "0"}, params{blksize: 512, windowsize: 1, timeout: time.Second}, 0, ""},
 		{map[string]string{"timeout": "256"}, params{blksize: 512, windowsize: 1, timeout: time.Second}, 0, ""},
@@ -168,7 +169,7 @@ func FuzzParseRequest(f *testing.F) {
 		if perr != nil {
 			return
 		}
-		if p.blksize < 8 || p.blksize > 65464 || p.windowsize < 1 || p.windowsize > 64 || p.timeout <= 0 {
+		if p.blksize < 8 || p.blksize > 65464 || p.windowsize < 1 || p.windowsize > 64 || p.windowsize > 1 && p.windowsize*p.blksize > 256<<10 || p.timeout <= 0 {
 			t.Fatalf("negotiated %+v from %v", p, r.Options)
 		}
 		_ = appendOACK(nil, r.Options, p, 1)

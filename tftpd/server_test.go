@@ -55,7 +55,8 @@ func TestGetOptions(t *testing.T) {
 		{"sub/big.bin", map[string]string{"blksize": "1468", "windowsize": "16", "timeout": "2", "tsize": "0"},
 			map[string]string{"blksize": "1468", "windowsize": "16", "timeout": "2", "tsize": strconv.Itoa(3<<20 + 7)}},
 		{"sub/big.bin", map[string]string{"blksize": "65464"}, map[string]string{"blksize": "65464"}},
-		{"memdisk.image", map[string]string{"blksize": "70000", "windowsize": "1000"}, map[string]string{"blksize": "65464", "windowsize": "64"}},
+		{"pxelinux.0", map[string]string{"blksize": "70000", "windowsize": "1000"}, map[string]string{"blksize": "65464", "windowsize": "4"}},
+		{"memdisk.image", map[string]string{"blksize": "1468", "windowsize": "8"}, map[string]string{"blksize": "1468", "windowsize": "8"}},
 		{"block.bin", map[string]string{"tsize": "0", "utimeout": "1000"}, map[string]string{"tsize": "2048"}},
 	}
 	for _, tt := range tests {
