@@ -185,7 +185,7 @@ func (s *Server) handle(conn net.PacketConn, pkt []byte, from netip.AddrPort, lo
 	if perr != nil {
 		s.log().Debug("tftpd: bad request", "client", from, "err", perr)
 		conn.WriteTo(appendError(nil, perr.Code, perr.Msg), net.UDPAddrFromAddrPort(from))
-		s.record(from, req, "refused", 0, 0, params{}, perr)
+		s.record(from, req, stats{outcome: "refused", err: perr})
 		return
 	}
 	req.RemoteAddr, req.LocalAddr = from, local
@@ -224,16 +224,27 @@ func (s *Server) serve(req *Request) {
 		<-s.sem
 		s.wg.Done()
 	}()
-	outcome, n, p, err := s.transfer(req)
-	if outcome != "" {
-		s.record(req.RemoteAddr, req, outcome, n, time.Since(start), p, err)
+	st := s.transfer(req)
+	if st.outcome != "" {
+		st.duration = time.Since(start)
+		s.record(req.RemoteAddr, req, st)
 	}
 }
 
+// stats describe a finished transfer.
+type stats struct {
+	outcome  string // ok, refused (an ERROR the handler or the options asked for), failed
+	bytes    int64
+	resent   int // blocks sent again
+	duration time.Duration
+	p        params
+	err      error
+}
+
 // transfer opens the transfer's socket, negotiates the options, runs the
-// handler and sends what it wrote. It returns the outcome ("" when no
-// socket could be opened), the bytes sent and the negotiated parameters.
-func (s *Server) transfer(req *Request) (outcome string, n int64, p params, err error) {
+// handler and sends what it wrote. The outcome is "" when no socket could
+// be opened.
+func (s *Server) transfer(req *Request) stats {
 	laddr := &net.UDPAddr{}
 	if ip := req.LocalAddr.Addr(); ip.IsValid() && !ip.IsUnspecified() && ip != netip.AddrFrom4([4]byte{255, 255, 255, 255}) && !ip.IsMulticast() {
 		laddr.IP = ip.AsSlice()
@@ -241,7 +252,7 @@ func (s *Server) transfer(req *Request) (outcome string, n int64, p params, err 
 	conn, err := net.DialUDP("udp", laddr, net.UDPAddrFromAddrPort(req.RemoteAddr))
 	if err != nil {
 		s.log().Warn("tftpd: opening transfer socket", "client", req.RemoteAddr, "err", err)
-		return "", 0, p, err
+		return stats{}
 	}
 	defer conn.Close()
 
@@ -252,7 +263,7 @@ func (s *Server) transfer(req *Request) (outcome string, n int64, p params, err 
 	})
 	if perr != nil {
 		conn.Write(appendError(nil, perr.Code, perr.Msg))
-		return "refused", 0, p, perr
+		return stats{outcome: "refused", err: perr}
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
@@ -261,15 +272,16 @@ func (s *Server) transfer(req *Request) (outcome string, n int64, p params, err 
 
 	t := newTransfer(ctx, conn, req, p, cmpOr(s.Retries, DefaultRetries))
 	s.call(ctx, t, req)
-	err = t.finish()
+	st := stats{outcome: "ok", p: p, err: t.finish()}
+	st.bytes, st.resent = t.bytes, t.resent
 	var pe *protoError
 	switch {
-	case errors.As(err, &pe) && t.code != CodeUndefined:
-		return "refused", t.bytes, p, err // the handler refused it: not found, access
-	case err != nil:
-		return "failed", t.bytes, p, err
+	case errors.As(st.err, &pe) && t.code != CodeUndefined:
+		st.outcome = "refused" // the handler refused it: not found, access
+	case st.err != nil:
+		st.outcome = "failed"
 	}
-	return "ok", t.bytes, p, nil
+	return st
 }
 
 // call runs the handler, turning a panic into an aborted transfer.
@@ -288,18 +300,21 @@ func (s *Server) call(ctx context.Context, t *transfer, req *Request) {
 }
 
 // record logs a transfer and sends it to the Recorder.
-func (s *Server) record(client netip.AddrPort, req *Request, outcome string, n int64, d time.Duration, p params, err error) {
+func (s *Server) record(client netip.AddrPort, req *Request, st stats) {
 	file := ""
 	if req != nil {
 		file = req.Filename
 	}
-	attrs := []any{"client", client, "file", file, "outcome", outcome, "bytes", n, "duration", d}
-	if err != nil {
-		attrs = append(attrs, "err", err)
+	attrs := []any{"client", client, "file", file, "outcome", st.outcome, "bytes", st.bytes, "duration", st.duration}
+	if st.resent > 0 {
+		attrs = append(attrs, "resent", st.resent)
+	}
+	if st.err != nil {
+		attrs = append(attrs, "err", st.err)
 	}
 	level := slog.LevelInfo
 	switch {
-	case outcome == "failed":
+	case st.outcome == "failed":
 		level = slog.LevelWarn
 	case req == nil: // a malformed packet: debug, so that junk cannot flood the log
 		level = slog.LevelDebug
@@ -308,12 +323,12 @@ func (s *Server) record(client netip.AddrPort, req *Request, outcome string, n i
 	if s.Recorder == nil {
 		return
 	}
-	fields := map[string]any{"file": file, "outcome": outcome, "bytes": n, "duration_ms": d.Milliseconds()}
-	if p.blksize > 0 {
-		fields["blksize"], fields["windowsize"] = p.blksize, p.windowsize
+	fields := map[string]any{"file": file, "outcome": st.outcome, "bytes": st.bytes, "duration_ms": st.duration.Milliseconds()}
+	if st.p.blksize > 0 {
+		fields["blksize"], fields["windowsize"], fields["resent"] = st.p.blksize, st.p.windowsize, st.resent
 	}
-	if err != nil {
-		fields["error"] = err.Error()
+	if st.err != nil {
+		fields["error"] = st.err.Error()
 	}
 	audit.Record(context.Background(), s.Recorder, audit.Event{
 		Package: "tftpd", Action: "read", IP: client.Addr().Unmap(), Fields: fields,

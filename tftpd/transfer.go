@@ -45,6 +45,7 @@ type transfer struct {
 	tries     int    // consecutive timeouts
 	deadline  time.Time
 	bytes     int64 // data bytes written by the handler
+	resent    int   // blocks sent again
 	rbuf      []byte
 	ascii     []byte // netascii scratch
 	batch     *ipv4.PacketConn
@@ -382,7 +383,10 @@ func (t *transfer) await() error {
 }
 
 // resend sends the unacknowledged blocks again.
-func (t *transfer) resend() error { return t.send(t.acked+1, t.sent) }
+func (t *transfer) resend() error {
+	t.resent += int(t.sent - t.acked)
+	return t.send(t.acked+1, t.sent)
+}
 
 // finish sends the last, short block and waits until every block is
 // acknowledged.
