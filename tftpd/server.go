@@ -183,7 +183,6 @@ func (s *Server) handle(conn net.PacketConn, pkt []byte, from netip.AddrPort, lo
 		perr = errorf(CodeAccess, "write requests are refused")
 	}
 	if perr != nil {
-		s.log().Debug("tftpd: bad request", "client", from, "err", perr)
 		conn.WriteTo(appendError(nil, perr.Code, perr.Msg), net.UDPAddrFromAddrPort(from))
 		s.record(from, req, stats{outcome: "refused", err: perr})
 		return
