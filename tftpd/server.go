@@ -40,8 +40,11 @@ type Server struct {
 	Addr string
 	// Handler answers requests; nil means "file not found" for all.
 	Handler Handler
-	// Recorder, if not nil, records every transfer: client, file, bytes,
-	// duration and outcome.
+	// Recorder, if not nil, records every request as an event of package
+	// "tftpd", action "read", with the fields file, outcome (ok; refused:
+	// answered with an ERROR; aborted: by the client's ERROR; failed:
+	// timeout or client gone), bytes, duration_ms, and for transfers
+	// blksize, windowsize and resent (blocks sent again), error if any.
 	Recorder audit.Recorder
 	// Log receives one line per transfer; nil means slog.Default().
 	Log *slog.Logger
@@ -232,7 +235,9 @@ func (s *Server) serve(req *Request) {
 
 // stats describe a finished transfer.
 type stats struct {
-	outcome  string // ok, refused (an ERROR the handler or the options asked for), failed
+	// ok; refused (an ERROR the handler or the options asked for);
+	// aborted (by the client's ERROR); failed (timeout, client gone).
+	outcome  string
 	bytes    int64
 	resent   int // blocks sent again
 	duration time.Duration
@@ -274,9 +279,12 @@ func (s *Server) transfer(req *Request) stats {
 	st := stats{outcome: "ok", p: p, err: t.finish()}
 	st.bytes, st.resent = t.bytes, t.resent
 	var pe *protoError
+	var ce *clientError
 	switch {
 	case errors.As(st.err, &pe) && t.code != CodeUndefined:
 		st.outcome = "refused" // the handler refused it: not found, access
+	case errors.As(st.err, &ce):
+		st.outcome = "aborted" // by the client, often on purpose
 	case st.err != nil:
 		st.outcome = "failed"
 	}

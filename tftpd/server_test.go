@@ -481,3 +481,30 @@ func TestSamePortRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestSizeProbe: PXE firmware asks for tsize, then ends the transfer with
+// an ERROR packet after the OACK, and asks again for the file.
+func TestSizeProbe(t *testing.T) {
+	root, _ := bootRoot(t)
+	s, rec := startServer(t, tftpd.FileServer(root))
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.WriteToUDP([]byte("\x00\x01pxelinux.0\x00octet\x00tsize\x000\x00"), net.UDPAddrFromAddrPort(s.Addr))
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	buf := make([]byte, 1024)
+	n, from, err := conn.ReadFromUDP(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(buf[:n]); got != "\x00\x06tsize\x0046000\x00" {
+		t.Fatalf("OACK %q", got)
+	}
+	conn.WriteToUDP([]byte("\x00\x05\x00\x08tsize only\x00"), from)
+	e := waitOutcome(t, rec, "pxelinux.0")
+	if e.Fields["outcome"] != "aborted" {
+		t.Errorf("outcome %v, want aborted", e.Fields["outcome"])
+	}
+}

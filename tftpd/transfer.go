@@ -66,6 +66,17 @@ const readChunk = 256 << 10
 
 var errTimeout = errors.New("tftpd: client stopped answering")
 
+// clientError is an ERROR packet from the client: PXE firmware sends one
+// after an OACK when it only wanted the file's size.
+type clientError struct {
+	Code ErrorCode
+	Msg  string
+}
+
+func (e *clientError) Error() string {
+	return fmt.Sprintf("tftpd: client ended the transfer with error %d: %s", e.Code, e.Msg)
+}
+
 // SetSize implements ResponseWriter.
 func (t *transfer) SetSize(n int64) {
 	if !t.started && n >= 0 && t.req.Mode == "octet" {
@@ -332,7 +343,7 @@ func (t *transfer) readAck() (int, error) {
 			if i := indexNUL(msg); i >= 0 {
 				msg = msg[:i]
 			}
-			err := fmt.Errorf("tftpd: client sent error %d: %s", binary.BigEndian.Uint16(t.rbuf[2:]), clip(string(msg)))
+			err := &clientError{Code: ErrorCode(binary.BigEndian.Uint16(t.rbuf[2:])), Msg: clip(string(msg))}
 			t.end(err)
 			return 0, err
 		}
