@@ -274,7 +274,7 @@ func (s *Server) transfer(req *Request) stats {
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
 	defer stop()
 
-	t := newTransfer(ctx, conn, req, p, cmpOr(s.Retries, DefaultRetries))
+	t := newTransfer(ctx, cancel, conn, req, p, cmpOr(s.Retries, DefaultRetries))
 	s.call(ctx, t, req)
 	st := stats{outcome: "ok", p: p, err: t.finish()}
 	st.bytes, st.resent = t.bytes, t.resent

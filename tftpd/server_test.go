@@ -508,3 +508,30 @@ func TestSizeProbe(t *testing.T) {
 		t.Errorf("outcome %v, want aborted", e.Fields["outcome"])
 	}
 }
+
+// TestHandlerContext: when the client goes away, Write fails and the
+// handler's context is canceled.
+func TestHandlerContext(t *testing.T) {
+	done := make(chan error, 1)
+	h := tftpd.HandlerFunc(func(ctx context.Context, w tftpd.ResponseWriter, r *tftpd.Request) {
+		var err error
+		for err == nil {
+			_, err = w.Write(make([]byte, 4096))
+		}
+		select {
+		case <-ctx.Done():
+			done <- err
+		case <-time.After(time.Minute):
+			done <- errors.New("context not canceled")
+		}
+	})
+	s := tftptest.NewUnstartedServer(h)
+	s.Config.Log = slog.New(slog.DiscardHandler)
+	s.Config.Timeout = 100 * time.Millisecond
+	s.Start()
+	t.Cleanup(s.Close)
+	(&tftptest.Client{StopAfter: 5}).Get(testCtx(t), s.Addr, "endless")
+	if err := <-done; err == nil || err.Error() == "context not canceled" {
+		t.Errorf("handler: %v", err)
+	}
+}

@@ -21,6 +21,7 @@ import (
 // RFC 7440 windows.
 type transfer struct {
 	ctx     context.Context
+	cancel  context.CancelFunc // cancels ctx when the transfer ends
 	conn    *net.UDPConn // connected to the client's address and port
 	req     *Request
 	p       params
@@ -52,8 +53,8 @@ type transfer struct {
 	msgs      []ipv4.Message
 }
 
-func newTransfer(ctx context.Context, conn *net.UDPConn, r *Request, p params, retries int) *transfer {
-	t := &transfer{ctx: ctx, conn: conn, req: r, p: p, retries: retries, size: -1, rbuf: make([]byte, 1024)}
+func newTransfer(ctx context.Context, cancel context.CancelFunc, conn *net.UDPConn, r *Request, p params, retries int) *transfer {
+	t := &transfer{ctx: ctx, cancel: cancel, conn: conn, req: r, p: p, retries: retries, size: -1, rbuf: make([]byte, 1024)}
 	t.slots = make([][]byte, p.windowsize)
 	for i := range t.slots {
 		t.slots[i] = make([]byte, 4+p.blksize)
@@ -101,6 +102,7 @@ func (t *transfer) abort(code ErrorCode, msg string) {
 
 func (t *transfer) end(err error) {
 	t.done = true
+	t.cancel()
 	if t.err == nil {
 		t.err = err
 	}
