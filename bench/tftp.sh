@@ -134,14 +134,21 @@ best() {
 	echo "$b"
 }
 
-storm() { # storm PORT: prints "MS FAILED" of the best of $runs storms, failures summed
-	local b= f=0 d x
+cputicks() { # cputicks PID: CPU time of a process and its reaped children, in clock ticks
+	awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat"
+}
+
+storm() { # storm PORT PID: prints "MS FAILED CPUMS": the best of $runs storms,
+	# failures summed, and the server's CPU time per storm on average
+	local b= f=0 d x c0 c1
+	c0=$(cputicks "$2")
 	for _ in $(seq "$runs"); do
 		read -r d x < <(storm1 "$1")
 		f=$((f + x))
 		if [ -z "$b" ] || [ "$d" -lt "$b" ]; then b=$d; fi
 	done
-	echo "$b $f"
+	c1=$(cputicks "$2")
+	echo "$b $f $(( (c1 - c0) * 1000 / $(getconf CLK_TCK) / runs ))"
 }
 
 storm1() { # storm1 PORT: prints "MS FAILED"
@@ -160,13 +167,13 @@ storm1() { # storm1 PORT: prints "MS FAILED"
 	echo "$d $failed"
 }
 
-declare -A lock win stm stf
+declare -A lock win stm stf stc
 storm1 6901 >/dev/null # warm up: page in busybox and the files
 for i in "${!names[@]}"; do
 	n=${names[$i]} p=${ports[$i]}
 	lock[$n]=$(best "$work/root/big" atftp --option "blksize 1468" -g -r big -l "$work/out/f" 127.0.0.1 "$p")
 	win[$n]=$(best "$work/root/big" atftp --option "blksize 1468" --option "windowsize 16" -g -r big -l "$work/out/f" 127.0.0.1 "$p")
-	read -r stm[$n] stf[$n] < <(storm "$p")
+	read -r stm[$n] stf[$n] stc[$n] < <(storm "$p" "${srvpids[$i]}")
 done
 http_boot=$(best "$work/root/big" curl -sf -o "$work/out/f" http://127.0.0.1:6911/big)
 http_std=$(best "$work/root/big" curl -sf -o "$work/out/f" http://127.0.0.1:6912/big)
@@ -177,10 +184,12 @@ ratio() { # ratio PEER OURS: how many times faster ours is
 echo
 echo "TFTP over loopback, best of $runs; storm: $clients busybox clients x 1 MiB at once (lockstep, blksize 1468),"
 echo "failed: failed transfers summed over the $runs storms"
-printf "%-11s %14s %14s %14s %8s\n" server "64MiB lockstep" "64MiB window16" "storm" "failed"
+printf "%-11s %14s %14s %14s %8s %16s\n" server "64MiB lockstep" "64MiB window16" "storm" "failed" "server CPU/storm"
 for n in "${names[@]}"; do
-	printf "%-11s %11s ms %11s ms %11s ms %8s\n" "$n" "${lock[$n]}" "${win[$n]}" "${stm[$n]}" "${stf[$n]}"
+	printf "%-11s %11s ms %11s ms %11s ms %8s %13s ms\n" "$n" "${lock[$n]}" "${win[$n]}" "${stm[$n]}" "${stf[$n]}" "${stc[$n]}"
 done
+echo "(server CPU: utime+stime of the server process and its reaped children; tftpd-hpa's"
+echo " per-transfer processes are mostly not counted)"
 echo
 echo "speed-up of tftpd-go (peer time / tftpd-go time):"
 for n in "${names[@]:2}"; do
