@@ -17,11 +17,10 @@ import (
 	"github.com/pxelator/pxelator"
 )
 
-// Errors of Open, matched with errors.Is. ErrOutside also matches
+// ErrOutside is the error (matched with errors.Is) of Open and CleanName
+// for a name that tries to leave the boot root. It also matches
 // fs.ErrPermission; a missing file matches fs.ErrNotExist.
-var (
-	ErrOutside = fmt.Errorf("boot: name leaves the boot root: %w", fs.ErrPermission)
-)
+var ErrOutside = fmt.Errorf("boot: name leaves the boot root: %w", fs.ErrPermission)
 
 // Files is a boot root: the static files of a directory (boot loaders,
 // kernels, a hand-written pxelinux.cfg/default) and, when a Store is set,

@@ -31,7 +31,7 @@ type Request struct {
 // sent in windows of the negotiated window size; Write blocks while the
 // window is full. The transfer ends with a short block when the handler
 // returns. A ResponseWriter also implements io.ReaderFrom, which reads
-// straight into the packets it sends.
+// a file in large chunks rather than a block at a time.
 type ResponseWriter interface {
 	io.Writer
 	// SetSize sets the transfer size the server reports when the client

@@ -22,7 +22,7 @@ import (
 type transfer struct {
 	ctx     context.Context
 	cancel  context.CancelFunc // cancels ctx when the transfer ends
-	conn    *net.UDPConn // connected to the client's address and port
+	conn    *net.UDPConn       // connected to the client's address and port
 	req     *Request
 	p       params
 	retries int
