@@ -80,7 +80,7 @@ func (f *File) Close() error {
 }
 
 // Open returns the file r asks for: the machine's configuration rendered
-// from its profile when the name is a per-machine name (see [Config]) and
+// from its profile when the name is a per-machine name (see [ParseMachineName]) and
 // the machine has a profile with a template for it, and the static file
 // of that name otherwise.
 func (f *Files) Open(ctx context.Context, r Request) (*File, error) {

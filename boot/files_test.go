@@ -3,6 +3,7 @@ package boot_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net"
@@ -247,31 +248,41 @@ func TestBadProfileName(t *testing.T) {
 	}
 }
 
-func TestConfig(t *testing.T) {
+func TestParseMachineName(t *testing.T) {
 	tests := []struct {
-		name, config, mac, ip, prefix string
-		byClient                      bool
+		name string
+		want string // the MachineName printed, "" when not a machine name
 	}{
-		{"pxelinux.cfg/01-aa-bb-cc-dd-ee-ff", boot.ConfigPXELinux, "aa:bb:cc:dd:ee:ff", "invalid IP", "", false},
-		{"pxelinux.cfg/01-AA-BB-CC-DD-EE-FF", boot.ConfigPXELinux, "aa:bb:cc:dd:ee:ff", "invalid IP", "", false},
-		{"pxelinux.cfg/C0A80001", boot.ConfigPXELinux, "", "192.168.0.1", "", false},
-		{"pxelinux.cfg/C0A8", boot.ConfigPXELinux, "", "invalid IP", "C0A8", true},
-		{"pxelinux.cfg/default", "", "", "invalid IP", "", false},
-		{"pxelinux.cfg/b8945908-d6a6-41a9-611d-74a6ab80b83d", "", "", "invalid IP", "", false},
-		{"grub.cfg-01-aa-bb-cc-dd-ee-ff", boot.ConfigGRUB, "aa:bb:cc:dd:ee:ff", "invalid IP", "", false},
-		{"grub.cfg-0A0000", boot.ConfigGRUB, "", "invalid IP", "0A0000", true},
-		{"grub.cfg", "", "", "invalid IP", "", false},
-		{"boot.ipxe", boot.ConfigIPXE, "", "invalid IP", "", true},
-		{"pxelinux.0", "", "", "invalid IP", "", false},
+		{"pxelinux.cfg/01-aa-bb-cc-dd-ee-ff", "pxelinux.cfg aa:bb:cc:dd:ee:ff invalid IP false "},
+		{"bios/pxelinux.cfg/01-AA-BB-CC-DD-EE-FF", "pxelinux.cfg aa:bb:cc:dd:ee:ff invalid IP false "},
+		{"pxelinux.cfg/C0A80001", "pxelinux.cfg  192.168.0.1 false "},
+		{"pxelinux.cfg/c0a80001", "pxelinux.cfg  192.168.0.1 false "},
+		{"pxelinux.cfg/C0A8", "pxelinux.cfg  invalid IP true C0A8"},
+		{"pxelinux.cfg/C", "pxelinux.cfg  invalid IP true C"},
+		{"grub.cfg-01-aa-bb-cc-dd-ee-ff", "grub.cfg aa:bb:cc:dd:ee:ff invalid IP false "},
+		{"grub/grub.cfg-0A0000", "grub.cfg  invalid IP true 0A0000"},
+		{"boot.ipxe", "boot.ipxe  invalid IP true "},
+		{"ipxe/boot.ipxe", "boot.ipxe  invalid IP true "},
+		{"pxelinux.cfg/default", ""},
+		{"pxelinux.cfg/b8945908-d6a6-41a9-611d-74a6ab80b83d", ""},
+		{"pxelinux.cfg/C0A800011", ""},
+		{"pxelinux.cfg/01-aa-bb", ""},
+		{"grub.cfg", ""},
+		{"grub.cfg-", ""},
+		{"pxelinux.0", ""},
 	}
 	for _, tt := range tests {
-		config, mac, ip, prefix, byClient := boot.Config(tt.name)
-		macs := ""
-		if mac != nil {
-			macs = mac.String()
+		n, ok := boot.ParseMachineName(tt.name)
+		got := ""
+		if ok {
+			mac := ""
+			if n.MAC != nil {
+				mac = n.MAC.String()
+			}
+			got = fmt.Sprintf("%s %s %v %v %s", n.Config, mac, n.IP, n.ByClient, n.HexPrefix)
 		}
-		if config != tt.config || macs != tt.mac || ip.String() != tt.ip || prefix != tt.prefix || byClient != tt.byClient {
-			t.Errorf("Config(%q) = %q %q %v %q %v", tt.name, config, macs, ip, prefix, byClient)
+		if got != tt.want {
+			t.Errorf("ParseMachineName(%q) = %q, want %q", tt.name, got, tt.want)
 		}
 	}
 }

@@ -19,7 +19,7 @@ func FuzzCleanName(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, name string) {
-		boot.Config(name)
+		boot.ParseMachineName(name)
 		got, err := boot.CleanName(name)
 		if err != nil {
 			return
@@ -32,12 +32,13 @@ func FuzzCleanName(f *testing.F) {
 				t.Fatalf("CleanName(%q) = %q", name, got)
 			}
 		}
-		config, mac, ip, prefix, _ := boot.Config(got)
-		if config == "" && (mac != nil || ip.IsValid() || prefix != "") {
-			t.Fatalf("Config(%q): a machine without a config kind", got)
-		}
-		if ip.IsValid() && ip != netip.AddrFrom4(ip.As4()) {
-			t.Fatalf("Config(%q): IP %v is not IPv4", got, ip)
+		if n, ok := boot.ParseMachineName(got); ok {
+			if n.Config == "" || n.MAC == nil && !n.IP.IsValid() && !n.ByClient {
+				t.Fatalf("ParseMachineName(%q) = %+v: names no machine", got, n)
+			}
+			if n.IP.IsValid() && n.IP != netip.AddrFrom4(n.IP.As4()) {
+				t.Fatalf("ParseMachineName(%q): IP %v is not IPv4", got, n.IP)
+			}
 		}
 	})
 }

@@ -39,48 +39,62 @@ func DefaultProfiles() fs.FS {
 	return sub
 }
 
-// Config tells whether name is a per-machine name and for which machine.
-// The names are those boot loaders try:
+// A MachineName is a file name that asks for one machine's boot
+// configuration, as parsed by ParseMachineName.
+type MachineName struct {
+	Config string           // the template: ConfigPXELinux, ConfigGRUB or ConfigIPXE
+	MAC    net.HardwareAddr // the machine of a 01-<mac> name
+	IP     netip.Addr       // the machine of a full hex-IP name
+	// ByClient says that the name is for the machine at the client's
+	// address: boot.ipxe, or a shortened hex-IP name (HexPrefix), which
+	// names the client when it is a prefix of the client's address in
+	// hex, as pxelinux means it.
+	ByClient  bool
+	HexPrefix string
+}
+
+// ParseMachineName tells whether name is a per-machine name, one of those
+// boot loaders try:
 //
 //	[dir/]pxelinux.cfg/01-aa-bb-cc-dd-ee-ff   pxelinux, by MAC
 //	[dir/]pxelinux.cfg/C0A80A05               pxelinux, by IP (also shortened: C0A80A0, C0A80A, ...)
 //	[dir/]grub.cfg-01-aa-bb-cc-dd-ee-ff       GRUB, by MAC
 //	[dir/]grub.cfg-C0A80A05                   GRUB, by IP (also shortened)
 //	[dir/]boot.ipxe                           iPXE, for the client's address
-//
-// A shortened hex name names the client when it is a prefix of the
-// client's address in hex, as pxelinux means it. For boot.ipxe, byClient
-// is true and neither mac nor ip is set.
-func Config(name string) (config string, mac net.HardwareAddr, ip netip.Addr, hexPrefix string, byClient bool) {
+func ParseMachineName(name string) (MachineName, bool) {
 	dir, base := path.Split(name)
+	var n MachineName
 	var key string
 	switch {
 	case path.Base(dir) == "pxelinux.cfg":
-		config, key = ConfigPXELinux, base
+		n.Config, key = ConfigPXELinux, base
 	case strings.HasPrefix(base, "grub.cfg-"):
-		config, key = ConfigGRUB, strings.TrimPrefix(base, "grub.cfg-")
+		n.Config, key = ConfigGRUB, strings.TrimPrefix(base, "grub.cfg-")
 	case base == "boot.ipxe":
-		return ConfigIPXE, nil, netip.Addr{}, "", true
+		return MachineName{Config: ConfigIPXE, ByClient: true}, true
 	default:
-		return "", nil, netip.Addr{}, "", false
+		return MachineName{}, false
 	}
 	if rest, ok := strings.CutPrefix(strings.ToLower(key), "01-"); ok && len(rest) == 17 {
 		if m, err := net.ParseMAC(strings.ReplaceAll(rest, "-", ":")); err == nil {
-			return config, m, netip.Addr{}, "", false
+			n.MAC = m
+			return n, true
 		}
 	}
-	if len(key) >= 1 && len(key) <= 8 && isHex(key) {
-		key = strings.ToUpper(key)
-		if len(key) == 8 {
-			var b [4]byte
-			for i := range b {
-				b[i] = unhex(key[2*i])<<4 | unhex(key[2*i+1])
-			}
-			return config, nil, netip.AddrFrom4(b), "", false
-		}
-		return config, nil, netip.Addr{}, key, true
+	if len(key) < 1 || len(key) > 8 || !isHex(key) {
+		return MachineName{}, false
 	}
-	return "", nil, netip.Addr{}, "", false
+	key = strings.ToUpper(key)
+	if len(key) < 8 {
+		n.ByClient, n.HexPrefix = true, key
+		return n, true
+	}
+	var b [4]byte
+	for i := range b {
+		b[i] = unhex(key[2*i])<<4 | unhex(key[2*i+1])
+	}
+	n.IP = netip.AddrFrom4(b)
+	return n, true
 }
 
 func isHex(s string) bool {
@@ -111,24 +125,22 @@ func HexIP(ip netip.Addr) string {
 // render returns the configuration for name rendered from the machine's
 // profile, or nil without an error when no profile applies.
 func (f *Files) render(ctx context.Context, name string, r Request) (*File, error) {
-	config, mac, ip, prefix, byClient := Config(name)
-	if config == "" {
+	n, ok := ParseMachineName(name)
+	if !ok {
 		return nil, nil
 	}
 	var m pxelator.Machine
 	var err error
+	client := r.Client.Unmap()
 	switch {
-	case mac != nil:
-		m, err = f.Store.ByMAC(ctx, mac)
-	case ip.IsValid():
-		m, err = f.Store.ByIP(ctx, ip)
-	case byClient && config == ConfigIPXE && r.MAC != nil:
+	case n.MAC != nil:
+		m, err = f.Store.ByMAC(ctx, n.MAC)
+	case n.IP.IsValid():
+		m, err = f.Store.ByIP(ctx, n.IP)
+	case n.Config == ConfigIPXE && r.MAC != nil:
 		m, err = f.Store.ByMAC(ctx, r.MAC)
-	case byClient && (r.Client.Is4() || r.Client.Is4In6()):
-		if !strings.HasPrefix(HexIP(r.Client), prefix) {
-			return nil, nil
-		}
-		m, err = f.Store.ByIP(ctx, r.Client.Unmap())
+	case client.Is4() && strings.HasPrefix(HexIP(client), n.HexPrefix):
+		m, err = f.Store.ByIP(ctx, client)
 	default:
 		return nil, nil
 	}
@@ -138,11 +150,11 @@ func (f *Files) render(ctx context.Context, name string, r Request) (*File, erro
 	if err != nil {
 		return nil, fmt.Errorf("boot: looking up the machine for %q: %w", name, err)
 	}
-	text, err := f.template(m.Profile, config)
+	text, err := f.template(m.Profile, n.Config)
 	if text == nil || err != nil {
 		return nil, err
 	}
-	tmpl, err := template.New(m.Profile + "/" + config).Option("missingkey=error").Parse(string(text))
+	tmpl, err := template.New(m.Profile + "/" + n.Config).Option("missingkey=error").Parse(string(text))
 	if err != nil {
 		return nil, fmt.Errorf("boot: profile %q: %w", m.Profile, err)
 	}
