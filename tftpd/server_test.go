@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"sync"
@@ -533,5 +534,30 @@ func TestHandlerContext(t *testing.T) {
 	(&tftptest.Client{StopAfter: 5}).Get(testCtx(t), s.Addr, "endless")
 	if err := <-done; err == nil || err.Error() == "context not canceled" {
 		t.Errorf("handler: %v", err)
+	}
+}
+
+// TestWildcardListener: on 0.0.0.0 the server learns the address each
+// request was sent to and answers from it.
+func TestWildcardListener(t *testing.T) {
+	conn, err := net.ListenPacket("udp4", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *tftpd.Request, 1)
+	srv := &tftpd.Server{Log: slog.New(slog.DiscardHandler), Handler: tftpd.HandlerFunc(func(ctx context.Context, w tftpd.ResponseWriter, r *tftpd.Request) {
+		got <- r
+		io.WriteString(w, "hello")
+	})}
+	go srv.Serve(conn)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	port := conn.LocalAddr().(*net.UDPAddr).Port
+	addr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
+	data, _, err := (&tftptest.Client{}).Get(testCtx(t), addr, "x")
+	if err != nil || string(data) != "hello" {
+		t.Fatalf("%q, %v", data, err)
+	}
+	if r := <-got; r.LocalAddr != addr {
+		t.Errorf("LocalAddr %v, want %v", r.LocalAddr, addr)
 	}
 }
