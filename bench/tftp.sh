@@ -117,38 +117,38 @@ done
 now() { date +%s%N; }
 ms() { echo $(( ($2 - $1) / 1000000 )); }
 
-# best MS: the best of $runs runs of a command that writes $work/out/f,
-# checked against the file $1.
-best() {
+# once MS: one run of a command that writes $work/out/f, checked against
+# the file $1; FAIL if it failed.
+once() {
 	local want=$1; shift
-	local b=
+	rm -f "$work/out/f"
+	local s; s=$(now)
+	if ! "${X[@]}" "$@" >/dev/null 2>&1 || ! cmp -s "$work/out/f" "$want"; then
+		echo FAIL; return
+	fi
+	ms "$s" "$(now)"
+}
+
+# best MS: the best of $runs runs of once.
+best() {
+	local b= d
 	for _ in $(seq "$runs"); do
-		rm -f "$work/out/f"
-		local s; s=$(now)
-		if ! "${X[@]}" "$@" >/dev/null 2>&1 || ! cmp -s "$work/out/f" "$want"; then
-			echo FAIL; return
-		fi
-		local d; d=$(ms "$s" "$(now)")
+		d=$(once "$@")
+		[ "$d" = FAIL ] && { echo FAIL; return; }
 		if [ -z "$b" ] || [ "$d" -lt "$b" ]; then b=$d; fi
 	done
 	echo "$b"
 }
 
-cputicks() { # cputicks PID: CPU time of a process and its reaped children, in clock ticks
-	awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat"
+# keep ARRAY KEY MS: keep the smaller time (FAIL sticks).
+keep() {
+	local -n a=$1
+	if [ "${a[$2]:-}" = FAIL ] || [ "$3" = FAIL ]; then a[$2]=FAIL; return; fi
+	if [ -z "${a[$2]:-}" ] || [ "$3" -lt "${a[$2]}" ]; then a[$2]=$3; fi
 }
 
-storm() { # storm PORT PID: prints "MS FAILED CPUMS": the best of $runs storms,
-	# failures summed, and the server's CPU time per storm on average
-	local b= f=0 d x c0 c1
-	c0=$(cputicks "$2")
-	for _ in $(seq "$runs"); do
-		read -r d x < <(storm1 "$1")
-		f=$((f + x))
-		if [ -z "$b" ] || [ "$d" -lt "$b" ]; then b=$d; fi
-	done
-	c1=$(cputicks "$2")
-	echo "$b $f $(( (c1 - c0) * 1000 / $(getconf CLK_TCK) / runs ))"
+cputicks() { # cputicks PID: CPU time of a process and its reaped children, in clock ticks
+	awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat"
 }
 
 storm1() { # storm1 PORT: prints "MS FAILED"
@@ -167,13 +167,22 @@ storm1() { # storm1 PORT: prints "MS FAILED"
 	echo "$d $failed"
 }
 
+# The servers take turns within each run, so that a change in the
+# machine's load during the run weighs on all of them alike.
 declare -A lock win stm stf stc
 storm1 6901 >/dev/null # warm up: page in busybox and the files
-for i in "${!names[@]}"; do
-	n=${names[$i]} p=${ports[$i]}
-	lock[$n]=$(best "$work/root/big" atftp --option "blksize 1468" -g -r big -l "$work/out/f" 127.0.0.1 "$p")
-	win[$n]=$(best "$work/root/big" atftp --option "blksize 1468" --option "windowsize 16" -g -r big -l "$work/out/f" 127.0.0.1 "$p")
-	read -r stm[$n] stf[$n] stc[$n] < <(storm "$p" "${srvpids[$i]}")
+for _ in $(seq "$runs"); do
+	for i in "${!names[@]}"; do
+		n=${names[$i]} p=${ports[$i]}
+		keep lock "$n" "$(once "$work/root/big" atftp --option "blksize 1468" -g -r big -l "$work/out/f" 127.0.0.1 "$p")"
+		keep win "$n" "$(once "$work/root/big" atftp --option "blksize 1468" --option "windowsize 16" -g -r big -l "$work/out/f" 127.0.0.1 "$p")"
+		c0=$(cputicks "${srvpids[$i]}")
+		read -r d x < <(storm1 "$p")
+		c1=$(cputicks "${srvpids[$i]}")
+		keep stm "$n" "$d"
+		stf[$n]=$(( ${stf[$n]:-0} + x ))
+		stc[$n]=$(( ${stc[$n]:-0} + (c1 - c0) * 1000 / $(getconf CLK_TCK) / runs ))
+	done
 done
 http_boot=$(best "$work/root/big" curl -sf -o "$work/out/f" http://127.0.0.1:6911/big)
 http_std=$(best "$work/root/big" curl -sf -o "$work/out/f" http://127.0.0.1:6912/big)
