@@ -60,6 +60,7 @@ func services() []*service {
 		powerService(),
 		dnsService(),
 		dhcpService(),
+		bootService(),
 	}
 }
 

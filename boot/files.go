@@ -1,0 +1,169 @@
+package boot
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/netip"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/pxelator/pxelator"
+)
+
+// ErrOutside is the error (matched with errors.Is) of Open and CleanName
+// for a name that tries to leave the boot root. It also matches
+// fs.ErrPermission; a missing file matches fs.ErrNotExist.
+var ErrOutside = fmt.Errorf("boot: name leaves the boot root: %w", fs.ErrPermission)
+
+// Files is a boot root: the static files of a directory (boot loaders,
+// kernels, a hand-written pxelinux.cfg/default) and, when a Store is set,
+// per-machine boot configurations rendered from the machine's profile.
+// It is safe for concurrent use; templates are read on every request, so
+// an edited template is used by the next boot.
+type Files struct {
+	// Root is the directory of static files. Nothing outside it is
+	// served: a symbolic link is followed only while it stays inside.
+	Root string
+	// Profiles is the directory of profile templates,
+	// Profiles/<profile>/<config>, where <config> is pxelinux.cfg,
+	// grub.cfg or boot.ipxe. Empty means only Defaults.
+	Profiles string
+	// Defaults holds the templates used when Profiles has none for a
+	// profile; nil means DefaultProfiles().
+	Defaults fs.FS
+	// Store finds the machine a per-machine name is for; nil disables
+	// per-machine configurations.
+	Store pxelator.Store
+	// HTTPBase is the URL of the HTTP boot root as clients see it, given
+	// to templates as {{.HTTP}}; "{server}" in it is replaced by the
+	// address the client reached. Empty means "http://{server}/boot/".
+	HTTPBase string
+}
+
+// A Request asks for one file.
+type Request struct {
+	Name   string     // the name the client asked for, relative to the root
+	Client netip.Addr // the client's address, used for names that do not carry one
+	Server netip.Addr // the address the client reached, for templates
+	// MAC, if set, names the machine for boot.ipxe (iPXE can send
+	// ${net0/mac} in an HTTP query); otherwise the client address does.
+	MAC net.HardwareAddr
+}
+
+// A File is an open boot file. Close it after use.
+type File struct {
+	// Content is the file's bytes: an *os.File for a static file, so
+	// that it can be sent with sendfile.
+	Content io.ReadSeeker
+	Name    string    // the cleaned name
+	Size    int64     // its size in bytes
+	ModTime time.Time // zero for a rendered configuration
+	// Profile and Machine say what a rendered configuration was made
+	// from; they are empty for a static file.
+	Profile string
+	Machine *pxelator.Machine
+}
+
+// Close releases the file.
+func (f *File) Close() error {
+	if c, ok := f.Content.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// Open returns the file r asks for: the machine's configuration rendered
+// from its profile when the name is a per-machine name (see [ParseMachineName]) and
+// the machine has a profile with a template for it, and the static file
+// of that name otherwise.
+func (f *Files) Open(ctx context.Context, r Request) (*File, error) {
+	name, err := CleanName(r.Name)
+	if err != nil {
+		return nil, err
+	}
+	if f.Store != nil {
+		if file, err := f.render(ctx, name, r); file != nil || err != nil {
+			return file, err
+		}
+	}
+	return f.openStatic(name)
+}
+
+// openStatic opens name under f.Root.
+func (f *Files) openStatic(name string) (*File, error) {
+	if f.Root == "" {
+		return nil, fmt.Errorf("boot: %q: %w", name, fs.ErrNotExist)
+	}
+	file, err := os.OpenInRoot(f.Root, name)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("boot: %q: %w", name, fs.ErrNotExist)
+		}
+		if errors.Is(err, fs.ErrPermission) {
+			return nil, fmt.Errorf("boot: %q: %w", name, fs.ErrPermission)
+		}
+		// os.Root refuses links and ".." that leave the root with an
+		// error of its own.
+		return nil, fmt.Errorf("boot: %q: %w", name, ErrOutside)
+	}
+	st, err := file.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		file.Close()
+		return nil, fmt.Errorf("boot: %q: not a regular file: %w", name, fs.ErrNotExist)
+	}
+	return &File{Content: file, Name: name, Size: st.Size(), ModTime: st.ModTime()}, nil
+}
+
+// CleanName returns name relative to the boot root, or an error matching
+// ErrOutside for a name that tries to leave it: a ".." element, a
+// backslash, a NUL or control byte, or a percent-encoded dot, slash,
+// backslash or NUL. Leading slashes are dropped: "/pxelinux.0", which
+// GRUB and some firmware ask for, is "pxelinux.0" in the root.
+func CleanName(name string) (string, error) {
+	bad := func(why string) (string, error) {
+		return "", fmt.Errorf("boot: %q: %s: %w", clip(name), why, ErrOutside)
+	}
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c < 0x20 || c == 0x7f:
+			return bad("control character")
+		case c == '\\':
+			return bad("backslash")
+		case c == '%' && i+2 < len(name):
+			switch strings.ToLower(name[i+1 : i+3]) {
+			case "2e", "2f", "5c", "00":
+				return bad("percent-encoded path character")
+			}
+		}
+	}
+	rel := strings.TrimLeft(name, "/")
+	for elem := range strings.SplitSeq(rel, "/") {
+		if elem == ".." {
+			return bad(`".." element`)
+		}
+	}
+	rel = path.Clean(rel)
+	if rel == "." || rel == "" {
+		return "", fmt.Errorf("boot: %q: no file name: %w", clip(name), fs.ErrNotExist)
+	}
+	return rel, nil
+}
+
+func clip(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "..."
+	}
+	return strings.ToValidUTF8(s, "?")
+}
+
+// bytesFile is a rendered configuration.
+func bytesFile(name string, b []byte, profile string, m pxelator.Machine) *File {
+	return &File{Content: bytes.NewReader(b), Name: name, Size: int64(len(b)), Profile: profile, Machine: &m}
+}

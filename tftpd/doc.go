@@ -1,0 +1,30 @@
+// Package tftpd is a TFTP server for network boot, in the style of
+// net/http: a [Handler] answers read requests, a [ServeMux] routes them by
+// file name, and a [Server] runs the protocol.
+//
+// The server speaks RFC 1350 with the option extension (RFC 2347) and the
+// options blksize (RFC 2348), tsize and timeout (RFC 2349) and windowsize
+// (RFC 7440): clients that ask for a window (UEFI firmware, u-boot, atftp)
+// get many blocks per acknowledgement. Block numbers roll over after
+// 65535, so files of any size can be sent. Write requests are refused.
+//
+// [FileServer] serves a directory read-only, and [BootServer] adds the
+// per-machine boot configurations of package boot (pxelinux.cfg/01-<mac>,
+// GRUB's grub.cfg-01-<mac>, iPXE scripts) rendered from each machine's
+// profile in a pxelator.Store. Nothing outside the root is served.
+//
+// Each transfer has its own socket, closed when the transfer ends,
+// whether it succeeded, timed out or the client went away. The server
+// bounds concurrent transfers (Server.MaxTransfers), ignores a client's
+// retransmitted request while its transfer runs, and asks for a large
+// receive buffer so that a boot storm's requests wait in the kernel rather
+// than being lost. Every transfer is logged and, with a Recorder, audited:
+// client, file, bytes, duration and outcome.
+//
+// # Why not the library's server
+//
+// github.com/pin/tftp/v3's client is used in the tests, but its server
+// cannot negotiate windowsize or timeout, answers every failure with
+// error code 1, and gives handlers neither a context nor the addresses of
+// the request; the sender here is small enough to own.
+package tftpd

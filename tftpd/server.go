@@ -1,0 +1,424 @@
+package tftpd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+
+	"github.com/pxelator/pxelator/audit"
+)
+
+// Defaults of the Server's limits.
+const (
+	DefaultMaxTransfers  = 2000
+	DefaultTimeout       = time.Second
+	DefaultRetries       = 5
+	DefaultMaxWindowSize = 64
+	DefaultReadBuffer    = 8 << 20
+)
+
+// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown.
+var ErrServerClosed = errors.New("tftpd: server closed")
+
+// A Server answers TFTP read requests (RFC 1350) with the options blksize
+// (RFC 2348), tsize and timeout (RFC 2349) and windowsize (RFC 7440).
+// Write requests are refused. Each transfer has its own socket (its own
+// transfer ID), closed when the transfer ends, whether it succeeded or not.
+//
+// The zero value is ready to use; fields must not change after Serve has
+// been called.
+type Server struct {
+	// Addr is the address ListenAndServe listens on, ":69" if empty.
+	Addr string
+	// Handler answers requests; nil means "file not found" for all.
+	Handler Handler
+	// Recorder, if not nil, records every request as an event of package
+	// "tftpd", action "read", with the fields file, outcome (ok; refused:
+	// answered with an ERROR; aborted: by the client's ERROR; failed:
+	// timeout or client gone), bytes, duration_ms, and for transfers
+	// blksize, windowsize and resent (blocks sent again), error if any.
+	Recorder audit.Recorder
+	// Log receives one line per transfer; nil means slog.Default().
+	Log *slog.Logger
+
+	// MaxTransfers bounds concurrent transfers (default
+	// DefaultMaxTransfers). Requests beyond it are dropped and the client
+	// retries, as it does for a lost request.
+	MaxTransfers int
+	// Timeout is the retransmission timeout (default DefaultTimeout) for
+	// clients that do not ask for one with the timeout option.
+	Timeout time.Duration
+	// Retries is how many times an unacknowledged packet is sent again
+	// before the transfer is abandoned (default DefaultRetries).
+	Retries int
+	// MaxBlockSize bounds the blksize option (default and maximum 65464).
+	MaxBlockSize int
+	// MaxWindowSize bounds the windowsize option (default
+	// DefaultMaxWindowSize).
+	MaxWindowSize int
+	// ReadBuffer is the receive buffer of the request socket in bytes
+	// (default DefaultReadBuffer), so that a boot storm's requests are
+	// queued rather than lost.
+	ReadBuffer int
+
+	mu       sync.Mutex
+	closed   bool
+	conns    map[net.PacketConn]struct{}
+	active   map[netip.AddrPort]string // the file each client's running transfer sends
+	sem      chan struct{}
+	wg       sync.WaitGroup
+	ctx      context.Context // canceled to abort the transfers
+	cancel   context.CancelFunc
+	initOnce sync.Once
+}
+
+func (s *Server) init() {
+	s.initOnce.Do(func() {
+		s.conns = make(map[net.PacketConn]struct{})
+		s.active = make(map[netip.AddrPort]string)
+		s.sem = make(chan struct{}, cmpOr(s.MaxTransfers, DefaultMaxTransfers))
+		s.ctx, s.cancel = context.WithCancel(context.Background())
+	})
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+func (s *Server) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+// ListenAndServe listens on the UDP address s.Addr and calls Serve.
+func (s *Server) ListenAndServe() error {
+	addr := cmpOr(s.Addr, ":69")
+	network := "udp4"
+	if host, _, err := net.SplitHostPort(addr); err == nil && host != "" {
+		if ip, err := netip.ParseAddr(host); err != nil || ip.Is6() {
+			network = "udp"
+		}
+	}
+	conn, err := net.ListenPacket(network, addr)
+	if err != nil {
+		return fmt.Errorf("tftpd: %w", err)
+	}
+	return s.Serve(conn)
+}
+
+// Serve answers the requests that arrive on conn until Shutdown is called,
+// and then returns ErrServerClosed. Serve closes conn.
+func (s *Server) Serve(conn net.PacketConn) error {
+	s.init()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		conn.Close()
+		return ErrServerClosed
+	}
+	s.conns[conn] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, conn)
+		s.mu.Unlock()
+		conn.Close()
+	}()
+
+	port := uint16(0)
+	if ua, ok := conn.LocalAddr().(*net.UDPAddr); ok {
+		port = uint16(ua.Port)
+	}
+	read := plainReader(conn)
+	if uc, ok := conn.(*net.UDPConn); ok {
+		if err := setReadBuffer(uc, cmpOr(s.ReadBuffer, DefaultReadBuffer)); err != nil {
+			s.log().Warn("tftpd: setting the receive buffer", "err", err)
+		}
+		read = dstReader(uc)
+	}
+	buf := make([]byte, 65536)
+	for {
+		n, from, dst, err := read(buf)
+		if err != nil {
+			if s.shuttingDown() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("tftpd: reading requests: %w", err)
+		}
+		if !dst.IsValid() {
+			dst = addrOf(conn.LocalAddr())
+		}
+		s.handle(conn, buf[:n], from, netip.AddrPortFrom(dst, port))
+	}
+}
+
+func (s *Server) shuttingDown() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// handle answers one packet that arrived on the request port.
+func (s *Server) handle(conn net.PacketConn, pkt []byte, from netip.AddrPort, local netip.AddrPort) {
+	op, req, perr := parseRequest(pkt)
+	if perr == errIgnore {
+		return
+	}
+	if perr == nil && op == opWRQ {
+		perr = errorf(CodeAccess, "write requests are refused")
+	}
+	if perr != nil {
+		conn.WriteTo(appendError(nil, perr.Code, perr.Msg), net.UDPAddrFromAddrPort(from))
+		s.record(from, req, stats{outcome: "refused", err: perr})
+		return
+	}
+	req.RemoteAddr, req.LocalAddr = from, local
+
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	if file, ok := s.active[from]; ok && file == req.Filename { // a retransmitted request
+		s.mu.Unlock()
+		return
+	}
+	select {
+	case s.sem <- struct{}{}:
+	default:
+		s.mu.Unlock()
+		s.log().Warn("tftpd: too many transfers, request dropped", "client", from, "file", req.Filename, "max", cap(s.sem))
+		return
+	}
+	s.active[from] = req.Filename
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go s.serve(req)
+}
+
+// serve runs one transfer and records it once its socket is closed.
+func (s *Server) serve(req *Request) {
+	start := time.Now()
+	defer func() {
+		s.mu.Lock()
+		if s.active[req.RemoteAddr] == req.Filename {
+			delete(s.active, req.RemoteAddr)
+		}
+		s.mu.Unlock()
+		<-s.sem
+		s.wg.Done()
+	}()
+	st := s.transfer(req)
+	if st.outcome != "" {
+		st.duration = time.Since(start)
+		s.record(req.RemoteAddr, req, st)
+	}
+}
+
+// stats describe a finished transfer.
+type stats struct {
+	// ok; refused (an ERROR the handler or the options asked for);
+	// aborted (by the client's ERROR); failed (timeout, client gone).
+	outcome  string
+	bytes    int64
+	resent   int // blocks sent again
+	duration time.Duration
+	p        params
+	err      error
+}
+
+// transfer opens the transfer's socket, negotiates the options, runs the
+// handler and sends what it wrote. The outcome is "" when no socket could
+// be opened.
+func (s *Server) transfer(req *Request) stats {
+	laddr := &net.UDPAddr{}
+	if ip := req.LocalAddr.Addr(); ip.IsValid() && !ip.IsUnspecified() && ip != netip.AddrFrom4([4]byte{255, 255, 255, 255}) && !ip.IsMulticast() {
+		laddr.IP = ip.AsSlice()
+	}
+	conn, err := net.DialUDP("udp", laddr, net.UDPAddrFromAddrPort(req.RemoteAddr))
+	if err != nil {
+		s.log().Warn("tftpd: opening transfer socket", "client", req.RemoteAddr, "err", err)
+		return stats{}
+	}
+	defer conn.Close()
+
+	p, perr := negotiate(req.Options, limits{
+		maxBlksize: min(cmpOr(s.MaxBlockSize, maxBlksize), maxBlksize),
+		maxWindow:  min(cmpOr(s.MaxWindowSize, DefaultMaxWindowSize), maxWindowsize),
+		timeout:    cmpOr(s.Timeout, DefaultTimeout),
+	})
+	if perr != nil {
+		conn.Write(appendError(nil, perr.Code, perr.Msg))
+		return stats{outcome: "refused", err: perr}
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
+	defer stop()
+
+	t := newTransfer(ctx, cancel, conn, req, p, cmpOr(s.Retries, DefaultRetries))
+	s.call(ctx, t, req)
+	st := stats{outcome: "ok", p: p, err: t.finish()}
+	st.bytes, st.resent = t.bytes, t.resent
+	var pe *protoError
+	var ce *clientError
+	switch {
+	case errors.As(st.err, &pe) && t.code != CodeUndefined:
+		st.outcome = "refused" // the handler refused it: not found, access
+	case errors.As(st.err, &ce):
+		st.outcome = "aborted" // by the client, often on purpose
+	case st.err != nil:
+		st.outcome = "failed"
+	}
+	return st
+}
+
+// call runs the handler, turning a panic into an aborted transfer.
+func (s *Server) call(ctx context.Context, t *transfer, req *Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log().Error("tftpd: handler panic", "file", req.Filename, "panic", v)
+			t.WriteError(CodeUndefined, "internal error")
+		}
+	}()
+	h := s.Handler
+	if h == nil {
+		h = NotFoundHandler()
+	}
+	h.ServeTFTP(ctx, t, req)
+}
+
+// record logs a transfer and sends it to the Recorder.
+func (s *Server) record(client netip.AddrPort, req *Request, st stats) {
+	file := ""
+	if req != nil {
+		file = req.Filename
+	}
+	attrs := []any{"client", client, "file", file, "outcome", st.outcome, "bytes", st.bytes, "duration", st.duration}
+	if st.resent > 0 {
+		attrs = append(attrs, "resent", st.resent)
+	}
+	if st.err != nil {
+		attrs = append(attrs, "err", st.err)
+	}
+	level := slog.LevelInfo
+	switch {
+	case st.outcome == "failed":
+		level = slog.LevelWarn
+	case req == nil: // a malformed packet: debug, so that junk cannot flood the log
+		level = slog.LevelDebug
+	}
+	s.log().Log(context.Background(), level, "tftpd: read", attrs...)
+	if s.Recorder == nil {
+		return
+	}
+	fields := map[string]any{"file": file, "outcome": st.outcome, "bytes": st.bytes, "duration_ms": st.duration.Milliseconds()}
+	if st.p.blksize > 0 {
+		fields["blksize"], fields["windowsize"], fields["resent"] = st.p.blksize, st.p.windowsize, st.resent
+	}
+	if st.err != nil {
+		fields["error"] = st.err.Error()
+	}
+	audit.Record(context.Background(), s.Recorder, audit.Event{
+		Package: "tftpd", Action: "read", IP: client.Addr().Unmap(), Fields: fields,
+	})
+}
+
+// Shutdown stops reading requests, waits for the running transfers to
+// end until ctx is done, then aborts the remaining ones with an ERROR
+// packet and returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.init()
+	s.mu.Lock()
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		s.cancel()
+		return nil
+	case <-ctx.Done():
+		s.cancel()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// reader reads one request with the address it came from and the address
+// it was sent to (invalid when unknown).
+type reader func(b []byte) (n int, from netip.AddrPort, dst netip.Addr, err error)
+
+func plainReader(conn net.PacketConn) reader {
+	return func(b []byte) (int, netip.AddrPort, netip.Addr, error) {
+		n, from, err := conn.ReadFrom(b)
+		return n, addrPortOf(from), netip.Addr{}, err
+	}
+}
+
+// dstReader asks the system for each request's destination address, so
+// that a server on a wildcard address answers from the address the client
+// used.
+func dstReader(conn *net.UDPConn) reader {
+	if la := addrOf(conn.LocalAddr()); la.Is4() {
+		pc := ipv4.NewPacketConn(conn)
+		if pc.SetControlMessage(ipv4.FlagDst, true) == nil {
+			return func(b []byte) (int, netip.AddrPort, netip.Addr, error) {
+				n, cm, from, err := pc.ReadFrom(b)
+				var dst netip.Addr
+				if cm != nil {
+					dst, _ = netip.AddrFromSlice(cm.Dst.To4())
+				}
+				return n, addrPortOf(from), dst, err
+			}
+		}
+	} else {
+		pc := ipv6.NewPacketConn(conn)
+		if pc.SetControlMessage(ipv6.FlagDst, true) == nil {
+			return func(b []byte) (int, netip.AddrPort, netip.Addr, error) {
+				n, cm, from, err := pc.ReadFrom(b)
+				var dst netip.Addr
+				if cm != nil {
+					dst, _ = netip.AddrFromSlice(cm.Dst)
+					dst = dst.Unmap()
+				}
+				return n, addrPortOf(from), dst, err
+			}
+		}
+	}
+	return plainReader(conn)
+}
+
+func addrPortOf(a net.Addr) netip.AddrPort {
+	if ua, ok := a.(*net.UDPAddr); ok {
+		ap := ua.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	return netip.AddrPort{}
+}
+
+func addrOf(a net.Addr) netip.Addr { return addrPortOf(a).Addr() }
