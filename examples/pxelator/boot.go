@@ -72,6 +72,7 @@ func bootService() *service {
 					}
 				}()
 				stops = append(stops, srv.Shutdown)
+				st.bootURL = files.HTTPBase
 				st.log.Info("boot: serving HTTP", "addr", ln.Addr(), "path", "/boot/")
 			}
 			return stop, nil

@@ -33,7 +33,7 @@ func dhcpService() *service {
 			fs.StringVar(&iface, "iface", "", "serve DHCP on interface `NAME` only (default: all)")
 			fs.StringVar(&rng, "range", "", "addresses for new machines, `FIRST-LAST` (default: .100-.250 of the server's /24)")
 			fs.StringVar(&subnet, "dhcp-subnet", "", "the segment's `PREFIX`, e.g. 10.77.0.0/16 (default: the server's /24)")
-			fs.StringVar(&script, "ipxe-script", "", "`URL` given to clients already running iPXE, e.g. http://{server}/boot.ipxe?mac={mac}; \"none\": iPXE gets the boot file of its architecture (default http://{server}/boot.ipxe)")
+			fs.StringVar(&script, "ipxe-script", "", "`URL` given to clients already running iPXE, e.g. http://{server}/boot.ipxe?mac={mac}; \"none\": iPXE gets the boot file of its architecture (default: boot.ipxe of the HTTP boot service)")
 			fs.Func("boot-file", "boot file of a client architecture, `ARCH=FILE` (RFC 4578 number, e.g. 0=undionly.kpxe, 7=snponly.efi); repeatable", func(v string) error {
 				a, f, ok := strings.Cut(v, "=")
 				n, err := strconv.ParseUint(a, 10, 16)
@@ -70,7 +70,7 @@ func dhcpService() *service {
 					return nil, err
 				}
 			}
-			cfg.Boot = dhcpd.DefaultBootTable()
+			cfg.Boot = bootTable(st.bootURL)
 			switch script {
 			case "":
 			case "none":
@@ -119,6 +119,20 @@ func dhcpService() *service {
 			}, nil
 		},
 	}
+}
+
+// bootTable returns the default boot table with its HTTP files served
+// from bootURL, the boot service's HTTP root ("" when it serves none).
+func bootTable(bootURL string) *dhcpd.BootTable {
+	t := dhcpd.DefaultBootTable()
+	if bootURL != "" {
+		rebase := func(f string) string { return strings.Replace(f, "http://{server}/", bootURL, 1) }
+		for arch, f := range t.Files {
+			t.Files[arch] = rebase(f)
+		}
+		t.IPXEScript = rebase(t.IPXEScript)
+	}
+	return t
 }
 
 // parseSubnet parses -dhcp-subnet, defaulting to the server's /24.

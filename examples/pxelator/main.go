@@ -34,6 +34,9 @@ type stack struct {
 	audit    audit.Recorder
 	log      *slog.Logger
 	power    powerOptions // set by the power service, which starts first
+	// bootURL is the URL template ({server} for the server's address) of
+	// the HTTP boot files, set by the boot service when it serves HTTP.
+	bootURL string
 }
 
 // service is one protocol of the reference server. flags registers its
@@ -59,8 +62,8 @@ func services() []*service {
 	return []*service{
 		powerService(),
 		dnsService(),
-		dhcpService(),
 		bootService(),
+		dhcpService(),
 	}
 }
 

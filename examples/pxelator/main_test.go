@@ -101,5 +101,6 @@ func (l *lockedBuffer) String() string {
 // loopbackFlags keep the protocol services of the server under test on
 // loopback and ephemeral ports.
 var loopbackFlags = []string{
+	"-dhcp", "127.0.0.1:0", "-tftp", "127.0.0.1:0", "-http", "127.0.0.1:0",
 	"-dns", "127.0.0.1:0",
 }

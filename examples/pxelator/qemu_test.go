@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestQEMUBoot boots a virtual machine's real PXE firmware (QEMU's iPXE
+// ROM, BIOS) from the reference server: DHCP gives it an address and, as
+// the firmware is iPXE already, the HTTP script URL; the script fetches a
+// file over HTTP and prints markers on the serial console. The machine
+// must end up on disk under conf/<server-ip>/<its-ip>/mac. Everything
+// runs in a network namespace of its own with a bridge and a tap.
+func TestQEMUBoot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots a virtual machine")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for a network namespace and a tap device")
+	}
+	qemu, err := exec.LookPath("qemu-system-x86_64")
+	if err != nil {
+		t.Skip("qemu-system-x86_64 not installed (Debian: qemu-system-x86 ipxe-qemu)")
+	}
+	if _, err := os.Stat("/usr/lib/ipxe/qemu/pxe-e1000.rom"); err != nil {
+		t.Skip("QEMU's iPXE ROM not installed (Debian: ipxe-qemu)")
+	}
+	ns := fmt.Sprintf("pxq%d", os.Getpid())
+	const server, mac = "10.78.0.1", "52:54:00:12:34:56"
+	netns(t, ns,
+		"ip -n NS link set lo up",
+		"ip -n NS link add br0 type bridge",
+		"ip -n NS addr add "+server+"/24 dev br0",
+		"ip -n NS link set br0 up",
+		"ip -n NS tuntap add dev tap0 mode tap",
+		"ip -n NS link set tap0 master br0",
+		"ip -n NS link set tap0 up",
+	)
+
+	dir := t.TempDir()
+	root := filepath.Join(dir, "tftpboot")
+	os.MkdirAll(root, 0o755)
+	// No profile applies to a new machine: the static script answers.
+	script := "#!ipxe\necho PXELATOR-E2E ${net0/ip}\n" +
+		"imgfetch http://" + server + "/boot/marker.txt && echo PXELATOR-FETCHED\npoweroff\n"
+	os.WriteFile(filepath.Join(root, "boot.ipxe"), []byte(script), 0o644)
+	os.WriteFile(filepath.Join(root, "marker.txt"), []byte("hello from pxelator\n"), 0o644)
+
+	bin := filepath.Join(dir, "pxelator")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	conf := filepath.Join(dir, "conf")
+	var srvOut lockedBuffer
+	srv := exec.Command("ip", "netns", "exec", ns, bin,
+		"-conf", conf, "-server-ip", server, "-audit", "none",
+		"-iface", "br0", "-range", "10.78.0.100-10.78.0.150",
+		"-tftp", server+":69", "-http", server+":80", "-root", root, "-profiles", filepath.Join(dir, "profiles"))
+	srv.Stdout, srv.Stderr = &srvOut, &srvOut
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	srvDone := make(chan struct{})
+	go func() { srv.Wait(); close(srvDone) }()
+	defer func() {
+		srv.Process.Kill()
+		<-srvDone
+		if t.Failed() {
+			t.Logf("server output:\n%s", srvOut.String())
+		}
+	}()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	var vmOut lockedBuffer
+	vm := exec.CommandContext(ctx, "ip", "netns", "exec", ns, qemu,
+		"-accel", "tcg", "-m", "256", "-nographic", "-no-reboot", "-boot", "n",
+		"-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no",
+		"-device", "e1000,netdev=n0,mac="+mac)
+	vm.Stdout, vm.Stderr = &vmOut, &vmOut
+	vm.Stdin = bytes.NewReader(nil)
+	start := time.Now()
+	if err := vm.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		vm.Process.Kill()
+		vm.Wait()
+	}()
+	for !strings.Contains(vmOut.String(), "PXELATOR-FETCHED") {
+		select {
+		case <-srvDone:
+			t.Fatalf("the server exited; console:\n%s", tail(vmOut.String(), 3000))
+		default:
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the machine did not boot through the stack in time; console:\n%s", tail(vmOut.String(), 3000))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("iPXE ROM booted the script and fetched a file %.1f s after power-on", time.Since(start).Seconds())
+	out := vmOut.String()
+	i := strings.Index(out, "PXELATOR-E2E ")
+	ip := strings.Fields(out[i+len("PXELATOR-E2E "):])[0]
+	if !strings.HasPrefix(ip, "10.78.0.1") {
+		t.Fatalf("the machine's address is %q, want one from the range", ip)
+	}
+	b, err := os.ReadFile(filepath.Join(conf, server, ip, "mac"))
+	if err != nil || strings.TrimSpace(string(b)) != mac {
+		t.Fatalf("conf/%s/%s/mac = %q, %v; want %s", server, ip, b, err, mac)
+	}
+}
+
+// netns creates the network namespace ns, runs the setup commands in it
+// (NS in a command is replaced by ns), and deletes it when the test ends.
+func netns(t *testing.T, ns string, setup ...string) {
+	t.Helper()
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	for _, c := range setup {
+		args := strings.Fields(strings.ReplaceAll(c, "NS", ns))
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v: %s", c, err, out)
+		}
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
