@@ -62,8 +62,10 @@ func newTransfer(ctx context.Context, cancel context.CancelFunc, conn *net.UDPCo
 	return t
 }
 
-// readChunk is the size of the reads ReadFrom makes.
-const readChunk = 256 << 10
+// readChunk is the size of the reads ReadFrom makes: large enough for
+// few system calls, small enough that a storm's transfers do not make
+// the garbage collector work hard.
+const readChunk = 64 << 10
 
 var errTimeout = errors.New("tftpd: client stopped answering")
 
@@ -164,7 +166,11 @@ func (t *transfer) ReadFrom(r io.Reader) (int64, error) {
 	// Read many blocks per system call: the file is read in large
 	// chunks and copied into the packets.
 	if _, ok := r.(*bufio.Reader); !ok {
-		r = bufio.NewReaderSize(r, readChunk)
+		chunk := readChunk
+		if t.size >= 0 && t.size < readChunk {
+			chunk = int(t.size) + 1 // room to see the end of the file
+		}
+		r = bufio.NewReaderSize(r, chunk)
 	}
 	var n int64
 	for {
