@@ -160,13 +160,13 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 // as a sub-document.
 type (
 	mdoc struct {
-		ID       string   `bson:"_id"`
+		ID       string        `bson:"_id"`
 		Time     bson.DateTime `bson:"time"`
-		Package  mpackage `bson:"package"`
-		IP       string   `bson:"ip,omitempty"`
-		MAC      string   `bson:"mac,omitempty"`
-		Hostname string   `bson:"hostname,omitempty"`
-		Entries  []mentry `bson:"entries"`
+		Package  mpackage      `bson:"package"`
+		IP       string        `bson:"ip,omitempty"`
+		MAC      string        `bson:"mac,omitempty"`
+		Hostname string        `bson:"hostname,omitempty"`
+		Entries  []mentry      `bson:"entries"`
 	}
 	mpackage struct {
 		Name string `bson:"name"`
