@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pxelator/pxelator/audit"
@@ -20,8 +21,9 @@ import (
 // Store is an audit backend in one SQLite file. It implements
 // [audit.Backend] and is safe for concurrent use.
 type Store struct {
-	db  *sql.DB
-	san audit.Sanitizer
+	db      *sql.DB
+	san     audit.Sanitizer
+	upserts sync.Map // int → string: the upsert statement for n rows
 }
 
 var _ audit.Backend = (*Store)(nil)
@@ -58,7 +60,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
-		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-262144)&_pragma=wal_autocheckpoint(20000)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
@@ -81,9 +83,18 @@ func (s *Store) Close() error {
 // Sanitized counts the documents that Insert changed or rejected.
 func (s *Store) Sanitized() audit.SanitizeCounts { return s.san.Counts() }
 
-const upsert = `
-INSERT INTO docs(id, time, package, ip, mac, hostname, n, entries) VALUES(?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT(id) DO UPDATE SET
+// upsert inserts rows documents, appending the entries of those whose id
+// is stored already.
+func upsert(rows int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO docs(id, time, package, ip, mac, hostname, n, entries) VALUES ")
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	b.WriteString(` ON CONFLICT(id) DO UPDATE SET
 	time = min(time, excluded.time),
 	ip = coalesce(ip, excluded.ip),
 	mac = coalesce(mac, excluded.mac),
@@ -93,7 +104,13 @@ ON CONFLICT(id) DO UPDATE SET
 		WHEN excluded.n = 0 THEN entries
 		WHEN n = 0 THEN excluded.entries
 		ELSE substr(entries, 1, length(entries) - 1) || ',' || substr(excluded.entries, 2)
-	END`
+	END`)
+	return b.String()
+}
+
+// rowsPerStatement is how many documents one INSERT statement carries:
+// fewer statements cost less than the driver's per-statement overhead.
+const rowsPerStatement = 64
 
 // Insert stores docs in one transaction; a document whose id is stored
 // already gets the new entries appended. Documents that cannot be stored
@@ -103,35 +120,67 @@ func (s *Store) Insert(ctx context.Context, docs []audit.Document) error {
 	if len(docs) == 0 {
 		return nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: insert: %w", err)
+	args := make([]any, 0, 8*min(len(docs), rowsPerStatement))
+	// Documents with one id must not share a statement: SQLite would
+	// refuse the second row of an id in one INSERT ... ON CONFLICT.
+	inStmt := make(map[string]bool, rowsPerStatement)
+	var stmts []func(tx *sql.Tx) error
+	flush := func() {
+		if len(args) == 0 {
+			return
+		}
+		a := args
+		stmts = append(stmts, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, s.upsertSQL(len(a)/8), a...)
+			return err
+		})
+		args = make([]any, 0, cap(args))
+		clear(inStmt)
 	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, upsert)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: insert: %w", err)
-	}
-	defer stmt.Close()
-	var buf []byte
 	for _, d := range docs {
 		d, err := s.san.Document(d)
 		if err != nil {
 			continue // counted by the sanitizer
 		}
-		buf, err = appendEntries(buf[:0], d.Entries)
+		buf, err := appendEntries(nil, d.Entries)
 		if err != nil {
 			return fmt.Errorf("sqlitestore: insert %s: %w", d.ID, err)
 		}
-		if _, err := stmt.ExecContext(ctx, d.ID, d.Time.UnixNano(), d.Package,
-			nullable(d.IP), nullable(d.MAC), nullable(d.Hostname), len(d.Entries), string(buf)); err != nil {
-			return fmt.Errorf("sqlitestore: insert %s: %w", d.ID, err)
+		if inStmt[d.ID] || len(args) == 8*rowsPerStatement {
+			flush()
+		}
+		inStmt[d.ID] = true
+		args = append(args, d.ID, d.Time.UnixNano(), d.Package,
+			nullable(d.IP), nullable(d.MAC), nullable(d.Hostname), len(d.Entries), string(buf))
+	}
+	flush()
+	if len(stmts) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: insert: %w", err)
+	}
+	defer tx.Rollback()
+	for _, st := range stmts {
+		if err := st(tx); err != nil {
+			return fmt.Errorf("sqlitestore: insert: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlitestore: insert: %w", err)
 	}
 	return nil
+}
+
+// upsertSQL returns the statement for n rows, built once per n.
+func (s *Store) upsertSQL(n int) string {
+	if q, ok := s.upserts.Load(n); ok {
+		return q.(string)
+	}
+	q := upsert(n)
+	s.upserts.Store(n, q)
+	return q
 }
 
 func nullable(s string) any {
@@ -283,18 +332,6 @@ func (s *Store) Events(ctx context.Context, q audit.EventsQuery) (audit.Page, er
 	return p, nil
 }
 
-// keyExpr returns the SQL expression of a group-by field and whether it
-// needs the entries (json_each) joined. Entry fields are JSON text.
-func keyExpr(field string) (expr string, entry bool) {
-	switch {
-	case audit.IsDocField(field):
-		return "docs." + field, false
-	case field == audit.FieldAction:
-		return "e.value ->> '$.action'", true
-	}
-	return `e.value -> '$.fields."` + field + `"'`, true // field is checked by CheckBy
-}
-
 // Count implements [audit.Querier].
 func (s *Store) Count(ctx context.Context, q audit.CountQuery) ([]audit.Group, error) {
 	if err := audit.CheckBy(q.By); err != nil {
@@ -326,78 +363,145 @@ func (s *Store) Stats(ctx context.Context, q audit.StatsQuery) ([]audit.Group, e
 }
 
 // group counts entries (and sums the numeric entry field sum, when set)
-// grouped by the fields by.
+// grouped by the fields by. SQLite selects the documents through the
+// indexes and groups by document fields when it can; the entries are
+// read in Go (see walkEntries).
 func (s *Store) group(ctx context.Context, f audit.Filter, by []string, sum string) ([]audit.Group, error) {
 	w, args := where(f)
-	var keys []string
-	entries := sum != ""
+	var cols, names []string
+	entryKeys := false
 	for _, b := range by {
-		k, e := keyExpr(b)
-		keys = append(keys, k)
-		entries = entries || e
-	}
-	cols := strings.Join(keys, ", ")
-	var query string
-	switch {
-	case !entries:
-		// Document fields only: no need to look into the entries.
-		query = "SELECT " + cols + ", sum(n), 0 FROM docs" + w
-	case sum == "":
-		query = "SELECT " + cols + ", count(*), 0 FROM docs, json_each(docs.entries) AS e" + w
-	default:
-		path := `'$.fields."` + sum + `"'` // sum is checked by CheckField
-		numeric := "json_type(e.value, " + path + ") IN ('integer', 'real')"
-		if w == "" {
-			w = " WHERE " + numeric
-		} else {
-			w += " AND " + numeric
+		switch {
+		case audit.IsDocField(b):
+			cols = append(cols, b)
+		case b == audit.FieldAction:
+			cols = append(cols, "NULL")
+			entryKeys = true
+		default:
+			cols = append(cols, "NULL")
+			names = append(names, b)
+			entryKeys = true
 		}
-		query = "SELECT " + cols + ", count(*), total(e.value ->> " + path + ") FROM docs, json_each(docs.entries) AS e" + w
 	}
-	groupBy := " GROUP BY 1"
-	if len(by) == 2 {
-		groupBy += ", 2"
+	if sum == "" && !entryKeys {
+		// Document fields only: SQLite counts.
+		groupBy := " GROUP BY 1"
+		if len(by) == 2 {
+			groupBy += ", 2"
+		}
+		return s.query(ctx, len(by), "SELECT "+strings.Join(cols, ", ")+", sum(n) FROM docs"+w+groupBy, args)
 	}
-	rows, err := s.db.QueryContext(ctx, query+groupBy, args...)
+	if sum != "" {
+		names = append(names, sum)
+	}
+	if s.mostRows(ctx, f) {
+		// Reading the table in order beats an index lookup per row.
+		w = strings.Replace(w, "package = ?", "+package = ?", 1)
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT "+strings.Join(cols, ", ")+", entries FROM docs"+w, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	groups := make(map[[2]string]*audit.Group)
+	ks := make([]sql.NullString, len(by))
+	var entries sql.RawBytes
+	dest := make([]any, 0, len(by)+1)
+	for i := range ks {
+		dest = append(dest, &ks[i])
+	}
+	dest = append(dest, &entries)
+	var key [2]string
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		err := walkEntries(entries, names, func(action []byte, fields [][]byte) {
+			var x float64
+			if sum != "" {
+				var ok bool
+				if x, ok = number(fields[len(fields)-1]); !ok {
+					return
+				}
+			}
+			n := 0
+			for i, b := range by {
+				switch {
+				case audit.IsDocField(b):
+					key[i] = ks[i].String
+				case b == audit.FieldAction:
+					key[i] = rawKey(action)
+				default:
+					key[i] = rawKey(fields[n])
+					n++
+				}
+			}
+			g := groups[key]
+			if g == nil {
+				g = &audit.Group{Key: append([]string(nil), key[:len(by)]...)}
+				groups[key] = g
+			}
+			g.Count++
+			g.Sum += x
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]audit.Group, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, *g)
+	}
+	// Keys of different JSON types may format alike ("2" and 2): merge.
+	return audit.MergeGroups(out), nil
+}
+
+// mostRows reports whether f selects by package alone and more than a
+// quarter of the documents: SQLite's planner then still takes the
+// package index, even with statistics.
+func (s *Store) mostRows(ctx context.Context, f audit.Filter) bool {
+	if f.Package == "" || f.Machine != "" || !f.Since.IsZero() || !f.Until.IsZero() {
+		return false
+	}
+	var match, total sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, "SELECT max(rowid) FROM docs").Scan(&total); err != nil || total.Int64 == 0 {
+		return false
+	}
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM docs WHERE package = ?", f.Package).Scan(&match); err != nil {
+		return false
+	}
+	return match.Int64*4 > total.Int64
+}
+
+// query runs a grouped query whose rows are nkeys keys and a count.
+func (s *Store) query(ctx context.Context, nkeys int, query string, args []any) ([]audit.Group, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []audit.Group
 	for rows.Next() {
-		ks := make([]sql.NullString, len(by))
-		dest := make([]any, 0, len(by)+2)
+		ks := make([]sql.NullString, nkeys)
+		dest := make([]any, 0, nkeys+1)
 		for i := range ks {
 			dest = append(dest, &ks[i])
 		}
 		var g audit.Group
-		dest = append(dest, &g.Count, &g.Sum)
+		dest = append(dest, &g.Count)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
-		for i, k := range ks {
-			g.Key = append(g.Key, keyValue(by[i], k))
+		for _, k := range ks {
+			g.Key = append(g.Key, k.String)
 		}
 		out = append(out, g)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	// Keys of different JSON types may format alike ("2" and 2): merge.
 	return audit.MergeGroups(out), nil
-}
-
-// keyValue formats a group key read from SQLite.
-func keyValue(field string, k sql.NullString) string {
-	if !k.Valid {
-		return ""
-	}
-	if audit.IsDocField(field) || field == audit.FieldAction {
-		return k.String
-	}
-	var v any
-	if err := json.Unmarshal([]byte(k.String), &v); err != nil {
-		return k.String
-	}
-	return audit.FormatValue(v)
 }

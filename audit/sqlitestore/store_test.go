@@ -10,7 +10,7 @@ import (
 	"github.com/pxelator/pxelator/audit/sqlitestore"
 )
 
-func open(t *testing.T) *sqlitestore.Store {
+func open(t testing.TB) *sqlitestore.Store {
 	t.Helper()
 	s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "sub", "audit.db"))
 	if err != nil {
