@@ -39,6 +39,7 @@ func walkEntries(data []byte, names []string, fn func(action []byte, fields [][]
 			case `"action"`:
 				action = val
 			case `"fields"`:
+				clear(vals) // the last "fields" counts, as in encoding/json
 				if len(val) == 0 || val[0] != '{' {
 					return nil
 				}
