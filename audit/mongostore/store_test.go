@@ -39,7 +39,7 @@ var (
 
 // serverURI returns PXELATOR_MONGO_URI, or the URI of a FerretDB that
 // the tests of this package share.
-func serverURI(t *testing.T) string {
+func serverURI(t testing.TB) string {
 	t.Helper()
 	if u := os.Getenv("PXELATOR_MONGO_URI"); u != "" {
 		return u
@@ -60,7 +60,7 @@ func serverURI(t *testing.T) string {
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // open opens a store on a new database of uri, dropped at the end.
-func open(t *testing.T, uri string) *mongostore.Store {
+func open(t testing.TB, uri string) *mongostore.Store {
 	t.Helper()
 	db := fmt.Sprintf("pxelator_test_%d_%d", os.Getpid(), dbSeq.Add(1))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
