@@ -52,6 +52,11 @@ func openAudit(ctx context.Context, uri, conf string, log *slog.Logger) (audit.R
 		if st := rec.Stats(); st.DroppedQueue+st.DroppedPending > 0 {
 			log.Warn("audit: events dropped", "queue", st.DroppedQueue, "pending", st.DroppedPending)
 		}
+		if c, ok := b.(interface{ Sanitized() audit.SanitizeCounts }); ok {
+			if n := c.Sanitized(); n != (audit.SanitizeCounts{}) {
+				log.Warn("audit: documents fixed or rejected", "counts", n)
+			}
+		}
 		return errors.Join(err, b.Close())
 	}
 	return rec, closeFn, nil
