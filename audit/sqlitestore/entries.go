@@ -18,8 +18,8 @@ var errSyntax = errors.New("sqlitestore: entries: bad JSON")
 
 // walkEntries calls fn for each entry of the JSON array data with the raw
 // JSON of its action and of the fields named in names (nil when missing).
-func walkEntries(data []byte, names []string, fn func(action []byte, fields [][]byte)) error {
-	vals := make([][]byte, len(names))
+// vals is scratch space of len(names), passed to fn.
+func walkEntries(data []byte, names []string, vals [][]byte, fn func(action []byte, fields [][]byte)) error {
 	i := ws(data, 0)
 	if i >= len(data) || data[i] != '[' {
 		return errSyntax
@@ -34,32 +34,42 @@ func walkEntries(data []byte, names []string, fn func(action []byte, fields [][]
 		}
 		clear(vals)
 		var action []byte
-		end, err := walkObject(data, i, func(key, val []byte) error {
+		it := objIter{data: data, i: i}
+		for {
+			key, val, ok, err := it.next()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
 			switch string(key) {
 			case `"action"`:
 				action = val
 			case `"fields"`:
 				clear(vals) // the last "fields" counts, as in encoding/json
 				if len(val) == 0 || val[0] != '{' {
-					return nil
+					continue
 				}
-				_, err := walkObject(val, 0, func(k, v []byte) error {
+				fit := objIter{data: val}
+				for {
+					k, v, ok, err := fit.next()
+					if err != nil {
+						return err
+					}
+					if !ok {
+						break
+					}
 					for j, n := range names {
 						if len(k) == len(n)+2 && string(k[1:len(k)-1]) == n {
 							vals[j] = v
 						}
 					}
-					return nil
-				})
-				return err
+				}
 			}
-			return nil
-		})
-		if err != nil {
-			return err
 		}
 		fn(action, vals)
-		i = ws(data, end)
+		i = ws(data, it.i)
 		if i >= len(data) {
 			return errSyntax
 		}
@@ -74,44 +84,59 @@ func walkEntries(data []byte, names []string, fn func(action []byte, fields [][]
 	}
 }
 
-// walkObject calls fn with the raw key (quoted) and raw value of each
-// member of the object at data[i], and returns the index after it.
-func walkObject(data []byte, i int, fn func(key, val []byte) error) (int, error) {
-	i = ws(data, i+1)
-	if i < len(data) && data[i] == '}' {
-		return i + 1, nil
-	}
-	for {
-		kEnd, err := skipString(data, i)
-		if err != nil {
-			return 0, err
-		}
-		key := data[i:kEnd]
-		i = ws(data, kEnd)
-		if i >= len(data) || data[i] != ':' {
-			return 0, errSyntax
+// objIter iterates over the members of the object at data[i]; after the
+// last one, i is the index after the object.
+type objIter struct {
+	data    []byte
+	i       int
+	started bool
+}
+
+// next returns the raw key (quoted) and raw value of the next member,
+// and false after the last.
+func (it *objIter) next() (key, val []byte, ok bool, err error) {
+	data, i := it.data, it.i
+	if !it.started {
+		it.started = true
+		if i >= len(data) || data[i] != '{' {
+			return nil, nil, false, errSyntax
 		}
 		i = ws(data, i+1)
-		vEnd, err := skipValue(data, i, 0)
-		if err != nil {
-			return 0, err
+		if i < len(data) && data[i] == '}' {
+			it.i = i + 1
+			return nil, nil, false, nil
 		}
-		if err := fn(key, data[i:vEnd]); err != nil {
-			return 0, err
-		}
-		i = ws(data, vEnd)
+	} else {
+		i = ws(data, i)
 		if i >= len(data) {
-			return 0, errSyntax
+			return nil, nil, false, errSyntax
 		}
 		switch data[i] {
 		case '}':
-			return i + 1, nil
+			it.i = i + 1
+			return nil, nil, false, nil
 		case ',':
 			i = ws(data, i+1)
 		default:
-			return 0, errSyntax
+			return nil, nil, false, errSyntax
 		}
 	}
+	kEnd, err := skipString(data, i)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	key = data[i:kEnd]
+	i = ws(data, kEnd)
+	if i >= len(data) || data[i] != ':' {
+		return nil, nil, false, errSyntax
+	}
+	i = ws(data, i+1)
+	vEnd, err := skipValue(data, i, 0)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	it.i = vEnd
+	return key, data[i:vEnd], true, nil
 }
 
 func ws(data []byte, i int) int {
@@ -146,7 +171,16 @@ func skipValue(data []byte, i, depth int) (int, error) {
 	case '"':
 		return skipString(data, i)
 	case '{':
-		return walkObject(data, i, func(_, _ []byte) error { return nil })
+		it := objIter{data: data, i: i}
+		for {
+			_, _, ok, err := it.next()
+			if err != nil {
+				return 0, err
+			}
+			if !ok {
+				return it.i, nil
+			}
+		}
 	case '[':
 		i = ws(data, i+1)
 		if i < len(data) && data[i] == ']' {

@@ -44,7 +44,7 @@ func FuzzWalkEntries(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var actions []string
 		var vals [][]string
-		err := walkEntries(data, names, func(action []byte, fields [][]byte) {
+		err := walkEntries(data, names, make([][]byte, len(names)), func(action []byte, fields [][]byte) {
 			actions = append(actions, rawKey(action))
 			vs := make([]string, len(fields))
 			for i, v := range fields {

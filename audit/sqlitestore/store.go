@@ -39,6 +39,9 @@ CREATE TABLE IF NOT EXISTS docs (
 	n        INTEGER NOT NULL, -- len(entries)
 	entries  TEXT NOT NULL     -- JSON array of {"time","action","fields"}
 );
+`
+
+const indexes = `
 CREATE INDEX IF NOT EXISTS docs_time     ON docs(time);
 CREATE INDEX IF NOT EXISTS docs_package  ON docs(package, time);
 CREATE INDEX IF NOT EXISTS docs_ip       ON docs(ip, time)       WHERE ip IS NOT NULL;
@@ -65,7 +68,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	if _, err := db.ExecContext(ctx, schema+indexes); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
@@ -404,19 +407,33 @@ func (s *Store) group(ctx context.Context, f audit.Filter, by []string, sum stri
 	}
 	defer rows.Close()
 	groups := make(map[[2]string]*audit.Group)
-	ks := make([]sql.NullString, len(by))
+	ks := make([]sql.RawBytes, len(by))
 	var entries sql.RawBytes
 	dest := make([]any, 0, len(by)+1)
 	for i := range ks {
 		dest = append(dest, &ks[i])
 	}
 	dest = append(dest, &entries)
+	// Document keys repeat from row to row: intern them, as map lookups
+	// of string(bytes) do not allocate.
+	intern := make(map[string]string)
+	vals := make([][]byte, len(names))
 	var key [2]string
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
-		err := walkEntries(entries, names, func(action []byte, fields [][]byte) {
+		for i, b := range by {
+			if audit.IsDocField(b) {
+				k, ok := intern[string(ks[i])]
+				if !ok {
+					k = string(ks[i])
+					intern[k] = k
+				}
+				key[i] = k
+			}
+		}
+		err := walkEntries(entries, names, vals, func(action []byte, fields [][]byte) {
 			var x float64
 			if sum != "" {
 				var ok bool
@@ -428,7 +445,6 @@ func (s *Store) group(ctx context.Context, f audit.Filter, by []string, sum stri
 			for i, b := range by {
 				switch {
 				case audit.IsDocField(b):
-					key[i] = ks[i].String
 				case b == audit.FieldAction:
 					key[i] = rawKey(action)
 				default:
