@@ -417,14 +417,23 @@ func (s *Store) group(ctx context.Context, f audit.Filter, by []string, sum stri
 	// Document keys repeat from row to row: intern them, as map lookups
 	// of string(bytes) do not allocate.
 	intern := make(map[string]string)
+	byDoc := make(map[string]*audit.Group)
 	vals := make([][]byte, len(names))
 	var key [2]string
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
+		var rowGroup *audit.Group // the group of every entry of the row
+		if len(by) == 1 && audit.IsDocField(by[0]) {
+			rowGroup = byDoc[string(ks[0])]
+			if rowGroup == nil {
+				rowGroup = &audit.Group{Key: []string{string(ks[0])}}
+				byDoc[rowGroup.Key[0]] = rowGroup
+			}
+		}
 		for i, b := range by {
-			if audit.IsDocField(b) {
+			if rowGroup == nil && audit.IsDocField(b) {
 				k, ok := intern[string(ks[i])]
 				if !ok {
 					k = string(ks[i])
@@ -440,6 +449,11 @@ func (s *Store) group(ctx context.Context, f audit.Filter, by []string, sum stri
 				if x, ok = number(fields[len(fields)-1]); !ok {
 					return
 				}
+			}
+			if rowGroup != nil {
+				rowGroup.Count++
+				rowGroup.Sum += x
+				return
 			}
 			n := 0
 			for i, b := range by {
@@ -467,9 +481,14 @@ func (s *Store) group(ctx context.Context, f audit.Filter, by []string, sum stri
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]audit.Group, 0, len(groups))
+	out := make([]audit.Group, 0, len(groups)+len(byDoc))
 	for _, g := range groups {
 		out = append(out, *g)
+	}
+	for _, g := range byDoc {
+		if g.Count > 0 {
+			out = append(out, *g)
+		}
 	}
 	// Keys of different JSON types may format alike ("2" and 2): merge.
 	return audit.MergeGroups(out), nil
