@@ -131,23 +131,20 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	idx := func(name string, keys ...string) mongo.IndexModel {
-		d := bson.D{}
-		for _, k := range keys {
-			d = append(d, bson.E{Key: k, Value: -1})
+	// Each index ends in time, newest first, for "last seen" and pages.
+	idx := func(name, field string) mongo.IndexModel {
+		keys := bson.D{{Key: "time", Value: -1}, {Key: "_id", Value: -1}}
+		if field != "" {
+			keys = bson.D{{Key: field, Value: 1}, {Key: "time", Value: -1}}
 		}
-		d[0].Value = 1
-		if keys[0] == "time" {
-			d[0].Value = -1
-		}
-		return mongo.IndexModel{Keys: d, Options: options.Index().SetName(name)}
+		return mongo.IndexModel{Keys: keys, Options: options.Index().SetName(name)}
 	}
 	_, err := s.coll.Indexes().CreateMany(ctx, []mongo.IndexModel{
-		idx("time", "time", "_id"),
-		idx("package_time", "package.name", "time"),
-		idx("ip_time", "ip", "time"),
-		idx("mac_time", "mac", "time"),
-		idx("hostname_time", "hostname", "time"),
+		idx("time", ""),
+		idx("package_time", "package.name"),
+		idx("ip_time", "ip"),
+		idx("mac_time", "mac"),
+		idx("hostname_time", "hostname"),
 	})
 	if err != nil {
 		return fmt.Errorf("mongostore: create indexes: %w", err)

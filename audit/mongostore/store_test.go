@@ -198,3 +198,32 @@ func TestServerDownAndBack(t *testing.T) {
 		t.Errorf("rtt samples after two outages: %d (%+v), want 7", n, gs)
 	}
 }
+
+func TestIndexes(t *testing.T) {
+	uri := serverURI(t)
+	s := open(t, uri)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.Insert(ctx, audit.Merge(audittest.Events())); err != nil {
+		t.Fatal(err)
+	}
+	c, err := mongo.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Disconnect(ctx)
+	db := fmt.Sprintf("pxelator_test_%d_%d", os.Getpid(), dbSeq.Load())
+	specs, err := c.Database(db).Collection("audit").Indexes().ListSpecifications(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, sp := range specs {
+		have[sp.Name] = true
+	}
+	for _, want := range []string{"time", "package_time", "ip_time", "mac_time", "hostname_time"} {
+		if !have[want] {
+			t.Errorf("index %s missing; have %v", want, have)
+		}
+	}
+}
