@@ -54,6 +54,7 @@ func BenchmarkRecorder(b *testing.B) {
 			for m := range ip {
 				ip[m] = fmt.Sprintf("host-%d", m)
 			}
+			stopCPU := reportCPU(b)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				e := audittest.Synthetic(i/burst, machines)
@@ -70,6 +71,7 @@ func BenchmarkRecorder(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.StopTimer()
+			stopCPU()
 			st := rec.Stats()
 			if st.DroppedQueue+st.DroppedPending > 0 {
 				b.Fatalf("dropped: %+v", st)
