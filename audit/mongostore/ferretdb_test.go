@@ -25,7 +25,18 @@ import (
 // by the hash of its sources, and returns the binary's path.
 func ferretBinary(t testing.TB) string {
 	t.Helper()
-	binOnce.Do(func() { binPath, binErr = buildFerret() })
+	binOnce.Do(func() {
+		// A cold build downloads about 600 MB of modules: allow it up to
+		// 30 minutes, but end a minute before the test binary's deadline
+		// so that the failure says why.
+		deadline := time.Now().Add(30 * time.Minute)
+		if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+			if dl, ok := d.Deadline(); ok && dl.Add(-time.Minute).Before(deadline) {
+				deadline = dl.Add(-time.Minute)
+			}
+		}
+		binPath, binErr = buildFerret(deadline)
+	})
 	if errors.Is(binErr, exec.ErrNotFound) {
 		t.Skipf("no go command to build FerretDB: %v", binErr)
 	}
@@ -41,7 +52,7 @@ var (
 	binErr  error
 )
 
-func buildFerret() (string, error) {
+func buildFerret(deadline time.Time) (string, error) {
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
 		return "", err
@@ -71,14 +82,16 @@ func buildFerret() (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	// A cold build downloads about 600 MB of modules: be generous.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	tmp := fmt.Sprintf("%s.%d", bin, os.Getpid())
 	cmd := exec.CommandContext(ctx, goCmd, "build", "-o", tmp, ".")
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "GOWORK=off")
 	if out, err := cmd.CombinedOutput(); err != nil {
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("go build in %s: not done by %v (run go test with a longer -timeout, or build once beforehand): %v\n%s", src, deadline.Format(time.TimeOnly), err, out)
+		}
 		return "", fmt.Errorf("go build in %s: %v\n%s", src, err, out)
 	}
 	return bin, os.Rename(tmp, bin)
