@@ -90,7 +90,11 @@ func Open(ctx context.Context, uri string, opts *Options) (*Store, error) {
 		log:     o.Logger,
 		timeout: o.Timeout,
 	}
-	if err := s.ensureIndexes(ctx); err != nil {
+	// Do not hold up the start of a server for long when MongoDB is
+	// down: the first Insert that reaches it creates the indexes.
+	ictx, cancel := context.WithTimeout(ctx, min(o.Timeout, 2*time.Second))
+	defer cancel()
+	if err := s.ensureIndexes(ictx); err != nil {
 		s.log.Warn("mongostore: server not reachable yet; indexes will be created later", "err", err)
 	}
 	return s, nil
