@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -172,4 +173,74 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// proxy forwards TCP connections from an address the test keeps to the
+// FerretDB of the moment, so that FerretDB can be stopped and started
+// again (on any free port) while the store keeps its URI.
+type proxy struct {
+	ln     net.Listener
+	mu     sync.Mutex
+	target string // "" means down: connections are closed at once
+	conns  map[net.Conn]bool
+}
+
+func newProxy(t testing.TB) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, conns: make(map[net.Conn]bool)}
+	go p.serve()
+	t.Cleanup(func() { ln.Close(); p.setTarget("") })
+	return p
+}
+
+// URI is the MongoDB URI of the proxy.
+func (p *proxy) URI() string { return "mongodb://" + p.ln.Addr().String() + "/" }
+
+// setTarget forwards new connections to addr; "" closes every
+// connection and refuses new ones.
+func (p *proxy) setTarget(addr string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.target = addr
+	if addr == "" {
+		for c := range p.conns {
+			c.Close()
+		}
+		clear(p.conns)
+	}
+}
+
+func (p *proxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		target := p.target
+		p.mu.Unlock()
+		if target == "" {
+			c.Close()
+			continue
+		}
+		s, err := net.DialTimeout("tcp", target, 10*time.Second)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns[c], p.conns[s] = true, true
+		p.mu.Unlock()
+		pipe := func(dst, src net.Conn) {
+			io.Copy(dst, src)
+			dst.Close()
+			src.Close()
+		}
+		go pipe(c, s)
+		go pipe(s, c)
+	}
 }

@@ -105,27 +105,20 @@ func TestOpenBadURI(t *testing.T) {
 
 // TestServerDownAndBack starts with the server down, then stops it once
 // more while events are recorded: the recorder keeps the documents and
-// they all arrive once the server is back.
+// they all arrive once the server is back. The store talks to FerretDB
+// through a proxy that keeps one address while FerretDB stops and starts
+// again on a new port.
 func TestServerDownAndBack(t *testing.T) {
 	if os.Getenv("PXELATOR_MONGO_URI") != "" {
 		t.Skip("needs a FerretDB of its own to stop and start")
 	}
 	bin := ferretBinary(t)
 	dir := t.TempDir()
-	f, err := startFerret(bin, dir, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(f.URI)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := u.Host
-	f.stop() // down at start
-
+	p := newProxy(t) // down at start: FerretDB is not running
+	var f *ferret
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	s, err := mongostore.Open(ctx, f.URI, &mongostore.Options{Database: "down", Timeout: 2 * time.Second, Logger: quiet()})
+	s, err := mongostore.Open(ctx, p.URI(), &mongostore.Options{Database: "down", Timeout: 2 * time.Second, Logger: quiet()})
 	if err != nil {
 		t.Fatalf("Open with the server down: %v", err)
 	}
@@ -148,11 +141,17 @@ func TestServerDownAndBack(t *testing.T) {
 
 	restart := func() {
 		t.Helper()
-		f, err = startFerret(bin, dir, addr)
+		var err error
+		f, err = startFerret(bin, dir, "127.0.0.1:0")
 		if err != nil {
-			t.Fatalf("restarting FerretDB on %s: %v", addr, err)
+			t.Fatalf("starting FerretDB: %v", err)
 		}
 		t.Cleanup(f.stop)
+		u, err := url.Parse(f.URI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.setTarget(u.Host)
 	}
 	drained := func() {
 		t.Helper()
@@ -171,6 +170,7 @@ func TestServerDownAndBack(t *testing.T) {
 	}
 
 	f.stop() // goes away while running
+	p.setTarget("")
 	errsBefore := rec.Stats().InsertErrors
 	for _, e := range events[half:] {
 		audit.Record(ctx, rec, e)
