@@ -49,7 +49,7 @@ CREATE INDEX IF NOT EXISTS docs_mac      ON docs(mac, time)      WHERE mac IS NO
 CREATE INDEX IF NOT EXISTS docs_hostname ON docs(hostname, time) WHERE hostname IS NOT NULL;
 CREATE VIEW IF NOT EXISTS documents AS
 	SELECT json_object('_id', id, 'time', strftime('%Y-%m-%dT%H:%M:%fZ', time/1e9, 'unixepoch'),
-		'package', package, 'ip', ip, 'mac', mac, 'hostname', hostname,
+		'package', json_object('name', package), 'ip', ip, 'mac', mac, 'hostname', hostname,
 		'entries', json(entries)) AS doc FROM docs;
 `
 
