@@ -1,15 +1,24 @@
-// Package audit records what happens on the network segment, the way the
-// original PXElator did: every packet, transfer and command becomes an
-// [Event]; events of one package and subject within one second are
-// merged into one [Document] with an id of the form
-// yyyy-mm-dd.HH:MM:SS.package.ident, so that ids sort by time and 133
-// kernel syslog lines at boot make one document, not 133.
+// Package audit records what the PXElator packages see and answers
+// questions about it.
 //
-// Protocol packages take an optional [Recorder] and call [Record], which
-// does nothing for a nil Recorder. The [Batcher] is the Recorder a server
-// uses: it never blocks its caller, merges events into documents and
-// inserts them in batches into a backend (an [Inserter]), retrying while
-// the backend is down and counting what it had to drop. Backends live in
-// their own sub-packages so that a protocol package never pulls in a
-// database driver.
+// Protocol packages take an optional [Recorder] and call [Record] with an
+// [Event]. The [Batcher] is the recorder of a real server: it never blocks
+// its caller, merges the events of one package and subject within one
+// second into one [Document] (id yyyy-mm-dd.HH:MM:SS.package.ident, so
+// that ids sort by time) and inserts documents in batches into an
+// [Inserter], retrying while the store is down and counting what it had
+// to drop.
+//
+// A [Backend] is an Inserter that also answers the questions a user asks
+// without writing a database query ([Querier]): when was a machine last
+// seen and by which package; the events of a machine or package in a time
+// range, newest first, a page at a time; counts grouped by one or two
+// fields (AMT power state per IP); sums and counts of a numeric field
+// grouped by a field (ping round-trip per IP), from which [Group.Avg]
+// computes the average, so that groups from several stores merge
+// ([MergeGroups]). The backends live in their own packages so that this
+// one needs no database driver: audit/sqlitestore (embedded, the
+// default) and audit/mongostore (MongoDB). Both run every document
+// through a [Sanitizer] and pass the conformance suite
+// audittest.TestBackend with the same answers.
 package audit

@@ -1,0 +1,255 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits that [Sanitizer] enforces, so that a document fits every backend
+// (MongoDB takes at most 16 MiB per document).
+const (
+	// MaxStringBytes is the longest string kept; longer ones are cut and
+	// end in "…".
+	MaxStringBytes = 64 << 10
+	// MaxDocumentBytes is the largest document (roughly, as JSON) stored;
+	// larger ones are rejected.
+	MaxDocumentBytes = 8 << 20
+	// maxDepth bounds nested fields; deeper values are stored as text.
+	maxDepth = 16
+)
+
+// Sanitizer makes documents safe for every backend and counts, by reason,
+// what it had to change or reject. Backends run every document through
+// it, so that the same bad input gives the same stored document
+// everywhere. The zero value is ready to use; it is safe for concurrent
+// use.
+type Sanitizer struct {
+	utf8, keys, truncated, unencodable, rejected atomic.Uint64
+}
+
+// SanitizeCounts counts the documents a [Sanitizer] changed or rejected,
+// by reason.
+type SanitizeCounts struct {
+	InvalidUTF8 uint64 // strings with invalid UTF-8, stored with U+FFFD
+	Keys        uint64 // field names with '.', a leading '$', or empty, renamed
+	Truncated   uint64 // strings longer than MaxStringBytes, cut
+	Unencodable uint64 // values with no JSON form, stored as text
+	Rejected    uint64 // documents without id or larger than MaxDocumentBytes
+}
+
+// Counts returns the counters.
+func (s *Sanitizer) Counts() SanitizeCounts {
+	return SanitizeCounts{
+		InvalidUTF8: s.utf8.Load(),
+		Keys:        s.keys.Load(),
+		Truncated:   s.truncated.Load(),
+		Unencodable: s.unencodable.Load(),
+		Rejected:    s.rejected.Load(),
+	}
+}
+
+type fixes uint8
+
+const (
+	fixUTF8 fixes = 1 << iota
+	fixKey
+	fixTruncated
+	fixUnencodable
+)
+
+// Document returns a copy of d that every backend can store: strings are
+// valid UTF-8 of at most MaxStringBytes, field names have no '.' and no
+// leading '$' (both become '_'), and field values are JSON values (nil,
+// bool, float64, string, []any, map[string]any): numbers become float64,
+// other types their JSON form (time.Time an RFC 3339 string, a
+// netip.Addr its text), and values without one their fmt text. It
+// returns an error, and counts the document as rejected, when d has no id
+// or is larger than MaxDocumentBytes.
+func (s *Sanitizer) Document(d Document) (Document, error) {
+	var f fixes
+	size := 0
+	str := func(v string) string {
+		v, fx := cleanString(v)
+		f |= fx
+		size += len(v) + 8
+		return v
+	}
+	out := Document{
+		ID:       str(d.ID),
+		Time:     d.Time,
+		Package:  str(d.Package),
+		IP:       str(d.IP),
+		MAC:      str(d.MAC),
+		Hostname: str(d.Hostname),
+		Entries:  make([]Entry, len(d.Entries)),
+	}
+	for i, e := range d.Entries {
+		out.Entries[i] = Entry{Time: e.Time, Action: str(e.Action)}
+		if len(e.Fields) > 0 {
+			m, fx, n := cleanMap(e.Fields, 0)
+			f |= fx
+			size += n
+			out.Entries[i].Fields = m
+		}
+		size += 48
+	}
+	s.count(f)
+	if out.ID == "" {
+		s.rejected.Add(1)
+		return Document{}, errorf("document without id")
+	}
+	if size > MaxDocumentBytes {
+		s.rejected.Add(1)
+		return Document{}, errorf("document %s: about %d bytes, more than %d", out.ID, size, MaxDocumentBytes)
+	}
+	return out, nil
+}
+
+func (s *Sanitizer) count(f fixes) {
+	if f&fixUTF8 != 0 {
+		s.utf8.Add(1)
+	}
+	if f&fixKey != 0 {
+		s.keys.Add(1)
+	}
+	if f&fixTruncated != 0 {
+		s.truncated.Add(1)
+	}
+	if f&fixUnencodable != 0 {
+		s.unencodable.Add(1)
+	}
+}
+
+func cleanString(v string) (string, fixes) {
+	var f fixes
+	if !utf8.ValidString(v) {
+		v = strings.ToValidUTF8(v, "\uFFFD")
+		f |= fixUTF8
+	}
+	if len(v) > MaxStringBytes {
+		cut := MaxStringBytes
+		for cut > 0 && !utf8.RuneStart(v[cut]) {
+			cut--
+		}
+		v = v[:cut] + "…"
+		f |= fixTruncated
+	}
+	return v, f
+}
+
+func cleanKey(k string) (string, fixes) {
+	k, f := cleanString(k)
+	if k == "" {
+		return "_", f | fixKey
+	}
+	if strings.HasPrefix(k, "$") || strings.Contains(k, ".") {
+		k = strings.ReplaceAll(k, ".", "_")
+		if k[0] == '$' {
+			k = "_" + k[1:]
+		}
+		f |= fixKey
+	}
+	return k, f
+}
+
+func cleanMap(m map[string]any, depth int) (map[string]any, fixes, int) {
+	var f fixes
+	size := 0
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		k, fk := cleanKey(k)
+		v, fv, n := cleanValue(v, depth+1)
+		f |= fk | fv
+		size += len(k) + n
+		out[k] = v
+	}
+	return out, f, size
+}
+
+// cleanValue converts v to a JSON value and returns it with what it
+// fixed and its approximate size.
+func cleanValue(v any, depth int) (any, fixes, int) {
+	if depth > maxDepth {
+		// fmt would loop on a map that holds itself: store a marker.
+		return "…", fixUnencodable, 3
+	}
+	switch v := v.(type) {
+	case nil:
+		return nil, 0, 4
+	case bool:
+		return v, 0, 5
+	case string:
+		s, f := cleanString(v)
+		return s, f, len(s) + 2
+	case float64:
+		return cleanFloat(v)
+	case float32:
+		return cleanFloat(float64(v))
+	case int:
+		return float64(v), 0, 8
+	case int8:
+		return float64(v), 0, 8
+	case int16:
+		return float64(v), 0, 8
+	case int32:
+		return float64(v), 0, 8
+	case int64:
+		return float64(v), 0, 8
+	case uint:
+		return float64(v), 0, 8
+	case uint8:
+		return float64(v), 0, 8
+	case uint16:
+		return float64(v), 0, 8
+	case uint32:
+		return float64(v), 0, 8
+	case uint64:
+		return float64(v), 0, 8
+	case time.Duration:
+		return float64(v), 0, 8
+	case time.Time:
+		return v.UTC().Format(time.RFC3339Nano), 0, 32
+	case map[string]any:
+		return cleanMap(v, depth)
+	case []any:
+		var f fixes
+		size := 0
+		out := make([]any, len(v))
+		for i, x := range v {
+			x, fx, n := cleanValue(x, depth+1)
+			f |= fx
+			size += n
+			out[i] = x
+		}
+		return out, f, size
+	}
+	// Anything else: its JSON form, decoded into JSON values.
+	b, err := json.Marshal(v)
+	if err != nil {
+		s, f := cleanString(fmt.Sprint(v))
+		return s, f | fixUnencodable, len(s)
+	}
+	var x any
+	if err := json.Unmarshal(b, &x); err != nil {
+		s, f := cleanString(string(b))
+		return s, f | fixUnencodable, len(s)
+	}
+	// Decoded JSON holds only JSON values, but its strings and keys may
+	// still be long or hold '.' and '$'.
+	return cleanValue(x, depth)
+}
+
+// cleanFloat keeps a number; NaN and the infinities, which JSON cannot
+// hold, become their text.
+func cleanFloat(v float64) (any, fixes, int) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return strconv.FormatFloat(v, 'g', -1, 64), fixUnencodable, 8
+	}
+	return v, 0, 8
+}

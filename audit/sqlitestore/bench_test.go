@@ -1,0 +1,183 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pxelator/pxelator/audit"
+	"github.com/pxelator/pxelator/audit/audittest"
+	"github.com/pxelator/pxelator/audit/sqlitestore"
+)
+
+// BenchmarkInsert measures Store.Insert of documents of one event each
+// (the worst case: nothing merges), in batches of 1000 like the Batcher.
+func BenchmarkInsert(b *testing.B) {
+	s := open(b)
+	ctx := context.Background()
+	const batch = 1000
+	events := make([]audit.Event, 0, batch)
+	b.ResetTimer()
+	for i := 0; i < b.N; i += batch {
+		events = events[:0]
+		for j := i; j < min(i+batch, b.N); j++ {
+			events = append(events, audittest.Synthetic(j, 10000))
+		}
+		if err := s.Insert(ctx, audit.Merge(events)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkRecorder measures events through the recorder (audit.Batcher)
+// into the store, end to end: b.N events recorded and stored. burst is
+// how many events one machine sends in one second in one package (a
+// booting kernel logs 100 lines in a second; a ping, one): the Batcher
+// merges them into one document.
+func BenchmarkRecorder(b *testing.B) {
+	for _, burst := range []int{1, 10, 100} {
+		b.Run("burst="+strconv.Itoa(burst), func(b *testing.B) {
+			s := open(b)
+			ctx := context.Background()
+			rec := audit.NewBatcher(s, &audit.BatcherOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			const machines = 1000
+			const chunk = 1 << 15 // under the queue's 65536
+			ip := make([]string, machines)
+			for m := range ip {
+				ip[m] = fmt.Sprintf("host-%d", m)
+			}
+			stopCPU := reportCPU(b)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				e := audittest.Synthetic(i/burst, machines)
+				e.Time = e.Time.Add(time.Duration(i%burst) * time.Millisecond)
+				e.Fields = map[string]any{"msg": "kernel: line", "n": i % burst}
+				rec.Record(ctx, e)
+				if i%chunk == chunk-1 {
+					if err := rec.Flush(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			if err := rec.Close(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			stopCPU()
+			st := rec.Stats()
+			if st.DroppedQueue+st.DroppedPending > 0 {
+				b.Fatalf("dropped: %+v", st)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(float64(st.Inserted), "documents")
+		})
+	}
+}
+
+// loadedStore returns a store holding n synthetic events (10,000
+// machines), kept between runs in PXELATOR_BENCH_DIR (default: the
+// system's temporary directory) because 10M events take minutes to load.
+func loadedStore(b *testing.B, n int) *sqlitestore.Store {
+	b.Helper()
+	dir := os.Getenv("PXELATOR_BENCH_DIR")
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	path := filepath.Join(dir, fmt.Sprintf("pxelator-audit-bench-%d.db", n))
+	ctx := context.Background()
+	if _, err := os.Stat(path + ".done"); err != nil {
+		os.Remove(path)
+		os.Remove(path + "-wal")
+		os.Remove(path + "-shm")
+		start := time.Now()
+		if err := sqlitestore.BulkLoad(ctx, path, n, func(i int) audit.Event { return audittest.Synthetic(i, 10000) }); err != nil {
+			b.Fatal(err)
+		}
+		rows := time.Since(start)
+		s, err := sqlitestore.Open(ctx, path) // builds the indexes
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+		b.Logf("loaded %d events in %v (rows %v, then indexes)", n, time.Since(start), rows)
+		os.WriteFile(path+".done", nil, 0o644)
+	}
+	s, err := sqlitestore.Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// benchSizes are the store sizes of the query benchmarks; 10M only
+// with PXELATOR_BENCH_LARGE=1 (loading it takes minutes).
+func benchSizes() []int {
+	if os.Getenv("PXELATOR_BENCH_LARGE") != "" {
+		return []int{1_000_000, 10_000_000}
+	}
+	return []int{1_000_000}
+}
+
+// BenchmarkLastSeen measures "when was this machine last seen" by IP,
+// MAC and hostname.
+func BenchmarkLastSeen(b *testing.B) {
+	for _, n := range benchSizes() {
+		b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) {
+			s := loadedStore(b, n)
+			ctx := context.Background()
+			defer reportCPU(b)()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				e := audittest.Synthetic(i*7919%n, 10000)
+				machine := [...]string{e.IP.String(), e.MAC.String(), e.Hostname}[i%3]
+				if _, err := s.LastSeen(ctx, machine); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkAvgPerIP measures the average ping round-trip per IP over the
+// whole store (10,000 groups).
+func BenchmarkAvgPerIP(b *testing.B) {
+	for _, n := range benchSizes() {
+		b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) {
+			s := loadedStore(b, n)
+			ctx := context.Background()
+			defer reportCPU(b)()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				gs, err := s.Stats(ctx, audit.StatsQuery{Filter: audit.Filter{Package: "ping"}, Field: "rtt", By: []string{"ip"}})
+				if err != nil || len(gs) != min(n, 10000) {
+					b.Fatalf("%d groups, %v", len(gs), err)
+				}
+			}
+		})
+	}
+}
+
+// reportCPU reports the CPU time per operation (user and system, all
+// threads) beside the wall time: on a loaded machine the wall time says
+// more about the neighbours than about the query. Call the function it
+// returns at the end of the benchmark.
+func reportCPU(b *testing.B) func() {
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	start := cpu()
+	return func() {
+		b.ReportMetric(float64((cpu()-start).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	}
+}
