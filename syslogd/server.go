@@ -1,0 +1,422 @@
+package syslogd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pxelator/pxelator"
+)
+
+// Defaults of a [Server].
+const (
+	DefaultAddr           = ":514"
+	DefaultMaxMessageSize = 64 << 10
+	DefaultMaxConns       = 256
+	DefaultIdleTimeout    = 15 * time.Minute
+	DefaultReadTimeout    = 30 * time.Second
+	// tcpBufferSize is the read buffer of one TCP connection.
+	tcpBufferSize = 32 << 10
+	// udpSocketBuffer is the receive buffer asked of the kernel for UDP,
+	// so that bursts are not lost while a handler is slow.
+	udpSocketBuffer = 4 << 20
+)
+
+// ErrServerClosed is returned by Serve, ServePacket and ListenAndServe
+// after Shutdown.
+var ErrServerClosed = errors.New("syslogd: server closed")
+
+// Server receives syslog messages over UDP and TCP and hands them, with
+// the machine they came from, to a Handler. The zero value is a server
+// on DefaultAddr that logs every message. A Server must not be copied
+// after first use; its fields must not be changed while it serves.
+//
+// Memory and waiting are bounded: a message longer than MaxMessageSize is
+// cut (and counted), a TCP connection over MaxConns is refused, a TCP
+// client idle for IdleTimeout or that takes longer than ReadTimeout to
+// send a message it began (a length prefix and nothing, say) is
+// disconnected.
+type Server struct {
+	// Addr is the UDP and TCP address ListenAndServe listens on;
+	// "" means DefaultAddr.
+	Addr string
+	// Handler is called for every message; nil logs every message to
+	// Logger.
+	Handler Handler
+	// Store, if not nil, is asked for the machine of every sender.
+	Store pxelator.Store
+	// Logger receives the server's own errors; nil means slog.Default().
+	Logger *slog.Logger
+
+	MaxMessageSize int           // bytes kept of one message; 0 means DefaultMaxMessageSize
+	MaxConns       int           // concurrent TCP connections; 0 means DefaultMaxConns
+	IdleTimeout    time.Duration // TCP silence between messages; 0 means DefaultIdleTimeout, <0 none
+	ReadTimeout    time.Duration // time to receive one begun TCP message; 0 means DefaultReadTimeout
+
+	mu        sync.Mutex
+	closed    bool
+	listeners map[net.Listener]struct{}
+	packets   map[net.PacketConn]struct{}
+	conns     map[net.Conn]struct{}
+	wg        sync.WaitGroup
+	ctx       context.Context
+	cancel    context.CancelFunc
+
+	stats stats
+}
+
+// Stats counts what a [Server] received and what it had to cut, drop or
+// refuse.
+type Stats struct {
+	Messages     uint64 // messages handed to the handler
+	UDPMessages  uint64 // of which came over UDP
+	Malformed    uint64 // messages that did not parse (kept as raw text)
+	Truncated    uint64 // messages cut to MaxMessageSize or cut short by the sender
+	Bytes        uint64 // message bytes received, framing excluded
+	Conns        uint64 // TCP connections accepted
+	ConnsRefused uint64 // TCP connections refused because MaxConns were open
+	Timeouts     uint64 // TCP connections closed for idling or a stalled message
+	ReadErrors   uint64 // failed reads other than timeouts and closes
+	ActiveConns  int    // TCP connections open now
+}
+
+type stats struct {
+	messages, udp, malformed, truncated, bytes, conns, refused, timeouts, readErrors atomic.Uint64
+	active                                                                           atomic.Int64
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	t := &s.stats
+	return Stats{
+		Messages:     t.messages.Load(),
+		UDPMessages:  t.udp.Load(),
+		Malformed:    t.malformed.Load(),
+		Truncated:    t.truncated.Load(),
+		Bytes:        t.bytes.Load(),
+		Conns:        t.conns.Load(),
+		ConnsRefused: t.refused.Load(),
+		Timeouts:     t.timeouts.Load(),
+		ReadErrors:   t.readErrors.Load(),
+		ActiveConns:  int(t.active.Load()),
+	}
+}
+
+// ListenAndServe listens on Addr over both UDP and TCP and serves both
+// until Shutdown or a listener fails.
+func (s *Server) ListenAndServe() error {
+	addr := s.Addr
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return fmt.Errorf("syslogd: %w", err)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		pc.Close()
+		return fmt.Errorf("syslogd: %w", err)
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- s.ServePacket(pc) }()
+	go func() { errc <- s.Serve(l) }()
+	err = <-errc
+	if !errors.Is(err, ErrServerClosed) {
+		pc.Close()
+		l.Close()
+	}
+	return err
+}
+
+// init makes the maps and the handlers' context, and reports whether the
+// server is shut down. s.mu is held.
+func (s *Server) init() bool {
+	if s.listeners == nil {
+		s.listeners = make(map[net.Listener]struct{})
+		s.packets = make(map[net.PacketConn]struct{})
+		s.conns = make(map[net.Conn]struct{})
+		s.ctx, s.cancel = context.WithCancel(context.Background())
+	}
+	return s.closed
+}
+
+func (s *Server) log() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Server) maxSize() int {
+	if s.MaxMessageSize > 0 {
+		return s.MaxMessageSize
+	}
+	return DefaultMaxMessageSize
+}
+
+func (s *Server) handler() Handler {
+	if s.Handler != nil {
+		return s.Handler
+	}
+	return LogHandler(s.log(), nil)
+}
+
+// ServePacket reads syslog datagrams from pc until Shutdown or a read
+// error. It closes pc when it returns.
+func (s *Server) ServePacket(pc net.PacketConn) error {
+	s.mu.Lock()
+	if s.init() {
+		s.mu.Unlock()
+		pc.Close()
+		return ErrServerClosed
+	}
+	s.packets[pc] = struct{}{}
+	s.wg.Add(1)
+	ctx := s.ctx
+	s.mu.Unlock()
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.packets, pc)
+		s.mu.Unlock()
+		pc.Close()
+	}()
+	if rb, ok := pc.(interface{ SetReadBuffer(int) error }); ok {
+		rb.SetReadBuffer(udpSocketBuffer) // best effort: the kernel may cap it
+	}
+	max := s.maxSize()
+	buf := make([]byte, max+1)
+	p := newParser()
+	h := s.handler()
+	for {
+		n, from, err := readFrom(pc, buf)
+		if err != nil {
+			if s.shuttingDown() {
+				return ErrServerClosed
+			}
+			s.stats.readErrors.Add(1)
+			return fmt.Errorf("syslogd: udp: %w", err)
+		}
+		s.stats.udp.Add(1)
+		// A datagram larger than the buffer is cut by the kernel.
+		cut := n > max
+		s.serve(ctx, h, p, "udp", from, buf[:min(n, max)], cut)
+	}
+}
+
+// readFrom reads one datagram, without allocating for the address when pc
+// is a *net.UDPConn.
+func readFrom(pc net.PacketConn, buf []byte) (int, netip.AddrPort, error) {
+	if uc, ok := pc.(*net.UDPConn); ok {
+		return uc.ReadFromUDPAddrPort(buf)
+	}
+	n, a, err := pc.ReadFrom(buf)
+	var ap netip.AddrPort
+	if ua, ok := a.(*net.UDPAddr); ok {
+		ap = ua.AddrPort()
+	}
+	return n, ap, err
+}
+
+// serve parses raw and hands the message to h.
+func (s *Server) serve(ctx context.Context, h Handler, p *parser, network string, from netip.AddrPort, raw []byte, cut bool) {
+	m := &Message{
+		Received:  time.Now(),
+		Source:    netip.AddrPortFrom(from.Addr().Unmap(), from.Port()),
+		Network:   network,
+		Truncated: cut,
+	}
+	p.parse(m, raw)
+	if s.Store != nil {
+		if mc, err := s.Store.ByIP(ctx, m.Source.Addr()); err == nil {
+			m.Machine = &mc
+		}
+	}
+	s.stats.messages.Add(1)
+	s.stats.bytes.Add(uint64(len(raw)))
+	if m.Err != nil {
+		s.stats.malformed.Add(1)
+	}
+	if cut {
+		s.stats.truncated.Add(1)
+	}
+	h.ServeSyslog(ctx, m)
+}
+
+// Serve accepts TCP connections on l and reads syslog messages from each,
+// in either framing of RFC 6587, until Shutdown or an accept error. It
+// closes l when it returns.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.init() {
+		s.mu.Unlock()
+		l.Close()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	s.wg.Add(1)
+	ctx := s.ctx
+	s.mu.Unlock()
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+		l.Close()
+	}()
+	maxConns := s.MaxConns
+	if maxConns <= 0 {
+		maxConns = DefaultMaxConns
+	}
+	var backoff time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if s.shuttingDown() {
+				return ErrServerClosed
+			}
+			var te interface{ Temporary() bool }
+			if errors.As(err, &te) && te.Temporary() {
+				// Out of file descriptors and the like: wait and retry.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				time.Sleep(backoff)
+				continue
+			}
+			return fmt.Errorf("syslogd: accept: %w", err)
+		}
+		backoff = 0
+		if !s.track(c, maxConns) {
+			continue
+		}
+		go s.serveConn(ctx, c)
+	}
+}
+
+// track registers c, or closes and counts it when the server is full or
+// shut down.
+func (s *Server) track(c net.Conn, maxConns int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || len(s.conns) >= maxConns {
+		c.Close()
+		s.stats.refused.Add(1)
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.stats.conns.Add(1)
+	s.stats.active.Add(1)
+	return true
+}
+
+func (s *Server) serveConn(ctx context.Context, c net.Conn) {
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		c.Close()
+		s.stats.active.Add(-1)
+		s.wg.Done()
+	}()
+	var from netip.AddrPort
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		from = ta.AddrPort()
+	}
+	dc := &deadlineConn{Conn: c, idle: s.IdleTimeout, msg: s.ReadTimeout}
+	if dc.idle == 0 {
+		dc.idle = DefaultIdleTimeout
+	}
+	if dc.msg <= 0 {
+		dc.msg = DefaultReadTimeout
+	}
+	fr := newFrameReader(dc, tcpBufferSize, s.maxSize())
+	fr.begin = dc.begin
+	fr.end = dc.end
+	p := newParser()
+	h := s.handler()
+	for {
+		f, err := fr.next()
+		if err != nil {
+			switch {
+			case s.shuttingDown(), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				s.stats.timeouts.Add(1)
+			default:
+				s.stats.readErrors.Add(1)
+				s.log().Debug("syslogd: tcp read", "from", from, "err", err)
+			}
+			return
+		}
+		s.serve(ctx, h, p, "tcp", from, f.data, f.cut || f.short)
+	}
+}
+
+// deadlineConn sets a read deadline before every read: IdleTimeout from
+// now between messages, and the time a begun message must be complete by
+// inside one.
+type deadlineConn struct {
+	net.Conn
+	idle, msg time.Duration
+	until     time.Time // the deadline of the message being read, or zero
+}
+
+func (d *deadlineConn) begin() { d.until = time.Now().Add(d.msg) }
+func (d *deadlineConn) end()   { d.until = time.Time{} }
+
+func (d *deadlineConn) Read(p []byte) (int, error) {
+	dl := d.until
+	if dl.IsZero() && d.idle > 0 {
+		dl = time.Now().Add(d.idle)
+	}
+	if err := d.Conn.SetReadDeadline(dl); err != nil {
+		return 0, err
+	}
+	return d.Conn.Read(p)
+}
+
+func (s *Server) shuttingDown() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// Shutdown stops the server: it closes the listeners and packet
+// connections, ends the reads of open TCP connections, and waits for the
+// messages being handled, or until ctx is done.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.init()
+	s.closed = true
+	for l := range s.listeners {
+		l.Close()
+	}
+	for pc := range s.packets {
+		pc.Close()
+	}
+	for c := range s.conns {
+		c.Close() // messages already buffered are still handled
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		s.cancel()
+		return nil
+	case <-ctx.Done():
+		s.cancel()
+		return fmt.Errorf("syslogd: shutdown: %w", ctx.Err())
+	}
+}
