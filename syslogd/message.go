@@ -178,7 +178,8 @@ func (m *Message) LogValue() slog.Value {
 // parser parses syslog messages of either format. It is not safe for
 // concurrent use: every connection and UDP reader has its own.
 type parser struct {
-	m syslog.Machine
+	m   syslog.Machine
+	buf []byte
 }
 
 func newParser() *parser {
@@ -208,7 +209,21 @@ func (p *parser) parse(msg *Message, raw []byte) {
 		msg.Err = errEmpty
 		return
 	}
-	sm, err := p.m.Parse(raw)
+	// The RFC 3164 parser drops a message text that holds control
+	// characters, NUL among them, without an error. Parse a copy where
+	// they are '?' and take the text, the message's last field, from the
+	// bytes received.
+	in := raw
+	if hasControl(raw) {
+		p.buf = append(p.buf[:0], raw...)
+		for i, c := range p.buf {
+			if isControl(c) {
+				p.buf[i] = '?'
+			}
+		}
+		in = p.buf
+	}
+	sm, err := p.m.Parse(in)
 	if err != nil {
 		var pe *auto.ParseError
 		if errors.As(err, &pe) {
@@ -244,6 +259,20 @@ func (p *parser) parse(msg *Message, raw []byte) {
 	msg.ProcID = deref(base.ProcID)
 	msg.MsgID = deref(base.MsgID)
 	msg.Text = deref(base.Message)
+	if n := len(msg.Text); n > 0 && n <= len(raw) && &in[0] != &raw[0] && string(in[len(in)-n:]) == msg.Text {
+		msg.Text = string(raw[len(raw)-n:])
+	}
+}
+
+func isControl(c byte) bool { return c == 0x7f || c < 0x20 && c != '\t' && c != '\n' && c != '\r' }
+
+func hasControl(b []byte) bool {
+	for _, c := range b {
+		if isControl(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // trimTrailer removes a trailing LF, CR LF or NUL that some senders put
