@@ -32,6 +32,7 @@ type frameReader struct {
 	// begin is called, when not nil, once the first byte of a message
 	// has arrived, and end when the message is complete.
 	begin, end func()
+	err        error // the error that ended a short frame, returned next
 }
 
 func newFrameReader(r io.Reader, bufSize, max int) *frameReader {
@@ -42,6 +43,9 @@ func newFrameReader(r io.Reader, bufSize, max int) *frameReader {
 // io.EOF, or the read error. A frame with short set may come with a nil
 // error; the error follows on the next call.
 func (f *frameReader) next() (frame, error) {
+	if f.err != nil {
+		return frame{}, f.err
+	}
 	// Skip the LF (or CR LF) some senders put after an octet-counted
 	// message, and empty lines.
 	for {
@@ -63,9 +67,9 @@ func (f *frameReader) next() (frame, error) {
 	}
 	if err != nil {
 		if len(fr.data) > 0 || fr.cut {
-			// Keep what arrived; the error comes again on the next read
-			// of the stream (bufio.Reader keeps returning it).
+			// Keep what arrived; the error comes with the next call.
 			fr.short = true
+			f.err = err
 			return fr, nil
 		}
 		return frame{}, err

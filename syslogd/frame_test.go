@@ -54,7 +54,7 @@ func TestFrameReader(t *testing.T) {
 		{name: "digits that are no length", in: "2024-01-01 boot\n", want: []wantFrame{{data: "2024-01-01 boot"}}},
 		{name: "too many digits", in: "12345678901 x\n", want: []wantFrame{{data: "12345678901 x"}}},
 		{name: "length prefix then EOF", in: "10 ", err: io.ErrUnexpectedEOF},
-		{name: "length prefix, short message", in: "10 <13>", want: []wantFrame{{data: "<13>", short: true}}},
+		{name: "length prefix, short message", in: "10 <13>", want: []wantFrame{{data: "<13>", short: true}}, err: io.ErrUnexpectedEOF},
 		{name: "digits then EOF", in: "12", want: []wantFrame{{data: "12", short: true}}},
 		{name: "line cut at max", in: long + "\n<1>b\n", max: 16, want: []wantFrame{{data: long[:16], cut: true}, {data: "<1>b"}}},
 		{name: "line of exactly max", in: long[:16] + "\n", max: 16, want: []wantFrame{{data: long[:16]}}},

@@ -1,0 +1,296 @@
+package syslogd_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pxelator/pxelator"
+	"github.com/pxelator/pxelator/syslogd"
+	"github.com/pxelator/pxelator/syslogd/syslogtest"
+)
+
+// testTimeout bounds every wait; a loaded machine is slow, never wrong.
+const testTimeout = 60 * time.Second
+
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// kioskStore holds kiosk-01 at 127.0.0.1, where the tests send from.
+func kioskStore(t *testing.T) pxelator.Store {
+	t.Helper()
+	store := pxelator.NewMemStore()
+	m := pxelator.Machine{
+		MAC:      net.HardwareAddr{0x52, 0x54, 0x00, 0x00, 0x0a, 0x3d},
+		IP:       netip.MustParseAddr("127.0.0.1"),
+		Hostname: "kiosk-01",
+	}
+	m.SetSecret("amt.password", "hunter2")
+	if err := store.Put(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
+// startServer starts srv with a Recorder as its handler when it has none.
+func startServer(t *testing.T, srv *syslogd.Server) (*syslogtest.Server, *syslogtest.Recorder) {
+	t.Helper()
+	rec := &syslogtest.Recorder{}
+	if srv.Handler == nil {
+		srv.Handler = rec
+	}
+	ts := syslogtest.NewServer(srv)
+	t.Cleanup(func() { ts.Close() })
+	return ts, rec
+}
+
+func dial(t *testing.T, network string, addr netip.AddrPort) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout(network, addr.String(), testTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func write(t *testing.T, c net.Conn, s string) {
+	t.Helper()
+	if _, err := io.WriteString(c, s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestServerReceives(t *testing.T) {
+	ts, rec := startServer(t, &syslogd.Server{Store: kioskStore(t)})
+	ctx := testContext(t)
+
+	u := dial(t, "udp", ts.UDPAddr)
+	write(t, u, "<6>Nov 24 11:30:56 kiosk-01 kernel: over udp")
+	if _, err := rec.Wait(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, "tcp", ts.TCPAddr)
+	write(t, c, "<30>Nov 24 11:30:57 kiosk-01 systemd[1]: newline framed\n")
+	msg := "<165>1 2026-11-24T11:30:58Z kiosk-01 app 42 ID7 - octet\ncounted"
+	write(t, c, fmt.Sprintf("%d %s", len(msg), msg))
+	write(t, c, "not syslog at all\n")
+	msgs, err := rec.Wait(ctx, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		net, text, raw string
+		malformed      bool
+	}{
+		{"udp", "over udp", "", false},
+		{"tcp", "newline framed", "", false},
+		{"tcp", "octet\ncounted", "", false},
+		{"tcp", "", "not syslog at all", true},
+	}
+	for i, w := range want {
+		m := msgs[i]
+		if m.Network != w.net || m.Text != w.text || (m.Err != nil) != w.malformed {
+			t.Errorf("message %d: %s %q err %v, want %s %q malformed %v", i, m.Network, m.Text, m.Err, w.net, w.text, w.malformed)
+		}
+		if w.raw != "" && m.Raw != w.raw {
+			t.Errorf("message %d: raw %q, want %q", i, m.Raw, w.raw)
+		}
+		if m.Machine == nil || m.Machine.Hostname != "kiosk-01" || m.Sender() != "kiosk-01" {
+			t.Errorf("message %d: machine %v, want kiosk-01", i, m.Machine)
+		}
+		if m.Source.Addr() != netip.MustParseAddr("127.0.0.1") || m.Received.IsZero() {
+			t.Errorf("message %d: source %v received %v", i, m.Source, m.Received)
+		}
+		if s := m.String(); !strings.HasPrefix(s, "kiosk-01 ") || strings.Contains(s, "hunter2") {
+			t.Errorf("message %d: String() = %q", i, s)
+		}
+	}
+	st := ts.Stats()
+	if st.Messages != 4 || st.UDPMessages != 1 || st.Malformed != 1 || st.Conns != 1 || st.ActiveConns != 1 {
+		t.Errorf("Stats = %+v", st)
+	}
+}
+
+func TestServerUnknownSender(t *testing.T) {
+	ts, rec := startServer(t, &syslogd.Server{Store: pxelator.NewMemStore()})
+	write(t, dial(t, "udp", ts.UDPAddr), "<13>Nov 24 11:30:56 h t: x")
+	msgs, err := rec.Wait(testContext(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msgs[0].Machine != nil || msgs[0].Sender() != "127.0.0.1" {
+		t.Errorf("machine %v sender %q, want none and 127.0.0.1", msgs[0].Machine, msgs[0].Sender())
+	}
+}
+
+func TestServerCutsOversizedMessages(t *testing.T) {
+	const max = 1024
+	ts, rec := startServer(t, &syslogd.Server{MaxMessageSize: max})
+	ctx := testContext(t)
+	big := "<13>Nov 24 11:30:56 h t: " + strings.Repeat("x", 70<<10)
+
+	write(t, dial(t, "udp", ts.UDPAddr), big[:60000])
+	c := dial(t, "tcp", ts.TCPAddr)
+	write(t, c, big+"\n")
+	write(t, c, fmt.Sprintf("%d %s", len(big), big))
+	write(t, c, "<13>Nov 24 11:30:56 h t: small\n")
+	msgs, err := rec.Wait(ctx, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range msgs[:3] {
+		if !m.Truncated || len(m.Raw) != max || m.Raw != big[:max] {
+			t.Errorf("message %d: truncated %v, %d bytes, want cut to %d", i, m.Truncated, len(m.Raw), max)
+		}
+	}
+	if m := msgs[3]; m.Truncated || m.Text != "small" {
+		t.Errorf("after the big ones: %q truncated %v", m.Text, m.Truncated)
+	}
+	if st := ts.Stats(); st.Truncated != 3 {
+		t.Errorf("Stats.Truncated = %d, want 3", st.Truncated)
+	}
+}
+
+// TestServerDropsStalledClient sends a length prefix and nothing more: the
+// server must hang up after ReadTimeout and count it.
+func TestServerDropsStalledClient(t *testing.T) {
+	ts, rec := startServer(t, &syslogd.Server{ReadTimeout: 200 * time.Millisecond})
+	ctx := testContext(t)
+	c := dial(t, "tcp", ts.TCPAddr)
+	write(t, c, "100 ")
+	c.SetReadDeadline(time.Now().Add(testTimeout))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("read from the stalled connection: %v, want EOF", err)
+	}
+	// A client that begins a message and stalls in it loses nothing it sent.
+	c = dial(t, "tcp", ts.TCPAddr)
+	write(t, c, "100 <13>Nov 24 11:30:56 h t: half")
+	msgs, err := rec.Wait(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := msgs[0]; !m.Truncated || m.Text != "half" {
+		t.Errorf("stalled message: %q truncated %v", m.Text, m.Truncated)
+	}
+	for ts.Stats().Timeouts != 2 || ts.Stats().ActiveConns != 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("Stats = %+v, want 2 timeouts", ts.Stats())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func TestServerIdleTimeout(t *testing.T) {
+	ts, _ := startServer(t, &syslogd.Server{IdleTimeout: 100 * time.Millisecond})
+	c := dial(t, "tcp", ts.TCPAddr)
+	c.SetReadDeadline(time.Now().Add(testTimeout))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("read from the idle connection: %v, want EOF", err)
+	}
+}
+
+func TestServerMaxConns(t *testing.T) {
+	ts, rec := startServer(t, &syslogd.Server{MaxConns: 2})
+	ctx := testContext(t)
+	for i := range 2 {
+		write(t, dial(t, "tcp", ts.TCPAddr), fmt.Sprintf("<13>Nov 24 11:30:56 h t: conn %d\n", i))
+	}
+	if _, err := rec.Wait(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, "tcp", ts.TCPAddr)
+	c.SetReadDeadline(time.Now().Add(testTimeout))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("third connection was not closed")
+	}
+	if st := ts.Stats(); st.ConnsRefused != 1 || st.Conns != 2 {
+		t.Errorf("Stats = %+v, want 2 connections and 1 refused", st)
+	}
+}
+
+// TestServerTCPFlood sends many messages over several connections at once:
+// every one arrives, in order per connection.
+func TestServerTCPFlood(t *testing.T) {
+	const conns, per = 4, 5000
+	ts, rec := startServer(t, &syslogd.Server{})
+	errc := make(chan error, conns)
+	for i := range conns {
+		c := dial(t, "tcp", ts.TCPAddr)
+		go func() {
+			w := bufio.NewWriter(c)
+			for j := range per {
+				if j%2 == 0 {
+					fmt.Fprintf(w, "<13>Nov 24 11:30:56 h c%d: %d\n", i, j)
+				} else {
+					m := fmt.Sprintf("<13>1 2026-11-24T11:30:56Z h c%d - - - %d", i, j)
+					fmt.Fprintf(w, "%d %s", len(m), m)
+				}
+			}
+			errc <- w.Flush()
+		}()
+	}
+	for range conns {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs, err := rec.Wait(testContext(t), conns*per)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := map[string]int{}
+	for _, m := range msgs {
+		if m.Err != nil {
+			t.Fatalf("malformed: %q: %v", m.Raw, m.Err)
+		}
+		if want := fmt.Sprint(next[m.AppName]); m.Text != want {
+			t.Fatalf("%s: message %q, want %q", m.AppName, m.Text, want)
+		}
+		next[m.AppName]++
+	}
+}
+
+func TestServerShutdown(t *testing.T) {
+	srv := &syslogd.Server{Handler: &syslogtest.Recorder{}}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(l) }()
+	go func() { errc <- srv.ServePacket(pc) }()
+	c := dial(t, "tcp", l.Addr().(*net.TCPAddr).AddrPort())
+	write(t, c, "<13>Nov 24 11:30:56 h t: x\n")
+	ctx := testContext(t)
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := <-errc; !errors.Is(err, syslogd.ErrServerClosed) {
+			t.Errorf("Serve returned %v, want ErrServerClosed", err)
+		}
+	}
+	c.SetReadDeadline(time.Now().Add(testTimeout))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Error("open connection not closed by Shutdown")
+	}
+	if err := srv.Serve(l); !errors.Is(err, syslogd.ErrServerClosed) {
+		t.Errorf("Serve after Shutdown: %v", err)
+	}
+}
