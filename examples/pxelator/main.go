@@ -55,7 +55,9 @@ func main() {
 
 // services lists the protocols the reference server runs.
 func services() []*service {
-	return []*service{}
+	return []*service{
+		syslogService(),
+	}
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
