@@ -27,7 +27,7 @@ func testContext(t *testing.T) context.Context {
 }
 
 // kioskStore holds kiosk-01 at 127.0.0.1, where the tests send from.
-func kioskStore(t *testing.T) pxelator.Store {
+func kioskStore(t testing.TB) pxelator.Store {
 	t.Helper()
 	store := pxelator.NewMemStore()
 	m := pxelator.Machine{
