@@ -3,7 +3,7 @@ package syslogd
 import (
 	"context"
 	"strings"
-	"time"
+	"unicode/utf8"
 
 	"github.com/pxelator/pxelator/audit"
 )
@@ -21,7 +21,7 @@ const AuditPackage = "syslogd"
 // kernel lines of a boot make one document, not 133.
 //
 // The event's Action is "log"; its fields are the parsed parts of the
-// message ("facility", "severity", "host", "app", "pid", "msgid", "time",
+// message ("facility", "severity", "host", "app", "pid", "msgid", "time" (a time.Time),
 // "sd", "msg"), "net", and for a malformed message "raw" and "error".
 // Text is made valid UTF-8; Raw keeps the bytes in the message only.
 // Machine attributes, secrets included, are never recorded.
@@ -59,7 +59,7 @@ func Event(m *Message) audit.Event {
 	}
 	set := func(k, v string) {
 		if v != "" {
-			f[k] = strings.ToValidUTF8(v, "\uFFFD")
+			f[k] = validUTF8(v)
 		}
 	}
 	set("host", m.Hostname)
@@ -67,26 +67,34 @@ func Event(m *Message) audit.Event {
 	set("pid", m.ProcID)
 	set("msgid", m.MsgID)
 	if !m.Timestamp.IsZero() {
-		f["time"] = m.Timestamp.UTC().Format(time.RFC3339Nano)
+		f["time"] = m.Timestamp
 	}
 	if len(m.StructuredData) > 0 {
 		sd := make(map[string]any, len(m.StructuredData))
 		for id, params := range m.StructuredData {
 			p := make(map[string]any, len(params))
 			for k, v := range params {
-				p[strings.ToValidUTF8(k, "\uFFFD")] = strings.ToValidUTF8(v, "\uFFFD")
+				p[validUTF8(k)] = validUTF8(v)
 			}
-			sd[strings.ToValidUTF8(id, "\uFFFD")] = p
+			sd[validUTF8(id)] = p
 		}
 		f["sd"] = sd
 	}
-	f["msg"] = strings.ToValidUTF8(m.Text, "\uFFFD")
+	f["msg"] = validUTF8(m.Text)
 	if m.Err != nil {
-		f["raw"] = strings.ToValidUTF8(m.Raw, "\uFFFD")
+		f["raw"] = validUTF8(m.Raw)
 		f["error"] = m.Err.Error()
 	}
 	if m.Truncated {
 		f["truncated"] = true
 	}
 	return e
+}
+
+// validUTF8 returns s with invalid UTF-8 replaced by U+FFFD.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }

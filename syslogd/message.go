@@ -10,7 +10,6 @@ import (
 
 	syslog "github.com/leodido/go-syslog/v4"
 	"github.com/leodido/go-syslog/v4/auto"
-	"github.com/leodido/go-syslog/v4/common"
 	"github.com/leodido/go-syslog/v4/rfc3164"
 	"github.com/leodido/go-syslog/v4/rfc5424"
 
@@ -97,8 +96,17 @@ func (m *Message) FacilityName() string {
 	if m.Priority < 0 {
 		return ""
 	}
-	return common.FacilityKeywords[uint8(m.Facility())]
+	return facilityNames[m.Facility()]
 }
+
+// facilityNames and severityNames are the keywords of RFC 5427 and
+// syslog(3).
+var (
+	facilityNames = [24]string{"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
+		"uucp", "cron", "authpriv", "ftp", "ntp", "security", "console", "cron2",
+		"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"}
+	severityNames = [8]string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
+)
 
 // SeverityName returns the severity keyword ("err", "info", ...), or ""
 // when there is no priority.
@@ -106,7 +114,7 @@ func (m *Message) SeverityName() string {
 	if m.Priority < 0 {
 		return ""
 	}
-	return common.SeverityLevelsShort[uint8(m.Severity())]
+	return severityNames[m.Severity()]
 }
 
 // Sender names the sender: the machine's host name when it has one, else
@@ -178,8 +186,9 @@ func (m *Message) LogValue() slog.Value {
 // parser parses syslog messages of either format. It is not safe for
 // concurrent use: every connection and UDP reader has its own.
 type parser struct {
-	m   syslog.Machine
-	buf []byte
+	m    syslog.Machine
+	buf  []byte
+	zbuf []byte
 }
 
 func newParser() *parser {
@@ -223,6 +232,13 @@ func (p *parser) parse(msg *Message, raw []byte) {
 		}
 		in = p.buf
 	}
+	// "<38>2026-11-24T11:48:28 host ...", an ISO time without a zone as
+	// syslog-ng's loggen and some devices send it, is read as local time.
+	if at := zonelessISO(in); at > 0 {
+		zone := time.Now().Format("Z07:00")
+		p.zbuf = append(append(append(p.zbuf[:0], in[:at]...), zone...), in[at:]...)
+		in = p.zbuf
+	}
 	sm, err := p.m.Parse(in)
 	if err != nil {
 		var pe *auto.ParseError
@@ -262,6 +278,40 @@ func (p *parser) parse(msg *Message, raw []byte) {
 	if n := len(msg.Text); n > 0 && n <= len(raw) && &in[0] != &raw[0] && string(in[len(in)-n:]) == msg.Text {
 		msg.Text = string(raw[len(raw)-n:])
 	}
+}
+
+// zonelessISO returns the offset just after the timestamp when b is
+// "<PRI>YYYY-MM-DDTHH:MM:SS[.frac] ...", a timestamp without a zone, or 0.
+func zonelessISO(b []byte) int {
+	i := 1
+	for i < len(b) && i < 5 && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	if len(b) == 0 || b[0] != '<' || i == 1 || i >= len(b) || b[i] != '>' {
+		return 0
+	}
+	i++
+	const layout = "dddd-dd-ddTdd:dd:dd"
+	if len(b) < i+len(layout)+1 {
+		return 0
+	}
+	for j := 0; j < len(layout); j++ {
+		c := b[i+j]
+		if layout[j] == 'd' && (c < '0' || c > '9') || layout[j] != 'd' && c != layout[j] {
+			return 0
+		}
+	}
+	i += len(layout)
+	if b[i] == '.' {
+		i++
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(b) && b[i] == ' ' {
+		return i
+	}
+	return 0
 }
 
 func isControl(c byte) bool { return c == 0x7f || c < 0x20 && c != '\t' && c != '\n' && c != '\r' }
