@@ -9,9 +9,12 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/ipv4"
 
 	"github.com/pxelator/pxelator"
 )
@@ -194,11 +197,11 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 		rb.SetReadBuffer(udpSocketBuffer) // best effort: the kernel may cap it
 	}
 	max := s.maxSize()
-	buf := make([]byte, max+1)
 	p := newParser()
 	h := s.handler()
+	r := newDatagramReader(pc, max+1)
 	for {
-		n, from, err := readFrom(pc, buf)
+		n, err := r.read()
 		if err != nil {
 			if s.shuttingDown() {
 				return ErrServerClosed
@@ -206,11 +209,68 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 			s.stats.readErrors.Add(1)
 			return fmt.Errorf("syslogd: udp: %w", err)
 		}
-		s.stats.udp.Add(1)
-		// A datagram larger than the buffer is cut by the kernel.
-		cut := n > max
-		s.serve(ctx, h, p, "udp", from, buf[:min(n, max)], cut)
+		for i := range n {
+			d, from := r.datagram(i)
+			s.stats.udp.Add(1)
+			// A datagram larger than the buffer is cut by the kernel.
+			s.serve(ctx, h, p, "udp", from, d[:min(len(d), max)], len(d) > max)
+		}
 	}
+}
+
+// udpBatch is how many datagrams one system call reads at most.
+const udpBatch = 16
+
+// datagramReader reads datagrams, many in one system call (recvmmsg)
+// where the platform has it.
+type datagramReader struct {
+	pc    net.PacketConn
+	batch *ipv4.PacketConn // nil: one datagram per call
+	msgs  []ipv4.Message
+	// one datagram at a time
+	buf  []byte
+	n    int
+	from netip.AddrPort
+}
+
+func newDatagramReader(pc net.PacketConn, size int) *datagramReader {
+	r := &datagramReader{pc: pc}
+	if uc, ok := pc.(*net.UDPConn); ok && (runtime.GOOS == "linux" || runtime.GOOS == "android") {
+		r.batch = ipv4.NewPacketConn(uc)
+		r.msgs = make([]ipv4.Message, udpBatch)
+		for i := range r.msgs {
+			r.msgs[i].Buffers = [][]byte{make([]byte, size)}
+		}
+		return r
+	}
+	r.buf = make([]byte, size)
+	return r
+}
+
+// read reads one or more datagrams and returns how many.
+func (r *datagramReader) read() (int, error) {
+	if r.batch != nil {
+		return r.batch.ReadBatch(r.msgs, 0)
+	}
+	var err error
+	r.n, r.from, err = readFrom(r.pc, r.buf)
+	if err != nil {
+		return 0, err
+	}
+	return 1, nil
+}
+
+// datagram returns datagram i of the last read and its sender.
+func (r *datagramReader) datagram(i int) ([]byte, netip.AddrPort) {
+	if r.batch == nil {
+		return r.buf[:r.n], r.from
+	}
+	m := &r.msgs[i]
+	var from netip.AddrPort
+	if ua, ok := m.Addr.(*net.UDPAddr); ok {
+		from = ua.AddrPort()
+	}
+	return m.Buffers[0][:m.N], from
 }
 
 // readFrom reads one datagram, without allocating for the address when pc

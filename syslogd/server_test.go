@@ -294,3 +294,33 @@ func TestServerShutdown(t *testing.T) {
 		t.Errorf("Serve after Shutdown: %v", err)
 	}
 }
+
+// TestServerIPv6 receives over IPv6 loopback, UDP (read in batches) and
+// TCP.
+func TestServerIPv6(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	l, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		pc.Close()
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	rec := &syslogtest.Recorder{}
+	srv := &syslogd.Server{Handler: rec}
+	go srv.ServePacket(pc)
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	write(t, dial(t, "udp", pc.LocalAddr().(*net.UDPAddr).AddrPort()), "<13>Nov 24 11:30:56 h t: over udp6")
+	write(t, dial(t, "tcp", l.Addr().(*net.TCPAddr).AddrPort()), "<13>Nov 24 11:30:56 h t: over tcp6\n")
+	msgs, err := rec.Wait(testContext(t), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.Source.Addr() != netip.IPv6Loopback() || !strings.HasPrefix(m.Text, "over ") {
+			t.Errorf("%s message from %v: %q", m.Network, m.Source, m.Text)
+		}
+	}
+}
