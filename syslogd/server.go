@@ -79,10 +79,14 @@ type Server struct {
 // Stats counts what a [Server] received and what it had to cut, drop or
 // refuse.
 type Stats struct {
-	Messages     uint64 // messages handed to the handler
-	UDPMessages  uint64 // of which came over UDP
-	Malformed    uint64 // messages that did not parse (kept as raw text)
-	Truncated    uint64 // messages cut to MaxMessageSize or cut short by the sender
+	Messages    uint64 // messages handed to the handler
+	UDPMessages uint64 // of which came over UDP
+	Malformed   uint64 // messages that did not parse (kept as raw text)
+	Truncated   uint64 // messages cut to MaxMessageSize or cut short by the sender
+	// UDPDropped counts datagrams the kernel dropped because the socket's
+	// buffer was full, as far as it tells (Linux); a drop is known when
+	// the next datagram arrives.
+	UDPDropped   uint64
 	Bytes        uint64 // message bytes received, framing excluded
 	Conns        uint64 // TCP connections accepted
 	ConnsRefused uint64 // TCP connections refused because MaxConns were open
@@ -93,6 +97,7 @@ type Stats struct {
 
 type stats struct {
 	messages, udp, malformed, truncated, bytes, conns, refused, timeouts, readErrors atomic.Uint64
+	udpDropped                                                                       atomic.Uint64
 	active                                                                           atomic.Int64
 }
 
@@ -104,6 +109,7 @@ func (s *Server) Stats() Stats {
 		UDPMessages:  t.udp.Load(),
 		Malformed:    t.malformed.Load(),
 		Truncated:    t.truncated.Load(),
+		UDPDropped:   t.udpDropped.Load(),
 		Bytes:        t.bytes.Load(),
 		Conns:        t.conns.Load(),
 		ConnsRefused: t.refused.Load(),
@@ -209,6 +215,9 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 			s.stats.readErrors.Add(1)
 			return fmt.Errorf("syslogd: udp: %w", err)
 		}
+		if drops, ok := r.drops(n); ok {
+			s.stats.udpDropped.Add(drops)
+		}
 		for i := range n {
 			d, from := r.datagram(i)
 			s.stats.udp.Add(1)
@@ -231,6 +240,9 @@ type datagramReader struct {
 	buf  []byte
 	n    int
 	from netip.AddrPort
+	// the kernel's drop count as last seen, when it tells
+	dropped     uint32
+	countsDrops bool
 }
 
 func newDatagramReader(pc net.PacketConn, size int) *datagramReader {
@@ -238,8 +250,12 @@ func newDatagramReader(pc net.PacketConn, size int) *datagramReader {
 	if uc, ok := pc.(*net.UDPConn); ok && (runtime.GOOS == "linux" || runtime.GOOS == "android") {
 		r.batch = ipv4.NewPacketConn(uc)
 		r.msgs = make([]ipv4.Message, udpBatch)
+		r.countsDrops = countDrops(uc)
 		for i := range r.msgs {
 			r.msgs[i].Buffers = [][]byte{make([]byte, size)}
+			if r.countsDrops {
+				r.msgs[i].OOB = make([]byte, oobSize)
+			}
 		}
 		return r
 	}
@@ -258,6 +274,23 @@ func (r *datagramReader) read() (int, error) {
 		return 0, err
 	}
 	return 1, nil
+}
+
+// drops returns how many datagrams the kernel dropped since the last
+// call, as told with the n datagrams of the last read.
+func (r *datagramReader) drops(n int) (uint64, bool) {
+	if !r.countsDrops {
+		return 0, false
+	}
+	var d uint64
+	for i := range n {
+		m := &r.msgs[i]
+		if c, ok := dropCount(m.OOB[:m.NN]); ok {
+			d += uint64(c - r.dropped) // the counter wraps
+			r.dropped = c
+		}
+	}
+	return d, true
 }
 
 // datagram returns datagram i of the last read and its sender.

@@ -49,7 +49,7 @@ func syslogService() *service {
 				err := srv.Shutdown(ctx)
 				s := srv.Stats()
 				st.log.Info("syslog: stopped", "messages", s.Messages, "malformed", s.Malformed,
-					"truncated", s.Truncated, "refused", s.ConnsRefused, "timeouts", s.Timeouts)
+					"truncated", s.Truncated, "udp_dropped", s.UDPDropped, "refused", s.ConnsRefused, "timeouts", s.Timeouts)
 				return err
 			}, nil
 		},
