@@ -117,10 +117,12 @@ func (f *frameReader) counted(n int64) (frame, error) {
 		}
 		return fr, err
 	}
-	if fr.cut {
-		if _, err := f.r.Discard(int(n - int64(keep))); err != nil {
+	for rest := n - int64(keep); rest > 0; {
+		d, err := f.r.Discard(int(min(rest, 1<<30)))
+		if err != nil {
 			return fr, err
 		}
+		rest -= int64(d)
 	}
 	return fr, nil
 }
