@@ -202,10 +202,10 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 	if rb, ok := pc.(interface{ SetReadBuffer(int) error }); ok {
 		rb.SetReadBuffer(udpSocketBuffer) // best effort: the kernel may cap it
 	}
-	max := s.maxSize()
+	limit := s.maxSize()
 	p := newParser()
 	h := s.handler()
-	r := newDatagramReader(pc, max+1)
+	r := newDatagramReader(pc, limit+1)
 	for {
 		n, err := r.read()
 		if err != nil {
@@ -222,7 +222,7 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 			d, from := r.datagram(i)
 			s.stats.udp.Add(1)
 			// A datagram larger than the buffer is cut by the kernel.
-			s.serve(ctx, h, p, "udp", from, d[:min(len(d), max)], len(d) > max)
+			s.serve(ctx, h, p, "udp", from, d[:min(len(d), limit)], len(d) > limit)
 		}
 	}
 }
