@@ -208,11 +208,13 @@ func newParser() *parser {
 // errEmpty is the error of an empty message.
 var errEmpty = errors.New("syslogd: empty message")
 
-// parse fills in the parsed fields and Raw of msg from raw, which it does
-// not keep.
+// parse fills in the parsed fields of msg from raw, which it does not
+// keep, and Raw when it is empty.
 func (p *parser) parse(msg *Message, raw []byte) {
 	msg.Priority = -1
-	msg.Raw = string(raw)
+	if msg.Raw == "" {
+		msg.Raw = string(raw)
+	}
 	raw = trimTrailer(raw)
 	if len(raw) == 0 {
 		msg.Err = errEmpty

@@ -31,6 +31,10 @@ const (
 	// udpSocketBuffer is the receive buffer asked of the kernel for UDP,
 	// so that bursts are not lost while a handler is slow.
 	udpSocketBuffer = 4 << 20
+	// udpQueueLen and udpQueueBytes bound the datagrams of one socket
+	// received but not yet handled.
+	udpQueueLen   = 1 << 16
+	udpQueueBytes = 32 << 20
 )
 
 // ErrServerClosed is returned by Serve, ServePacket and ListenAndServe
@@ -203,9 +207,30 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 		rb.SetReadBuffer(udpSocketBuffer) // best effort: the kernel may cap it
 	}
 	limit := s.maxSize()
-	p := newParser()
-	h := s.handler()
 	r := newDatagramReader(pc, limit+1)
+	// The datagrams go through a bounded queue to a goroutine that parses
+	// and handles them, so that this one is back at the socket at once
+	// and a burst, or a slow moment of the handler, fills the queue
+	// rather than overflows the socket's buffer.
+	q := make(chan *Message, udpQueueLen)
+	var queued atomic.Int64 // bytes in q
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p := newParser()
+		h := s.handler()
+		var raw []byte
+		for m := range q {
+			queued.Add(-int64(len(m.Raw)))
+			raw = append(raw[:0], m.Raw...)
+			p.parse(m, raw)
+			s.deliver(ctx, h, m)
+		}
+	}()
+	defer func() {
+		close(q)
+		<-done
+	}()
 	for {
 		n, err := r.read()
 		if err != nil {
@@ -220,9 +245,20 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 		}
 		for i := range n {
 			d, from := r.datagram(i)
-			s.stats.udp.Add(1)
+			if queued.Load()+int64(len(d)) > udpQueueBytes {
+				s.stats.udpDropped.Add(1)
+				continue
+			}
 			// A datagram larger than the buffer is cut by the kernel.
-			s.serve(ctx, h, p, "udp", from, d[:min(len(d), limit)], len(d) > limit)
+			m := newMessage("udp", from, len(d) > limit)
+			m.Raw = string(d[:min(len(d), limit)])
+			select {
+			case q <- m:
+				queued.Add(int64(len(m.Raw)))
+				s.stats.udp.Add(1)
+			default:
+				s.stats.udpDropped.Add(1)
+			}
 		}
 	}
 }
@@ -320,26 +356,29 @@ func readFrom(pc net.PacketConn, buf []byte) (int, netip.AddrPort, error) {
 	return n, ap, err
 }
 
-// serve parses raw and hands the message to h.
-func (s *Server) serve(ctx context.Context, h Handler, p *parser, network string, from netip.AddrPort, raw []byte, cut bool) {
-	m := &Message{
+// newMessage returns a message received now.
+func newMessage(network string, from netip.AddrPort, cut bool) *Message {
+	return &Message{
 		Received:  time.Now(),
 		Source:    netip.AddrPortFrom(from.Addr().Unmap(), from.Port()),
 		Network:   network,
 		Truncated: cut,
 	}
-	p.parse(m, raw)
+}
+
+// deliver adds the machine to m, counts it and hands it to h.
+func (s *Server) deliver(ctx context.Context, h Handler, m *Message) {
 	if s.Store != nil {
 		if mc, err := s.Store.ByIP(ctx, m.Source.Addr()); err == nil {
 			m.Machine = &mc
 		}
 	}
 	s.stats.messages.Add(1)
-	s.stats.bytes.Add(uint64(len(raw)))
+	s.stats.bytes.Add(uint64(len(m.Raw)))
 	if m.Err != nil {
 		s.stats.malformed.Add(1)
 	}
-	if cut {
+	if m.Truncated {
 		s.stats.truncated.Add(1)
 	}
 	h.ServeSyslog(ctx, m)
@@ -449,7 +488,9 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 			}
 			return
 		}
-		s.serve(ctx, h, p, "tcp", from, f.data, f.cut || f.short)
+		m := newMessage("tcp", from, f.cut || f.short)
+		p.parse(m, f.data)
+		s.deliver(ctx, h, m)
 	}
 }
 
