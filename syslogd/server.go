@@ -245,20 +245,18 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 		}
 		for i := range n {
 			d, from := r.datagram(i)
-			if queued.Load()+int64(len(d)) > udpQueueBytes {
+			// This goroutine alone sends on q: when q has room, the send
+			// does not block.
+			if len(q) == cap(q) || queued.Load()+int64(len(d)) > udpQueueBytes {
 				s.stats.udpDropped.Add(1)
 				continue
 			}
 			// A datagram larger than the buffer is cut by the kernel.
 			m := newMessage("udp", from, len(d) > limit)
 			m.Raw = string(d[:min(len(d), limit)])
-			select {
-			case q <- m:
-				queued.Add(int64(len(m.Raw)))
-				s.stats.udp.Add(1)
-			default:
-				s.stats.udpDropped.Add(1)
-			}
+			queued.Add(int64(len(m.Raw)))
+			s.stats.udp.Add(1)
+			q <- m
 		}
 	}
 }
@@ -439,8 +437,8 @@ func (s *Server) track(c net.Conn, maxConns int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || len(s.conns) >= maxConns {
-		c.Close()
 		s.stats.refused.Add(1)
+		c.Close()
 		return false
 	}
 	s.conns[c] = struct{}{}

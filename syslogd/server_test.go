@@ -144,6 +144,9 @@ func TestServerCutsOversizedMessages(t *testing.T) {
 	big := "<13>Nov 24 11:30:56 h t: " + strings.Repeat("x", 70<<10)
 
 	write(t, dial(t, "udp", ts.UDPAddr), big[:60000])
+	if _, err := rec.Wait(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
 	c := dial(t, "tcp", ts.TCPAddr)
 	write(t, c, big+"\n")
 	write(t, c, fmt.Sprintf("%d %s", len(big), big))
