@@ -18,8 +18,11 @@
 // Memory and waiting are bounded: messages are cut at MaxMessageSize
 // (64 KiB), TCP connections are limited to MaxConns, and a client that
 // sends a length prefix and then nothing is disconnected after
-// ReadTimeout. [Server.Stats] counts what was received, cut, refused or
-// timed out.
+// ReadTimeout. UDP datagrams are read many per system call into a bounded
+// queue in front of the handler, so that bursts are absorbed; what does
+// not fit is dropped. [Server.Stats] counts what was received, cut,
+// dropped (by the server, and by the kernel where Linux tells), refused
+// or timed out.
 //
 // A minimal server:
 //

@@ -6,8 +6,10 @@ import (
 )
 
 // A Handler serves syslog messages. ServeSyslog is called for every
-// message, malformed ones included, from the goroutine that read it: it
-// should return quickly. It may keep m.
+// message, malformed ones included, in the order received, from one
+// goroutine per TCP connection and one per UDP socket: it should return
+// quickly (a slow handler slows a TCP sender down and makes UDP messages
+// be dropped and counted). It may keep m but must not modify m.Machine.
 type Handler interface {
 	ServeSyslog(ctx context.Context, m *Message)
 }
