@@ -31,8 +31,8 @@ const (
 	// udpSocketBuffer is the receive buffer asked of the kernel for UDP,
 	// so that bursts are not lost while a handler is slow.
 	udpSocketBuffer = 4 << 20
-	// udpQueueLen and udpQueueBytes bound the datagrams of one socket
-	// received but not yet handled.
+	// udpQueueLen and udpQueueBytes bound, roughly, the datagrams of one
+	// socket received but not yet handled.
 	udpQueueLen   = 1 << 16
 	udpQueueBytes = 32 << 20
 )
@@ -84,24 +84,28 @@ type Server struct {
 // refuse.
 type Stats struct {
 	Messages    uint64 // messages handed to the handler
-	UDPMessages uint64 // of which came over UDP
+	UDPMessages uint64 // datagrams taken in, handled or waiting to be
 	Malformed   uint64 // messages that did not parse (kept as raw text)
 	Truncated   uint64 // messages cut to MaxMessageSize or cut short by the sender
-	// UDPDropped counts datagrams the kernel dropped because the socket's
-	// buffer was full, as far as it tells (Linux); a drop is known when
-	// the next datagram arrives.
-	UDPDropped   uint64
-	Bytes        uint64 // message bytes received, framing excluded
-	Conns        uint64 // TCP connections accepted
-	ConnsRefused uint64 // TCP connections refused because MaxConns were open
-	Timeouts     uint64 // TCP connections closed for idling or a stalled message
-	ReadErrors   uint64 // failed reads other than timeouts and closes
-	ActiveConns  int    // TCP connections open now
+	// UDPDropped counts datagrams the server dropped because the handler
+	// fell behind and its queue was full.
+	UDPDropped uint64
+	// UDPKernelDropped counts datagrams the kernel dropped because the
+	// socket's buffer was full, as far as it tells (Linux: a drop is
+	// known when the next datagram arrives).
+	UDPKernelDropped uint64
+	Bytes            uint64 // message bytes received, framing excluded
+	Conns            uint64 // TCP connections accepted
+	ConnsRefused     uint64 // TCP connections refused because MaxConns were open
+	Timeouts         uint64 // TCP connections closed for idling or a stalled message
+	ReadErrors       uint64 // failed reads other than timeouts and closes
+	ActiveConns      int    // TCP connections open now
 }
 
 type stats struct {
 	messages, udp, malformed, truncated, bytes, conns, refused, timeouts, readErrors atomic.Uint64
 	udpDropped                                                                       atomic.Uint64
+	udpKernelDropped                                                                 atomic.Uint64
 	active                                                                           atomic.Int64
 }
 
@@ -109,17 +113,18 @@ type stats struct {
 func (s *Server) Stats() Stats {
 	t := &s.stats
 	return Stats{
-		Messages:     t.messages.Load(),
-		UDPMessages:  t.udp.Load(),
-		Malformed:    t.malformed.Load(),
-		Truncated:    t.truncated.Load(),
-		UDPDropped:   t.udpDropped.Load(),
-		Bytes:        t.bytes.Load(),
-		Conns:        t.conns.Load(),
-		ConnsRefused: t.refused.Load(),
-		Timeouts:     t.timeouts.Load(),
-		ReadErrors:   t.readErrors.Load(),
-		ActiveConns:  int(t.active.Load()),
+		Messages:         t.messages.Load(),
+		UDPMessages:      t.udp.Load(),
+		Malformed:        t.malformed.Load(),
+		Truncated:        t.truncated.Load(),
+		UDPDropped:       t.udpDropped.Load(),
+		UDPKernelDropped: t.udpKernelDropped.Load(),
+		Bytes:            t.bytes.Load(),
+		Conns:            t.conns.Load(),
+		ConnsRefused:     t.refused.Load(),
+		Timeouts:         t.timeouts.Load(),
+		ReadErrors:       t.readErrors.Load(),
+		ActiveConns:      int(t.active.Load()),
 	}
 }
 
@@ -212,7 +217,8 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 	// and handles them, so that this one is back at the socket at once
 	// and a burst, or a slow moment of the handler, fills the queue
 	// rather than overflows the socket's buffer.
-	q := make(chan *Message, udpQueueLen)
+	// Datagrams go in batches, those of one read, to spare wake-ups.
+	q := make(chan []*Message, udpQueueLen/udpBatch)
 	var queued atomic.Int64 // bytes in q
 	done := make(chan struct{})
 	go func() {
@@ -220,11 +226,13 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 		p := newParser()
 		h := s.handler()
 		var raw []byte
-		for m := range q {
-			queued.Add(-int64(len(m.Raw)))
-			raw = append(raw[:0], m.Raw...)
-			p.parse(m, raw)
-			s.deliver(ctx, h, m)
+		for batch := range q {
+			for _, m := range batch {
+				queued.Add(-int64(len(m.Raw)))
+				raw = append(raw[:0], m.Raw...)
+				p.parse(m, raw)
+				s.deliver(ctx, h, m)
+			}
 		}
 	}()
 	defer func() {
@@ -241,23 +249,31 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 			return fmt.Errorf("syslogd: udp: %w", err)
 		}
 		if drops, ok := r.drops(n); ok {
-			s.stats.udpDropped.Add(drops)
+			s.stats.udpKernelDropped.Add(drops)
 		}
+		// This goroutine alone sends on q: when q has room, the send
+		// does not block.
+		if len(q) == cap(q) || queued.Load() > udpQueueBytes {
+			s.stats.udpDropped.Add(uint64(n))
+			continue
+		}
+		now := time.Now()
+		batch := make([]*Message, n)
 		for i := range n {
 			d, from := r.datagram(i)
-			// This goroutine alone sends on q: when q has room, the send
-			// does not block.
-			if len(q) == cap(q) || queued.Load()+int64(len(d)) > udpQueueBytes {
-				s.stats.udpDropped.Add(1)
-				continue
-			}
 			// A datagram larger than the buffer is cut by the kernel.
-			m := newMessage("udp", from, len(d) > limit)
-			m.Raw = string(d[:min(len(d), limit)])
+			m := &Message{
+				Received:  now,
+				Source:    netip.AddrPortFrom(from.Addr().Unmap(), from.Port()),
+				Network:   "udp",
+				Truncated: len(d) > limit,
+				Raw:       string(d[:min(len(d), limit)]),
+			}
 			queued.Add(int64(len(m.Raw)))
-			s.stats.udp.Add(1)
-			q <- m
+			batch[i] = m
 		}
+		s.stats.udp.Add(uint64(n))
+		q <- batch
 	}
 }
 

@@ -98,8 +98,8 @@ func serve(args []string) error {
 	go func() { errc <- srv.ListenAndServe() }()
 	write := func() {
 		s, a := srv.Stats(), b.Stats()
-		line := fmt.Sprintf("messages %d udp %d tcp %d malformed %d truncated %d udp_dropped_by_kernel %d audit_recorded %d audit_dropped %d documents %d entries %d\n",
-			s.Messages, s.UDPMessages, s.Messages-s.UDPMessages, s.Malformed, s.Truncated, s.UDPDropped,
+		line := fmt.Sprintf("messages %d udp %d tcp %d malformed %d truncated %d udp_dropped_by_server %d udp_dropped_by_kernel %d audit_recorded %d audit_dropped %d documents %d entries %d\n",
+			s.Messages, s.UDPMessages, s.Messages-s.UDPMessages, s.Malformed, s.Truncated, s.UDPDropped, s.UDPKernelDropped,
 			a.Recorded, a.DroppedQueue+a.DroppedPending, sink.docs.Load(), sink.entries.Load())
 		if *statsFile == "" {
 			return
