@@ -12,6 +12,10 @@
 #
 # A rate is messages received divided by the time from the start of the
 # load to the last message received; loss is (sent - received) / sent.
+# The last lines are the pxelator server's own counters: what it handled,
+# and the UDP datagrams it dropped (queue full) and the kernel dropped
+# (socket buffer full, SO_RXQ_OVFL). The machine's load average is printed
+# before and after: on a shared machine it moves every number.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -108,7 +112,7 @@ lg() { # loggen with the TESTBED environment
 	SYSLOGNG_PREFIX="$LOGGEN_DIR/root/usr" LD_LIBRARY_PATH="$LOGGEN_DIR/root/usr/lib/syslog-ng" "$loggen" "$@"
 }
 
-echo "syslog bench: ${DUR}s per run, ${SIZE}-byte messages, $(nproc) cores"
+echo "syslog bench: ${DUR}s per run, ${SIZE}-byte messages, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== TCP, as fast as the sender goes"
 for t in "pxelator:count_ours:$OURS" "rsyslog:count_rsyslog:$RS"; do
 	IFS=: read -r name fn port <<<"$t"
@@ -145,3 +149,4 @@ awk '{
 }' "$work/results"
 echo "== pxelator server counters"
 cat "$work/ours.stats"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -97,7 +97,7 @@ func parseLines(t *testing.T, lines ...string) []*syslogd.Message {
 	return msgs
 }
 
-// TestAuditEndToEnd sends 133 kernel lines over UDP to a server whose
+// TestAuditEndToEnd sends 133 kernel lines over TCP to a server whose
 // handler records into a Batcher: the lines land in one document per
 // second they arrived in, all 133 of them.
 func TestAuditEndToEnd(t *testing.T) {
