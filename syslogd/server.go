@@ -28,6 +28,10 @@ const (
 	DefaultReadTimeout    = 30 * time.Second
 	// tcpBufferSize is the read buffer of one TCP connection.
 	tcpBufferSize = 32 << 10
+	// tcpBatch and tcpBatchBytes bound a batch of TCP messages handed from
+	// the reading goroutine to the handling one.
+	tcpBatch      = 256
+	tcpBatchBytes = 64 << 10
 	// udpSocketBuffer is the receive buffer asked of the kernel for UDP,
 	// so that bursts are not lost while a handler is slow.
 	udpSocketBuffer = 4 << 20
@@ -487,11 +491,37 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	fr := newFrameReader(dc, tcpBufferSize, s.maxSize())
 	fr.begin = dc.begin
 	fr.end = dc.end
-	p := newParser()
-	h := s.handler()
+	// This goroutine reads and frames; another parses and handles. The
+	// messages go over in batches of what one read brought, each of at
+	// most tcpBatch messages and tcpBatchBytes of text, at most two
+	// batches waiting: a slow handler slows the sender down.
+	q := make(chan []*Message, 2)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p := newParser()
+		h := s.handler()
+		var raw []byte
+		for batch := range q {
+			for _, m := range batch {
+				raw = append(raw[:0], m.Raw...)
+				p.parse(m, raw)
+				s.deliver(ctx, h, m)
+			}
+		}
+	}()
+	defer func() {
+		close(q)
+		<-done
+	}()
+	var batch []*Message
+	size := 0
 	for {
 		f, err := fr.next()
 		if err != nil {
+			if len(batch) > 0 {
+				q <- batch
+			}
 			switch {
 			case s.shuttingDown(), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
 			case errors.Is(err, os.ErrDeadlineExceeded):
@@ -503,8 +533,13 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 			return
 		}
 		m := newMessage("tcp", from, f.cut || f.short)
-		p.parse(m, f.data)
-		s.deliver(ctx, h, m)
+		m.Raw = string(f.data)
+		batch = append(batch, m)
+		size += len(m.Raw)
+		if len(batch) >= tcpBatch || size >= tcpBatchBytes || fr.r.Buffered() == 0 {
+			q <- batch
+			batch, size = make([]*Message, 0, len(batch)), 0
+		}
 	}
 }
 
