@@ -491,7 +491,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	fr := newFrameReader(dc, tcpBufferSize, s.maxSize())
 	fr.begin = dc.begin
 	fr.end = dc.end
-	// This goroutine reads and frames; another parses and handles. The
+	// This goroutine reads, frames and parses; another handles. The
 	// messages go over in batches of what one read brought, each of at
 	// most tcpBatch messages and tcpBatchBytes of text, at most two
 	// batches waiting: a slow handler slows the sender down.
@@ -499,13 +499,9 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		p := newParser()
 		h := s.handler()
-		var raw []byte
 		for batch := range q {
 			for _, m := range batch {
-				raw = append(raw[:0], m.Raw...)
-				p.parse(m, raw)
 				s.deliver(ctx, h, m)
 			}
 		}
@@ -514,6 +510,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		close(q)
 		<-done
 	}()
+	p := newParser()
 	var batch []*Message
 	size := 0
 	for {
@@ -533,7 +530,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 			return
 		}
 		m := newMessage("tcp", from, f.cut || f.short)
-		m.Raw = string(f.data)
+		p.parse(m, f.data)
 		batch = append(batch, m)
 		size += len(m.Raw)
 		if len(batch) >= tcpBatch || size >= tcpBatchBytes || fr.r.Buffered() == 0 {
