@@ -64,6 +64,7 @@ func services() []*service {
 		dnsService(),
 		bootService(),
 		dhcpService(),
+		syslogService(),
 	}
 }
 

@@ -102,5 +102,5 @@ func (l *lockedBuffer) String() string {
 // loopback and ephemeral ports.
 var loopbackFlags = []string{
 	"-dhcp", "127.0.0.1:0", "-tftp", "127.0.0.1:0", "-http", "127.0.0.1:0",
-	"-dns", "127.0.0.1:0",
+	"-dns", "127.0.0.1:0", "-syslog", "127.0.0.1:0",
 }

@@ -1,0 +1,602 @@
+package syslogd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/ipv4"
+
+	"github.com/pxelator/pxelator"
+)
+
+// Defaults of a [Server].
+const (
+	DefaultAddr           = ":514"
+	DefaultMaxMessageSize = 64 << 10
+	DefaultMaxConns       = 256
+	DefaultIdleTimeout    = 15 * time.Minute
+	DefaultReadTimeout    = 30 * time.Second
+	// tcpBufferSize is the read buffer of one TCP connection.
+	tcpBufferSize = 32 << 10
+	// tcpBatch and tcpBatchBytes bound a batch of TCP messages handed from
+	// the reading goroutine to the handling one.
+	tcpBatch      = 256
+	tcpBatchBytes = 64 << 10
+	// udpSocketBuffer is the receive buffer asked of the kernel for UDP,
+	// so that bursts are not lost while a handler is slow.
+	udpSocketBuffer = 4 << 20
+	// udpQueueLen and udpQueueBytes bound, roughly, the datagrams of one
+	// socket received but not yet handled.
+	udpQueueLen   = 1 << 16
+	udpQueueBytes = 32 << 20
+)
+
+// ErrServerClosed is returned by Serve, ServePacket and ListenAndServe
+// after Shutdown.
+var ErrServerClosed = errors.New("syslogd: server closed")
+
+// Server receives syslog messages over UDP and TCP and hands them, with
+// the machine they came from, to a Handler. The zero value is a server
+// on DefaultAddr that logs every message. A Server must not be copied
+// after first use; its fields must not be changed while it serves.
+//
+// Memory and waiting are bounded: a message longer than MaxMessageSize is
+// cut (and counted), a TCP connection over MaxConns is refused, a TCP
+// client idle for IdleTimeout or that takes longer than ReadTimeout to
+// send a message it began (a length prefix and nothing, say) is
+// disconnected.
+type Server struct {
+	// Addr is the UDP and TCP address ListenAndServe listens on;
+	// "" means DefaultAddr.
+	Addr string
+	// Handler is called for every message; nil logs every message to
+	// Logger.
+	Handler Handler
+	// Store, if not nil, is asked for the machine of every sender.
+	Store pxelator.Store
+	// Logger receives the server's own errors; nil means slog.Default().
+	Logger *slog.Logger
+
+	MaxMessageSize int           // bytes kept of one message; 0 means DefaultMaxMessageSize
+	MaxConns       int           // concurrent TCP connections; 0 means DefaultMaxConns
+	IdleTimeout    time.Duration // TCP silence between messages; 0 means DefaultIdleTimeout, <0 none
+	ReadTimeout    time.Duration // time to receive one begun TCP message; 0 means DefaultReadTimeout
+
+	mu        sync.Mutex
+	closed    bool
+	listeners map[net.Listener]struct{}
+	packets   map[net.PacketConn]struct{}
+	conns     map[net.Conn]struct{}
+	wg        sync.WaitGroup
+	ctx       context.Context
+	cancel    context.CancelFunc
+
+	stats stats
+}
+
+// Stats counts what a [Server] received and what it had to cut, drop or
+// refuse.
+type Stats struct {
+	Messages    uint64 // messages handed to the handler
+	UDPMessages uint64 // datagrams taken in, handled or waiting to be
+	Malformed   uint64 // messages that did not parse (kept as raw text)
+	Truncated   uint64 // messages cut to MaxMessageSize or cut short by the sender
+	// UDPDropped counts datagrams the server dropped because the handler
+	// fell behind and its queue was full.
+	UDPDropped uint64
+	// UDPKernelDropped counts datagrams the kernel dropped because the
+	// socket's buffer was full, as far as it tells (Linux: a drop is
+	// known when the next datagram arrives).
+	UDPKernelDropped uint64
+	Bytes            uint64 // message bytes received, framing excluded
+	Conns            uint64 // TCP connections accepted
+	ConnsRefused     uint64 // TCP connections refused because MaxConns were open
+	Timeouts         uint64 // TCP connections closed for idling or a stalled message
+	ReadErrors       uint64 // failed reads other than timeouts and closes
+	ActiveConns      int    // TCP connections open now
+}
+
+type stats struct {
+	messages, udp, malformed, truncated, bytes, conns, refused, timeouts, readErrors atomic.Uint64
+	udpDropped                                                                       atomic.Uint64
+	udpKernelDropped                                                                 atomic.Uint64
+	active                                                                           atomic.Int64
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	t := &s.stats
+	return Stats{
+		Messages:         t.messages.Load(),
+		UDPMessages:      t.udp.Load(),
+		Malformed:        t.malformed.Load(),
+		Truncated:        t.truncated.Load(),
+		UDPDropped:       t.udpDropped.Load(),
+		UDPKernelDropped: t.udpKernelDropped.Load(),
+		Bytes:            t.bytes.Load(),
+		Conns:            t.conns.Load(),
+		ConnsRefused:     t.refused.Load(),
+		Timeouts:         t.timeouts.Load(),
+		ReadErrors:       t.readErrors.Load(),
+		ActiveConns:      int(t.active.Load()),
+	}
+}
+
+// ListenAndServe listens on Addr over both UDP and TCP and serves both
+// until Shutdown or a listener fails.
+func (s *Server) ListenAndServe() error {
+	addr := s.Addr
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return fmt.Errorf("syslogd: %w", err)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		pc.Close()
+		return fmt.Errorf("syslogd: %w", err)
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- s.ServePacket(pc) }()
+	go func() { errc <- s.Serve(l) }()
+	err = <-errc
+	if !errors.Is(err, ErrServerClosed) {
+		pc.Close()
+		l.Close()
+	}
+	return err
+}
+
+// init makes the maps and the handlers' context, and reports whether the
+// server is shut down. s.mu is held.
+func (s *Server) init() bool {
+	if s.listeners == nil {
+		s.listeners = make(map[net.Listener]struct{})
+		s.packets = make(map[net.PacketConn]struct{})
+		s.conns = make(map[net.Conn]struct{})
+		s.ctx, s.cancel = context.WithCancel(context.Background())
+	}
+	return s.closed
+}
+
+func (s *Server) log() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Server) maxSize() int {
+	if s.MaxMessageSize > 0 {
+		return s.MaxMessageSize
+	}
+	return DefaultMaxMessageSize
+}
+
+func (s *Server) handler() Handler {
+	if s.Handler != nil {
+		return s.Handler
+	}
+	return LogHandler(s.log(), nil)
+}
+
+// ServePacket reads syslog datagrams from pc until Shutdown or a read
+// error. It closes pc when it returns.
+func (s *Server) ServePacket(pc net.PacketConn) error {
+	s.mu.Lock()
+	if s.init() {
+		s.mu.Unlock()
+		pc.Close()
+		return ErrServerClosed
+	}
+	s.packets[pc] = struct{}{}
+	s.wg.Add(1)
+	ctx := s.ctx
+	s.mu.Unlock()
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.packets, pc)
+		s.mu.Unlock()
+		pc.Close()
+	}()
+	if rb, ok := pc.(interface{ SetReadBuffer(int) error }); ok {
+		rb.SetReadBuffer(udpSocketBuffer) // best effort: the kernel may cap it
+	}
+	limit := s.maxSize()
+	r := newDatagramReader(pc, limit+1)
+	// The datagrams go through a bounded queue to a goroutine that parses
+	// and handles them, so that this one is back at the socket at once
+	// and a burst, or a slow moment of the handler, fills the queue
+	// rather than overflows the socket's buffer.
+	// Datagrams go in batches, those of one read, to spare wake-ups.
+	q := make(chan []*Message, udpQueueLen/udpBatch)
+	var queued atomic.Int64 // bytes in q
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p := newParser()
+		h := s.handler()
+		var raw []byte
+		for batch := range q {
+			for _, m := range batch {
+				queued.Add(-int64(len(m.Raw)))
+				raw = append(raw[:0], m.Raw...)
+				p.parse(m, raw)
+				s.deliver(ctx, h, m)
+			}
+		}
+	}()
+	defer func() {
+		close(q)
+		<-done
+	}()
+	for {
+		n, err := r.read()
+		if err != nil {
+			if s.shuttingDown() {
+				return ErrServerClosed
+			}
+			s.stats.readErrors.Add(1)
+			return fmt.Errorf("syslogd: udp: %w", err)
+		}
+		if drops, ok := r.drops(n); ok {
+			s.stats.udpKernelDropped.Add(drops)
+		}
+		// This goroutine alone sends on q: when q has room, the send
+		// does not block.
+		if len(q) == cap(q) || queued.Load() > udpQueueBytes {
+			s.stats.udpDropped.Add(uint64(n))
+			continue
+		}
+		now := time.Now()
+		batch := make([]*Message, n)
+		for i := range n {
+			d, from := r.datagram(i)
+			// A datagram larger than the buffer is cut by the kernel.
+			m := &Message{
+				Received:  now,
+				Source:    netip.AddrPortFrom(from.Addr().Unmap(), from.Port()),
+				Network:   "udp",
+				Truncated: len(d) > limit,
+				Raw:       string(d[:min(len(d), limit)]),
+			}
+			queued.Add(int64(len(m.Raw)))
+			batch[i] = m
+		}
+		s.stats.udp.Add(uint64(n))
+		q <- batch
+	}
+}
+
+// udpBatch is how many datagrams one system call reads at most.
+const udpBatch = 16
+
+// datagramReader reads datagrams, many in one system call (recvmmsg)
+// where the platform has it.
+type datagramReader struct {
+	pc    net.PacketConn
+	batch *ipv4.PacketConn // nil: one datagram per call
+	msgs  []ipv4.Message
+	// one datagram at a time
+	buf  []byte
+	n    int
+	from netip.AddrPort
+	// the kernel's drop count as last seen, when it tells
+	dropped     uint32
+	countsDrops bool
+}
+
+func newDatagramReader(pc net.PacketConn, size int) *datagramReader {
+	r := &datagramReader{pc: pc}
+	if uc, ok := pc.(*net.UDPConn); ok && (runtime.GOOS == "linux" || runtime.GOOS == "android") {
+		r.batch = ipv4.NewPacketConn(uc)
+		r.msgs = make([]ipv4.Message, udpBatch)
+		r.countsDrops = countDrops(uc)
+		for i := range r.msgs {
+			r.msgs[i].Buffers = [][]byte{make([]byte, size)}
+			if r.countsDrops {
+				r.msgs[i].OOB = make([]byte, oobSize)
+			}
+		}
+		return r
+	}
+	r.buf = make([]byte, size)
+	return r
+}
+
+// read reads one or more datagrams and returns how many.
+func (r *datagramReader) read() (int, error) {
+	if r.batch != nil {
+		return r.batch.ReadBatch(r.msgs, 0)
+	}
+	var err error
+	r.n, r.from, err = readFrom(r.pc, r.buf)
+	if err != nil {
+		return 0, err
+	}
+	return 1, nil
+}
+
+// drops returns how many datagrams the kernel dropped since the last
+// call, as told with the n datagrams of the last read.
+func (r *datagramReader) drops(n int) (uint64, bool) {
+	if !r.countsDrops {
+		return 0, false
+	}
+	var d uint64
+	for i := range n {
+		m := &r.msgs[i]
+		if c, ok := dropCount(m.OOB[:m.NN]); ok {
+			d += uint64(c - r.dropped) // the counter wraps
+			r.dropped = c
+		}
+	}
+	return d, true
+}
+
+// datagram returns datagram i of the last read and its sender.
+func (r *datagramReader) datagram(i int) ([]byte, netip.AddrPort) {
+	if r.batch == nil {
+		return r.buf[:r.n], r.from
+	}
+	m := &r.msgs[i]
+	var from netip.AddrPort
+	if ua, ok := m.Addr.(*net.UDPAddr); ok {
+		from = ua.AddrPort()
+	}
+	return m.Buffers[0][:m.N], from
+}
+
+// readFrom reads one datagram, without allocating for the address when pc
+// is a *net.UDPConn.
+func readFrom(pc net.PacketConn, buf []byte) (int, netip.AddrPort, error) {
+	if uc, ok := pc.(*net.UDPConn); ok {
+		return uc.ReadFromUDPAddrPort(buf)
+	}
+	n, a, err := pc.ReadFrom(buf)
+	var ap netip.AddrPort
+	if ua, ok := a.(*net.UDPAddr); ok {
+		ap = ua.AddrPort()
+	}
+	return n, ap, err
+}
+
+// newMessage returns a message received now.
+func newMessage(network string, from netip.AddrPort, cut bool) *Message {
+	return &Message{
+		Received:  time.Now(),
+		Source:    netip.AddrPortFrom(from.Addr().Unmap(), from.Port()),
+		Network:   network,
+		Truncated: cut,
+	}
+}
+
+// deliver adds the machine to m, counts it and hands it to h.
+func (s *Server) deliver(ctx context.Context, h Handler, m *Message) {
+	if s.Store != nil {
+		if mc, err := s.Store.ByIP(ctx, m.Source.Addr()); err == nil {
+			m.Machine = &mc
+		}
+	}
+	s.stats.messages.Add(1)
+	s.stats.bytes.Add(uint64(len(m.Raw)))
+	if m.Err != nil {
+		s.stats.malformed.Add(1)
+	}
+	if m.Truncated {
+		s.stats.truncated.Add(1)
+	}
+	h.ServeSyslog(ctx, m)
+}
+
+// Serve accepts TCP connections on l and reads syslog messages from each,
+// in either framing of RFC 6587, until Shutdown or an accept error. It
+// closes l when it returns.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.init() {
+		s.mu.Unlock()
+		l.Close()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	s.wg.Add(1)
+	ctx := s.ctx
+	s.mu.Unlock()
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+		l.Close()
+	}()
+	maxConns := s.MaxConns
+	if maxConns <= 0 {
+		maxConns = DefaultMaxConns
+	}
+	var backoff time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if s.shuttingDown() {
+				return ErrServerClosed
+			}
+			var te interface{ Temporary() bool }
+			if errors.As(err, &te) && te.Temporary() {
+				// Out of file descriptors and the like: wait and retry.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				time.Sleep(backoff)
+				continue
+			}
+			return fmt.Errorf("syslogd: accept: %w", err)
+		}
+		backoff = 0
+		if !s.track(c, maxConns) {
+			continue
+		}
+		go s.serveConn(ctx, c)
+	}
+}
+
+// track registers c, or closes and counts it when the server is full or
+// shut down.
+func (s *Server) track(c net.Conn, maxConns int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || len(s.conns) >= maxConns {
+		s.stats.refused.Add(1)
+		c.Close()
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.stats.conns.Add(1)
+	s.stats.active.Add(1)
+	return true
+}
+
+func (s *Server) serveConn(ctx context.Context, c net.Conn) {
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		c.Close()
+		s.stats.active.Add(-1)
+		s.wg.Done()
+	}()
+	var from netip.AddrPort
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		from = ta.AddrPort()
+	}
+	dc := &deadlineConn{Conn: c, idle: s.IdleTimeout, msg: s.ReadTimeout}
+	if dc.idle == 0 {
+		dc.idle = DefaultIdleTimeout
+	}
+	if dc.msg <= 0 {
+		dc.msg = DefaultReadTimeout
+	}
+	fr := newFrameReader(dc, tcpBufferSize, s.maxSize())
+	fr.begin = dc.begin
+	fr.end = dc.end
+	// This goroutine reads, frames and parses; another handles. The
+	// messages go over in batches of what one read brought, each of at
+	// most tcpBatch messages and tcpBatchBytes of text, at most two
+	// batches waiting: a slow handler slows the sender down.
+	q := make(chan []*Message, 2)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h := s.handler()
+		for batch := range q {
+			for _, m := range batch {
+				s.deliver(ctx, h, m)
+			}
+		}
+	}()
+	defer func() {
+		close(q)
+		<-done
+	}()
+	p := newParser()
+	var batch []*Message
+	size := 0
+	for {
+		f, err := fr.next()
+		if err != nil {
+			if len(batch) > 0 {
+				q <- batch
+			}
+			switch {
+			case s.shuttingDown(), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				s.stats.timeouts.Add(1)
+			default:
+				s.stats.readErrors.Add(1)
+				s.log().Debug("syslogd: tcp read", "from", from, "err", err)
+			}
+			return
+		}
+		m := newMessage("tcp", from, f.cut || f.short)
+		p.parse(m, f.data)
+		batch = append(batch, m)
+		size += len(m.Raw)
+		if len(batch) >= tcpBatch || size >= tcpBatchBytes || fr.r.Buffered() == 0 {
+			q <- batch
+			batch, size = make([]*Message, 0, len(batch)), 0
+		}
+	}
+}
+
+// deadlineConn sets a read deadline before every read: IdleTimeout from
+// now between messages, and the time a begun message must be complete by
+// inside one.
+type deadlineConn struct {
+	net.Conn
+	idle, msg time.Duration
+	until     time.Time // the deadline of the message being read, or zero
+}
+
+func (d *deadlineConn) begin() { d.until = time.Now().Add(d.msg) }
+func (d *deadlineConn) end()   { d.until = time.Time{} }
+
+func (d *deadlineConn) Read(p []byte) (int, error) {
+	dl := d.until
+	if dl.IsZero() && d.idle > 0 {
+		dl = time.Now().Add(d.idle)
+	}
+	if err := d.Conn.SetReadDeadline(dl); err != nil {
+		return 0, err
+	}
+	return d.Conn.Read(p)
+}
+
+func (s *Server) shuttingDown() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// Shutdown stops the server: it closes the listeners and packet
+// connections, ends the reads of open TCP connections, and waits for the
+// messages being handled, or until ctx is done.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.init()
+	s.closed = true
+	for l := range s.listeners {
+		l.Close()
+	}
+	for pc := range s.packets {
+		pc.Close()
+	}
+	for c := range s.conns {
+		c.Close() // messages already buffered are still handled
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		s.cancel()
+		return nil
+	case <-ctx.Done():
+		s.cancel()
+		return fmt.Errorf("syslogd: shutdown: %w", ctx.Err())
+	}
+}
