@@ -367,9 +367,6 @@ func (h *StoreHandler) serveProxy(ctx context.Context, w ResponseWriter, req *Re
 	if !h.setBoot(req, m, r) {
 		return
 	}
-	// PXE specification: vendor options with PXE_DISCOVERY_CONTROL = 8,
-	// boot the file named in the reply without a boot server menu.
-	r.UpdateOption(dhcpv4.OptGeneric(dhcpv4.OptionVendorSpecificInformation, []byte{6, 1, 8, 255}))
 	h.write(ctx, w, req, r)
 }
 
@@ -451,6 +448,11 @@ func (h *StoreHandler) setBoot(req *Request, m pxelator.Machine, r *dhcpv4.DHCPv
 		r.UpdateOption(dhcpv4.OptClassIdentifier(ClassHTTP)) // UEFI HTTP boot needs it echoed
 	case req.PXE.Class == ClassPXE:
 		r.UpdateOption(dhcpv4.OptClassIdentifier(ClassPXE))
+		// PXE specification: vendor options with PXE_DISCOVERY_CONTROL = 8,
+		// boot the file named in the reply without boot server discovery.
+		// Without it, UEFI firmware (EDK2) takes a reply that says PXEClient
+		// as a BINL offer and asks port 4011 for the file.
+		r.UpdateOption(dhcpv4.OptGeneric(dhcpv4.OptionVendorSpecificInformation, []byte{6, 1, 8, 255}))
 	}
 	if req.Packet.IsOptionRequested(dhcpv4.OptionBootfileName) {
 		r.UpdateOption(dhcpv4.OptBootFileName(file))

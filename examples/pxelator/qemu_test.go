@@ -12,15 +12,20 @@ import (
 	"time"
 )
 
-// TestQEMUBoot boots a virtual machine's real PXE firmware (QEMU's iPXE
-// ROM, BIOS) from the reference server: DHCP gives it an address and, as
-// the firmware is iPXE already, the HTTP script URL; the script fetches a
-// file over HTTP and prints markers on the serial console. The machine
-// must end up on disk under conf/<server-ip>/<its-ip>/mac. Everything
-// runs in a network namespace of its own with a bridge and a tap.
+// TestQEMUBoot boots virtual machines' real PXE firmware from the
+// reference server, each in a network namespace of its own with a bridge
+// and a tap:
+//   - BIOS: QEMU's iPXE ROM asks DHCP, and as it runs iPXE already it
+//     gets the HTTP script URL;
+//   - UEFI: OVMF's own PXE (client architecture 7) gets ipxe.efi (here
+//     iPXE's snponly.efi) over TFTP, which asks DHCP again as iPXE and gets
+//     the script.
+//
+// The script fetches a file over HTTP and prints markers on the serial
+// console; the machine must end up on disk as conf/<server-ip>/<ip>/mac.
 func TestQEMUBoot(t *testing.T) {
 	if testing.Short() {
-		t.Skip("boots a virtual machine")
+		t.Skip("boots virtual machines")
 	}
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for a network namespace and a tap device")
@@ -29,11 +34,62 @@ func TestQEMUBoot(t *testing.T) {
 	if err != nil {
 		t.Skip("qemu-system-x86_64 not installed (Debian: qemu-system-x86 ipxe-qemu)")
 	}
-	if _, err := os.Stat("/usr/lib/ipxe/qemu/pxe-e1000.rom"); err != nil {
-		t.Skip("QEMU's iPXE ROM not installed (Debian: ipxe-qemu)")
+	bin := filepath.Join(t.TempDir(), "pxelator")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	ns := fmt.Sprintf("pxq%d", os.Getpid())
-	const server, mac = "10.78.0.1", "52:54:00:12:34:56"
+	tests := []struct {
+		name  string
+		needs []string // files that must exist
+		mac   string
+		args  func(dir string) []string
+		root  map[string]string // boot root file -> file to copy there
+		via   string            // what the server must have logged
+	}{
+		{
+			name:  "BIOS-iPXE",
+			needs: []string{"/usr/lib/ipxe/qemu/pxe-e1000.rom"},
+			mac:   "52:54:00:12:34:56",
+			args: func(string) []string {
+				return []string{"-m", "256", "-device", "e1000,netdev=n0,mac=52:54:00:12:34:56"}
+			},
+		},
+		{
+			name:  "UEFI-PXE",
+			needs: []string{"/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd", "/usr/lib/ipxe/snponly.efi"},
+			mac:   "52:54:00:12:34:57",
+			args: func(dir string) []string {
+				vars := filepath.Join(dir, "OVMF_VARS_4M.fd")
+				copyFile(t, "/usr/share/OVMF/OVMF_VARS_4M.fd", vars)
+				return []string{"-machine", "q35", "-m", "512",
+					"-drive", "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
+					"-drive", "if=pflash,format=raw,file=" + vars,
+					"-device", "virtio-net-pci,netdev=n0,romfile=,mac=52:54:00:12:34:57"}
+			},
+			root: map[string]string{"ipxe.efi": "/usr/lib/ipxe/snponly.efi"},
+			via:  "ipxe.efi",
+		},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, f := range tt.needs {
+				if _, err := os.Stat(f); err != nil {
+					t.Skipf("%s not installed (Debian: ipxe-qemu ipxe ovmf)", f)
+				}
+			}
+			srvOut := bootQEMU(t, bin, qemu, fmt.Sprintf("pxq%d-%d", os.Getpid(), i), tt.mac, tt.args, tt.root)
+			if tt.via != "" && !strings.Contains(srvOut, "file="+tt.via) {
+				t.Errorf("the server did not send %s over TFTP:\n%s", tt.via, srvOut)
+			}
+		})
+	}
+}
+
+// bootQEMU runs the reference server and one virtual machine in the
+// network namespace ns, waits for the machine to boot the script, and
+// returns what the server logged.
+func bootQEMU(t *testing.T, bin, qemu, ns, mac string, qemuArgs func(dir string) []string, rootFiles map[string]string) string {
+	const server = "10.78.0.1"
 	netns(t, ns,
 		"ip -n NS link set lo up",
 		"ip -n NS link add br0 type bridge",
@@ -47,20 +103,19 @@ func TestQEMUBoot(t *testing.T) {
 	dir := t.TempDir()
 	root := filepath.Join(dir, "tftpboot")
 	os.MkdirAll(root, 0o755)
+	for name, from := range rootFiles {
+		copyFile(t, from, filepath.Join(root, name))
+	}
 	// No profile applies to a new machine: the static script answers.
 	script := "#!ipxe\necho PXELATOR-E2E ${net0/ip}\n" +
 		"imgfetch http://" + server + "/boot/marker.txt && echo PXELATOR-FETCHED\npoweroff\n"
 	os.WriteFile(filepath.Join(root, "boot.ipxe"), []byte(script), 0o644)
 	os.WriteFile(filepath.Join(root, "marker.txt"), []byte("hello from pxelator\n"), 0o644)
 
-	bin := filepath.Join(dir, "pxelator")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	conf := filepath.Join(dir, "conf")
 	var srvOut lockedBuffer
 	srv := exec.Command("ip", "netns", "exec", ns, bin,
-		"-conf", conf, "-server-ip", server, "-audit", "none",
+		"-conf", conf, "-server-ip", server, "-audit", "sqlite:"+filepath.Join(dir, "audit.db"),
 		"-iface", "br0", "-range", "10.78.0.100-10.78.0.150",
 		"-tftp", server+":69", "-http", server+":80", "-root", root, "-profiles", filepath.Join(dir, "profiles"))
 	srv.Stdout, srv.Stderr = &srvOut, &srvOut
@@ -80,10 +135,9 @@ func TestQEMUBoot(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	var vmOut lockedBuffer
-	vm := exec.CommandContext(ctx, "ip", "netns", "exec", ns, qemu,
-		"-accel", "tcg", "-m", "256", "-nographic", "-no-reboot", "-boot", "n",
-		"-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no",
-		"-device", "e1000,netdev=n0,mac="+mac)
+	args := append([]string{"netns", "exec", ns, qemu, "-accel", "tcg", "-nographic", "-no-reboot", "-boot", "n",
+		"-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no"}, qemuArgs(dir)...)
+	vm := exec.CommandContext(ctx, "ip", args...)
 	vm.Stdout, vm.Stderr = &vmOut, &vmOut
 	vm.Stdin = bytes.NewReader(nil)
 	start := time.Now()
@@ -105,7 +159,7 @@ func TestQEMUBoot(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Logf("iPXE ROM booted the script and fetched a file %.1f s after power-on", time.Since(start).Seconds())
+	t.Logf("booted the script and fetched a file %.1f s after power-on", time.Since(start).Seconds())
 	out := vmOut.String()
 	i := strings.Index(out, "PXELATOR-E2E ")
 	ip := strings.Fields(out[i+len("PXELATOR-E2E "):])[0]
@@ -115,6 +169,18 @@ func TestQEMUBoot(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(conf, server, ip, "mac"))
 	if err != nil || strings.TrimSpace(string(b)) != mac {
 		t.Fatalf("conf/%s/%s/mac = %q, %v; want %s", server, ip, b, err, mac)
+	}
+	return srvOut.String()
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
