@@ -81,6 +81,7 @@ func OpenDir(ctx context.Context, dir string, opts *DirOptions) (*DirStore, erro
 		s.log = slog.Default()
 	}
 	s.released = sync.NewCond(&s.mu)
+	s.syncer.root = s.dir
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("pxelator: %w", err)
 	}
