@@ -146,14 +146,45 @@ func (w *watcher) subject(name string) (string, bool) {
 // reconcile brings the index in line with one server or machine
 // directory as it is on disk now.
 func (s *DirStore) reconcile(p string) {
+	rel, _ := filepath.Rel(s.dir, p)
+	server := !strings.Contains(rel, string(filepath.Separator))
+	if !server && s.matches(p) {
+		return // the store's own write, or an edit that changed nothing
+	}
 	s.diskMu.Lock()
 	defer s.diskMu.Unlock()
-	rel, _ := filepath.Rel(s.dir, p)
-	if !strings.Contains(rel, string(filepath.Separator)) {
+	if server {
 		s.reconcileServer(p)
 		return
 	}
 	s.reconcileMachine(p)
+}
+
+// matches reports whether the machine directory dir holds what the index
+// says, read without stopping writers: the events of the store's own
+// writes end here, so that a busy DHCP server's writes never wait for
+// them. A directory caught in the middle of a write does not match and
+// is reconciled under the lock.
+func (s *DirStore) matches(dir string) bool {
+	ip, err := netip.ParseAddr(filepath.Base(dir))
+	if err != nil {
+		return true // not a machine directory: nothing to do
+	}
+	m, err := readMachine(dir)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	cur, ok := s.byIP[ip]
+	if ok && s.machineDir(cur.Server, cur.IP) != dir {
+		ok = false
+	}
+	_, broken := s.broken[ip]
+	switch {
+	case err != nil:
+		return false
+	case m == nil:
+		return !ok && !broken
+	}
+	return ok && !broken && cur.Equal(*m)
 }
 
 // reconcileServer handles a server directory that appeared or vanished.
