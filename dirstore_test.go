@@ -39,7 +39,7 @@ func (s *syncBuffer) String() string {
 
 func openDirLog(t *testing.T, dir string, log *syncBuffer) *pxelator.DirStore {
 	t.Helper()
-	opts := &pxelator.DirOptions{Server: pxelatortest.Server}
+	opts := &pxelator.DirOptions{Server: pxelatortest.Server()}
 	if log != nil {
 		opts.Logger = slog.New(slog.NewTextHandler(log, nil))
 	}
@@ -224,7 +224,7 @@ func TestDirStoreEditAfterOpen(t *testing.T) {
 func TestDirStoreReloadWithoutWatch(t *testing.T) {
 	root := t.TempDir()
 	ctx := context.Background()
-	s, err := pxelator.OpenDir(ctx, root, &pxelator.DirOptions{Server: pxelatortest.Server, NoWatch: true})
+	s, err := pxelator.OpenDir(ctx, root, &pxelator.DirOptions{Server: pxelatortest.Server(), NoWatch: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,9 @@ import (
 	"github.com/pxelator/pxelator"
 )
 
-// Server is the server address the suite's machines are put under.
-var Server = netip.MustParseAddr("10.77.0.1")
+// Server returns the server address the suite's machines are put under,
+// 10.77.0.1.
+func Server() netip.Addr { return netip.AddrFrom4([4]byte{10, 77, 0, 1}) }
 
 // NewMachine returns a valid machine numbered i: MAC 52:54:00:xx:xx:xx and
 // IP 10.77.x.y (10.78.x.y past 65535, and so on) on segment [Server],
@@ -25,7 +26,7 @@ func NewMachine(i int) pxelator.Machine {
 	return pxelator.Machine{
 		MAC:      net.HardwareAddr{0x52, 0x54, 0, byte(i >> 16), byte(i >> 8), byte(i)},
 		IP:       netip.AddrFrom4([4]byte{10, byte(77 + i>>16), byte(i >> 8), byte(i)}),
-		Server:   Server,
+		Server:   Server(),
 		Hostname: fmt.Sprintf("host-%d", i),
 	}
 }
