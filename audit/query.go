@@ -262,6 +262,37 @@ func PageLimit(n int) int {
 	return min(n, 10000)
 }
 
+// Validate reports what makes q unfit for a backend.
+func (q CountQuery) Validate() error { return CheckBy(q.By) }
+
+// Validate reports what makes q unfit for a backend: bad group fields, or
+// a Field that is not a numeric entry field.
+func (q StatsQuery) Validate() error {
+	if err := CheckBy(q.By); err != nil {
+		return err
+	}
+	if err := CheckField(q.Field); err != nil {
+		return err
+	}
+	if IsDocField(q.Field) || q.Field == FieldAction {
+		return errorf("%q is not a numeric entry field", q.Field)
+	}
+	return nil
+}
+
+// NewPage returns the page of docs, newest first, that a backend read
+// with one document more than limit: that extra document, when present,
+// is cut and makes the cursor of the next page.
+func NewPage(docs []Document, limit int) Page {
+	p := Page{Documents: docs}
+	if len(docs) > limit {
+		p.Documents = docs[:limit]
+		last := p.Documents[limit-1]
+		p.Next = Cursor{Time: last.Time, ID: last.ID}.String()
+	}
+	return p
+}
+
 // SeenIn returns what [Querier.LastSeen] reports for d, the newest
 // document of a machine: its newest entry's time and action.
 func SeenIn(d Document) Seen {

@@ -406,21 +406,16 @@ func (s *Store) Events(ctx context.Context, q audit.EventsQuery) (audit.Page, er
 	if err := cur.All(ctx, &ms); err != nil {
 		return audit.Page{}, fmt.Errorf("mongostore: events: %w", err)
 	}
-	var p audit.Page
-	for _, m := range ms {
-		p.Documents = append(p.Documents, fromM(m))
+	docs := make([]audit.Document, len(ms))
+	for i, m := range ms {
+		docs[i] = fromM(m)
 	}
-	if len(p.Documents) > limit {
-		p.Documents = p.Documents[:limit]
-		last := p.Documents[limit-1]
-		p.Next = audit.Cursor{Time: last.Time, ID: last.ID}.String()
-	}
-	return p, nil
+	return audit.NewPage(docs, limit), nil
 }
 
 // Count implements [audit.Querier].
 func (s *Store) Count(ctx context.Context, q audit.CountQuery) ([]audit.Group, error) {
-	if err := audit.CheckBy(q.By); err != nil {
+	if err := q.Validate(); err != nil {
 		return nil, fmt.Errorf("mongostore: count: %w", err)
 	}
 	gs, err := s.group(ctx, q.Filter, q.By, "")
@@ -432,14 +427,8 @@ func (s *Store) Count(ctx context.Context, q audit.CountQuery) ([]audit.Group, e
 
 // Stats implements [audit.Querier].
 func (s *Store) Stats(ctx context.Context, q audit.StatsQuery) ([]audit.Group, error) {
-	if err := audit.CheckBy(q.By); err != nil {
+	if err := q.Validate(); err != nil {
 		return nil, fmt.Errorf("mongostore: stats: %w", err)
-	}
-	if err := audit.CheckField(q.Field); err != nil {
-		return nil, fmt.Errorf("mongostore: stats: %w", err)
-	}
-	if audit.IsDocField(q.Field) || q.Field == audit.FieldAction {
-		return nil, fmt.Errorf("mongostore: stats: %q is not a numeric entry field", q.Field)
 	}
 	gs, err := s.group(ctx, q.Filter, q.By, q.Field)
 	if err != nil {

@@ -316,28 +316,23 @@ func (s *Store) Events(ctx context.Context, q audit.EventsQuery) (audit.Page, er
 		return audit.Page{}, fmt.Errorf("sqlitestore: events: %w", err)
 	}
 	defer rows.Close()
-	var p audit.Page
+	var docs []audit.Document
 	for rows.Next() {
 		d, err := scanDoc(rows)
 		if err != nil {
 			return audit.Page{}, fmt.Errorf("sqlitestore: events: %w", err)
 		}
-		p.Documents = append(p.Documents, d)
+		docs = append(docs, d)
 	}
 	if err := rows.Err(); err != nil {
 		return audit.Page{}, fmt.Errorf("sqlitestore: events: %w", err)
 	}
-	if len(p.Documents) > limit {
-		p.Documents = p.Documents[:limit]
-		last := p.Documents[limit-1]
-		p.Next = audit.Cursor{Time: last.Time, ID: last.ID}.String()
-	}
-	return p, nil
+	return audit.NewPage(docs, limit), nil
 }
 
 // Count implements [audit.Querier].
 func (s *Store) Count(ctx context.Context, q audit.CountQuery) ([]audit.Group, error) {
-	if err := audit.CheckBy(q.By); err != nil {
+	if err := q.Validate(); err != nil {
 		return nil, fmt.Errorf("sqlitestore: count: %w", err)
 	}
 	gs, err := s.group(ctx, q.Filter, q.By, "")
@@ -349,14 +344,8 @@ func (s *Store) Count(ctx context.Context, q audit.CountQuery) ([]audit.Group, e
 
 // Stats implements [audit.Querier].
 func (s *Store) Stats(ctx context.Context, q audit.StatsQuery) ([]audit.Group, error) {
-	if err := audit.CheckBy(q.By); err != nil {
+	if err := q.Validate(); err != nil {
 		return nil, fmt.Errorf("sqlitestore: stats: %w", err)
-	}
-	if err := audit.CheckField(q.Field); err != nil {
-		return nil, fmt.Errorf("sqlitestore: stats: %w", err)
-	}
-	if audit.IsDocField(q.Field) || q.Field == audit.FieldAction {
-		return nil, fmt.Errorf("sqlitestore: stats: %q is not a numeric entry field", q.Field)
 	}
 	gs, err := s.group(ctx, q.Filter, q.By, q.Field)
 	if err != nil {
