@@ -112,7 +112,7 @@ func BenchmarkOpenDir(b *testing.B) {
 	}
 }
 
-// BenchmarkPut writes new machines to disk from 16 goroutines at once, as
+// BenchmarkPut writes new machines to disk from 32 goroutines per core, as
 // concurrent DHCP leases do; their fsyncs are shared.
 func BenchmarkPut(b *testing.B) {
 	s, err := pxelator.OpenDir(context.Background(), b.TempDir(), &pxelator.DirOptions{NoWatch: true})
@@ -121,7 +121,7 @@ func BenchmarkPut(b *testing.B) {
 	}
 	ctx := context.Background()
 	var next atomicCounter
-	b.SetParallelism(8)
+	b.SetParallelism(32)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
