@@ -57,7 +57,8 @@ func main() {
 	}
 }
 
-// services lists the protocols the reference server runs.
+// services lists the protocols the reference server runs, in the order
+// they start: power and boot set what dns and dhcp read from the stack.
 func services() []*service {
 	return []*service{
 		powerService(),
