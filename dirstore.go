@@ -170,7 +170,10 @@ func (s *DirStore) reserve(m *Machine) (old *Machine, keys []string, err error) 
 	}
 	if old != nil {
 		// The old IP and name stay reserved until the move is done.
-		keys = append(keys, "ip:"+old.IP.String(), "name:"+lowerName(old.Hostname))
+		keys = append(keys, "ip:"+old.IP.String())
+		if old.Hostname != "" {
+			keys = append(keys, "name:"+lowerName(old.Hostname))
+		}
 	}
 	for _, k := range keys {
 		s.inflight[k] = true
