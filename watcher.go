@@ -124,21 +124,24 @@ func (w *watcher) run() {
 
 // subject maps the path of a file event to the directory to reconcile:
 // a server directory (one level below the root) or a machine directory
-// (two levels). Hidden names, the store's own temporary ones among them,
-// are ignored.
+// (two levels). Other names, the store's own hidden temporary ones among
+// them, are ignored.
 func (w *watcher) subject(name string) (string, bool) {
 	rel, err := filepath.Rel(w.s.dir, name)
 	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
 		return "", false
 	}
 	parts := strings.Split(rel, string(filepath.Separator))
-	for _, p := range parts {
-		if strings.HasPrefix(p, ".") {
-			return "", false
-		}
-	}
 	if len(parts) > 2 {
 		parts = parts[:2]
+	}
+	for _, p := range parts {
+		// Only addresses name server and machine directories: other files
+		// beside them (the audit database and its journal, say) change
+		// all the time and are none of the store's business.
+		if _, err := netip.ParseAddr(p); err != nil {
+			return "", false
+		}
 	}
 	return filepath.Join(w.s.dir, filepath.Join(parts...)), true
 }
