@@ -72,14 +72,13 @@ type Server struct {
 	IdleTimeout    time.Duration // TCP silence between messages; 0 means DefaultIdleTimeout, <0 none
 	ReadTimeout    time.Duration // time to receive one begun TCP message; 0 means DefaultReadTimeout
 
-	mu        sync.Mutex
-	closed    bool
-	listeners map[net.Listener]struct{}
-	packets   map[net.PacketConn]struct{}
-	conns     map[net.Conn]struct{}
-	wg        sync.WaitGroup
-	ctx       context.Context
-	cancel    context.CancelFunc
+	mu      sync.Mutex
+	closed  bool
+	serving map[io.Closer]struct{} // listeners and packet connections
+	conns   map[net.Conn]struct{}
+	wg      sync.WaitGroup
+	ctx     context.Context
+	cancel  context.CancelFunc
 
 	stats stats
 }
@@ -159,12 +158,33 @@ func (s *Server) ListenAndServe() error {
 	return err
 }
 
+// register registers c, a listener or packet connection, for Shutdown to
+// close, and returns the handlers' context and the function that closes
+// c and forgets it. When the server is shut down it closes c and reports
+// false.
+func (s *Server) register(c io.Closer) (ctx context.Context, unregister func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.init() {
+		c.Close()
+		return nil, nil, false
+	}
+	s.serving[c] = struct{}{}
+	s.wg.Add(1)
+	return s.ctx, func() {
+		s.mu.Lock()
+		delete(s.serving, c)
+		s.mu.Unlock()
+		c.Close()
+		s.wg.Done()
+	}, true
+}
+
 // init makes the maps and the handlers' context, and reports whether the
 // server is shut down. s.mu is held.
 func (s *Server) init() bool {
-	if s.listeners == nil {
-		s.listeners = make(map[net.Listener]struct{})
-		s.packets = make(map[net.PacketConn]struct{})
+	if s.serving == nil {
+		s.serving = make(map[io.Closer]struct{})
 		s.conns = make(map[net.Conn]struct{})
 		s.ctx, s.cancel = context.WithCancel(context.Background())
 	}
@@ -195,23 +215,11 @@ func (s *Server) handler() Handler {
 // ServePacket reads syslog datagrams from pc until Shutdown or a read
 // error. It closes pc when it returns.
 func (s *Server) ServePacket(pc net.PacketConn) error {
-	s.mu.Lock()
-	if s.init() {
-		s.mu.Unlock()
-		pc.Close()
+	ctx, unregister, ok := s.register(pc)
+	if !ok {
 		return ErrServerClosed
 	}
-	s.packets[pc] = struct{}{}
-	s.wg.Add(1)
-	ctx := s.ctx
-	s.mu.Unlock()
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.packets, pc)
-		s.mu.Unlock()
-		pc.Close()
-	}()
+	defer unregister()
 	if rb, ok := pc.(interface{ SetReadBuffer(int) error }); ok {
 		rb.SetReadBuffer(udpSocketBuffer) // best effort: the kernel may cap it
 	}
@@ -406,23 +414,11 @@ func (s *Server) deliver(ctx context.Context, h Handler, m *Message) {
 // in either framing of RFC 6587, until Shutdown or an accept error. It
 // closes l when it returns.
 func (s *Server) Serve(l net.Listener) error {
-	s.mu.Lock()
-	if s.init() {
-		s.mu.Unlock()
-		l.Close()
+	ctx, unregister, ok := s.register(l)
+	if !ok {
 		return ErrServerClosed
 	}
-	s.listeners[l] = struct{}{}
-	s.wg.Add(1)
-	ctx := s.ctx
-	s.mu.Unlock()
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, l)
-		s.mu.Unlock()
-		l.Close()
-	}()
+	defer unregister()
 	maxConns := s.MaxConns
 	if maxConns <= 0 {
 		maxConns = DefaultMaxConns
@@ -576,11 +572,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.init()
 	s.closed = true
-	for l := range s.listeners {
-		l.Close()
-	}
-	for pc := range s.packets {
-		pc.Close()
+	for c := range s.serving {
+		c.Close()
 	}
 	for c := range s.conns {
 		c.Close() // messages already buffered are still handled
