@@ -492,10 +492,7 @@ func (s *DirStore) replaceAll(all []loaded) {
 			l.err = s.checkNew(l.m)
 		}
 		if l.err != nil {
-			s.log.Warn("pxelator: skipping machine", "path", l.path, "err", l.err)
-			if ip, err := netip.ParseAddr(filepath.Base(l.path)); err == nil {
-				s.broken[ip] = l.path
-			}
+			s.skip(l.path, l.err)
 			changed = true
 			continue
 		}
@@ -512,6 +509,16 @@ func (s *DirStore) replaceAll(all []loaded) {
 	s.mu.Unlock()
 	if changed {
 		s.notify()
+	}
+}
+
+// skip reports the machine directory dir that could not be loaded and
+// keeps its address from being handed to another machine while the
+// directory is there. s.mu is held for writing.
+func (s *DirStore) skip(dir string, err error) {
+	s.log.Warn("pxelator: skipping machine", "path", dir, "err", err)
+	if ip, perr := netip.ParseAddr(filepath.Base(dir)); perr == nil {
+		s.broken[ip] = dir
 	}
 }
 

@@ -176,10 +176,7 @@ func (s *DirStore) matches(dir string) bool {
 	m, err := readMachine(dir)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	cur, ok := s.byIP[ip]
-	if ok && s.machineDir(cur.Server, cur.IP) != dir {
-		ok = false
-	}
+	cur, ok := s.machineAt(dir, ip)
 	_, broken := s.broken[ip]
 	switch {
 	case err != nil:
@@ -216,6 +213,17 @@ func (s *DirStore) reconcileServer(serverDir string) {
 	}
 }
 
+// machineAt returns the indexed machine whose directory is dir, of
+// address ip; a machine of that address under another server does not
+// count. s.mu is held.
+func (s *DirStore) machineAt(dir string, ip netip.Addr) (*Machine, bool) {
+	cur, ok := s.byIP[ip]
+	if !ok || s.machineDir(cur.Server, cur.IP) != dir {
+		return nil, false
+	}
+	return cur, true
+}
+
 // reconcileMachine reloads one machine directory. s.diskMu is held.
 func (s *DirStore) reconcileMachine(dir string) {
 	ip, err := netip.ParseAddr(filepath.Base(dir))
@@ -227,10 +235,7 @@ func (s *DirStore) reconcileMachine(dir string) {
 	}
 	m, err := readMachine(dir)
 	s.mu.Lock()
-	cur, ok := s.byIP[ip]
-	if ok && s.machineDir(cur.Server, cur.IP) != dir {
-		cur, ok = nil, false // another server's machine of that address
-	}
+	cur, ok := s.machineAt(dir, ip)
 	changed := false
 	switch {
 	case m == nil && err == nil: // vanished
@@ -253,8 +258,7 @@ func (s *DirStore) reconcileMachine(dir string) {
 				break
 			}
 		}
-		s.log.Warn("pxelator: skipping machine", "path", dir, "err", err)
-		s.broken[ip] = dir
+		s.skip(dir, err)
 	}
 	if changed {
 		s.gen++
