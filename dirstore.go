@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -40,11 +41,17 @@ type DirOptions struct {
 //	<dir>/<server-ip>/<machine-ip>/<key>      one value per file, one line
 //
 // Secret attributes are files of mode 0600 (and a file of mode 0600 is a
-// secret). Writes are atomic: a machine's files are written to a hidden
-// directory beside it, synced, and renamed into place, so a crash leaves
-// the old machine or the new one and never half of either; what a crash
-// left is tidied up at the next open. Concurrent writes share their
-// fsyncs. Lookups are answered from an in-memory index; changes made on
+// secret). Writes are atomic and durable: a change is first appended to
+// a journal (<dir>/.journal, mode 0600, kept out of git by a
+// <dir>/.gitignore made when there is none) and synced there, one sync shared
+// by the writers that arrive together; then the machine's files are
+// written to a hidden directory beside it and renamed into place, so a
+// reader never sees half a machine. Every few seconds a checkpoint makes
+// the directories durable with one syncfs(2) and empties the journal. A
+// crash loses no change that returned: the next open replays the journal
+// and tidies up what the crash left. (A hand edit made in the seconds
+// before a crash, to a machine the store itself had just changed, may be
+// undone by the replay.) Lookups are answered from an in-memory index; changes made on
 // disk by hand or by git are picked up without a restart (see
 // [DirOptions.NoWatch]). A file that makes no sense (a bad MAC, two
 // machines claiming one MAC or IP) is reported with its path and skipped.
@@ -64,9 +71,21 @@ type DirStore struct {
 	released *sync.Cond
 	broken   map[netip.Addr]string
 
-	syncer groupSync
-	watch  *watcher
+	journal *journal
+	watch   *watcher
+	kick    chan struct{} // asks for a checkpoint now
+	stop    chan struct{} // closed by Close
+	stopped chan struct{} // closed when the checkpoints stop
+	closeMu sync.Mutex
 }
+
+// A checkpoint runs when the journal holds checkpointRecords changes, and
+// checkpointEvery after a change at the latest: a crash loses no change,
+// and an open replays at most this much.
+const (
+	checkpointRecords = 8192
+	checkpointEvery   = 2 * time.Second
+)
 
 // OpenDir opens the DirStore rooted at dir, creating dir if needed,
 // loading every machine under it and, unless opts.NoWatch is set,
@@ -81,17 +100,33 @@ func OpenDir(ctx context.Context, dir string, opts *DirOptions) (*DirStore, erro
 		s.log = slog.Default()
 	}
 	s.released = sync.NewCond(&s.mu)
-	s.syncer.root = s.dir
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("pxelator: %w", err)
+	}
+	// The journal holds secrets for a moment: keep it out of git.
+	ignore := filepath.Join(s.dir, ".gitignore")
+	if _, err := os.Lstat(ignore); errors.Is(err, fs.ErrNotExist) {
+		os.WriteFile(ignore, []byte("/"+journalName+"\n"), 0o644)
+	}
+	j, err := openJournal(filepath.Join(s.dir, journalName))
+	if err != nil {
+		return nil, err
+	}
+	s.journal = j
+	if err := s.replay(); err != nil {
+		j.close()
+		return nil, err
 	}
 	if !s.opts.NoWatch {
 		w, err := newWatcher(s)
 		if err != nil {
+			j.close()
 			return nil, err
 		}
 		s.watch = w
 	}
+	s.kick, s.stop, s.stopped = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	go s.checkpoints()
 	if err := s.Reload(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -99,15 +134,53 @@ func OpenDir(ctx context.Context, dir string, opts *DirOptions) (*DirStore, erro
 	return s, nil
 }
 
+// checkpoints runs checkpoints until Close.
+func (s *DirStore) checkpoints() {
+	defer close(s.stopped)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		case <-s.kick:
+		}
+		if s.journal.pending() == 0 {
+			continue
+		}
+		s.diskMu.Lock()
+		err := s.checkpoint()
+		s.diskMu.Unlock()
+		if err != nil {
+			s.log.Error("pxelator: checkpoint", "err", err)
+		}
+	}
+}
+
 // Dir returns the directory the store is rooted at.
 func (s *DirStore) Dir() string { return s.dir }
 
-// Close stops watching the directory. Lookups keep working.
+// Close makes every change durable in the machine directories and stops
+// watching them. Lookups keep working; Put and Delete fail.
 func (s *DirStore) Close() error {
-	if s.watch != nil {
-		return s.watch.close()
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	select {
+	case <-s.stop:
+		return nil
+	default:
 	}
-	return nil
+	close(s.stop)
+	<-s.stopped
+	s.diskMu.Lock()
+	err := s.checkpoint()
+	s.diskMu.Unlock()
+	err = errors.Join(err, s.journal.close())
+	if s.watch != nil {
+		err = errors.Join(err, s.watch.close())
+	}
+	return err
 }
 
 // machineDir returns the directory of a machine.
@@ -137,7 +210,7 @@ func (s *DirStore) Put(ctx context.Context, m Machine) error {
 	if old != nil && old.Equal(*n) {
 		return nil
 	}
-	if err := s.write(n, old); err != nil {
+	if err := s.commit(n, old); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -190,87 +263,6 @@ func (s *DirStore) release(keys []string) {
 	s.released.Broadcast()
 }
 
-// write puts m on disk, replacing old (which may be nil or live in
-// another directory).
-func (s *DirStore) write(m, old *Machine) error {
-	serverDir := filepath.Join(s.dir, m.Server.String())
-	if err := os.MkdirAll(serverDir, 0o755); err != nil {
-		return fmt.Errorf("pxelator: %w", err)
-	}
-	target := s.machineDir(m.Server, m.IP)
-	tmp, files, err := s.writeTemp(serverDir, m)
-	if err != nil {
-		return err
-	}
-	// The new files are durable before they are renamed into place.
-	if err := s.syncer.sync(append(files, tmp)); err != nil {
-		os.RemoveAll(tmp)
-		return err
-	}
-	dirs := []string{serverDir}
-	var trash string
-	if old != nil {
-		oldDir := s.machineDir(old.Server, old.IP)
-		trash = hiddenName(filepath.Dir(oldDir), filepath.Base(oldDir), "old")
-		if err := os.Rename(oldDir, trash); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			os.RemoveAll(tmp)
-			return fmt.Errorf("pxelator: %w", err)
-		}
-		dirs = append(dirs, filepath.Dir(oldDir))
-	}
-	if err := os.Rename(tmp, target); err != nil {
-		if trash != "" { // put the old machine back
-			os.Rename(trash, s.machineDir(old.Server, old.IP))
-		}
-		os.RemoveAll(tmp)
-		return fmt.Errorf("pxelator: %w", err)
-	}
-	if err := s.syncer.sync(dirs); err != nil {
-		return err
-	}
-	if trash != "" {
-		os.RemoveAll(trash)
-	}
-	if s.watch != nil {
-		s.watch.add(target)
-	}
-	return nil
-}
-
-// writeTemp writes m's files into a new hidden directory in serverDir and
-// returns it with the paths of the files.
-func (s *DirStore) writeTemp(serverDir string, m *Machine) (string, []string, error) {
-	tmp := hiddenName(serverDir, m.IP.String(), "tmp")
-	if err := os.Mkdir(tmp, 0o755); err != nil {
-		return "", nil, fmt.Errorf("pxelator: %w", err)
-	}
-	files := make([]string, 0, 3+len(m.attrs))
-	put := func(key, value string, secret bool) error {
-		if value == "" {
-			return nil
-		}
-		mode := os.FileMode(0o644)
-		if secret {
-			mode = 0o600
-		}
-		p := filepath.Join(tmp, key)
-		if err := writeFile(p, value+"\n", mode); err != nil {
-			return fmt.Errorf("pxelator: %w", err)
-		}
-		files = append(files, p)
-		return nil
-	}
-	err := errors.Join(put(AttrMAC, m.MAC.String(), false), put(AttrHostname, m.Hostname, false), put(AttrProfile, m.Profile, false))
-	for k, a := range m.attrs {
-		err = errors.Join(err, put(k, a.Value, a.Secret))
-	}
-	if err != nil {
-		os.RemoveAll(tmp)
-		return "", nil, err
-	}
-	return tmp, files, nil
-}
-
 // writeFile creates the file p with exactly the mode perm, whatever the
 // umask, since the mode tells a secret.
 func writeFile(p, content string, perm os.FileMode) error {
@@ -308,15 +300,9 @@ func (s *DirStore) Delete(ctx context.Context, mac net.HardwareAddr) error {
 		return ErrNotFound
 	}
 	defer s.release([]string{key})
-	dir := s.machineDir(m.Server, m.IP)
-	trash := hiddenName(filepath.Dir(dir), filepath.Base(dir), "del")
-	if err := os.Rename(dir, trash); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("pxelator: %w", err)
-	}
-	if err := s.syncer.sync([]string{filepath.Dir(dir)}); err != nil {
+	if err := s.commit(nil, m); err != nil {
 		return err
 	}
-	os.RemoveAll(trash)
 	s.mu.Lock()
 	if s.byMAC[string(mac)] == m {
 		s.remove(m)

@@ -109,6 +109,9 @@ func TestDirStoreLayout(t *testing.T) {
 			t.Errorf("mode of %s = %v, %v; want %v", key, fi.Mode().Perm(), err, want)
 		}
 	}
+	if b, err := os.ReadFile(filepath.Join(root, ".gitignore")); err != nil || !strings.Contains(string(b), ".journal") {
+		t.Errorf("root .gitignore = %q, %v; want the journal kept out of git", b, err)
+	}
 	entries, _ := os.ReadDir(filepath.Dir(dir))
 	if len(entries) != 1 {
 		t.Errorf("server directory holds %d entries, want only the machine: %v", len(entries), entries)
@@ -333,4 +336,133 @@ func mustGet(t *testing.T, s pxelator.Store, mac net.HardwareAddr) pxelator.Mach
 		t.Fatalf("ByMAC(%v): %v", mac, err)
 	}
 	return m
+}
+
+// TestDirStoreJournalReplay simulates crashes that lost the unsynced
+// directory writes behind the journal: the next open must make the disk
+// say what the journal says, ignore a torn last record, and never write
+// outside the root for a record that names a path out of it.
+func TestDirStoreJournalReplay(t *testing.T) {
+	ctx := context.Background()
+	m := pxelatortest.NewMachine(1)
+	m.Profile = "old"
+	updated := m
+	updated.Profile = "new"
+	moved := updated
+	moved.IP = netip.MustParseAddr("10.77.200.1")
+	put := func(ms ...pxelator.Machine) func(*testing.T, pxelator.Store) {
+		return func(t *testing.T, s pxelator.Store) {
+			for _, m := range ms {
+				if err := s.Put(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	writeMachine := func(root string, m pxelator.Machine) {
+		writeValue(t, filepath.Join(machineDir(root, m), "mac"), m.MAC.String())
+		writeValue(t, filepath.Join(machineDir(root, m), "hostname"), m.Hostname)
+		writeValue(t, filepath.Join(machineDir(root, m), "profile"), m.Profile)
+	}
+	tests := []struct {
+		name   string
+		ops    func(*testing.T, pxelator.Store)
+		damage func(root string) // what the crash lost
+		torn   string            // appended to the journal
+		want   []pxelator.Machine
+		log    string
+	}{
+		{"new machine lost", put(m), func(root string) { os.RemoveAll(machineDir(root, m)) }, "", []pxelator.Machine{m}, "replayed"},
+		{"update lost", put(m, updated), func(root string) { writeValue(t, filepath.Join(machineDir(root, m), "profile"), "old") },
+			"", []pxelator.Machine{updated}, "replayed"},
+		{"move lost", put(m, moved), func(root string) { os.RemoveAll(machineDir(root, moved)); writeMachine(root, m) },
+			"", []pxelator.Machine{moved}, "replayed"},
+		{"delete lost", func(t *testing.T, s pxelator.Store) {
+			put(m)(t, s)
+			if err := s.Delete(ctx, m.MAC); err != nil {
+				t.Fatal(err)
+			}
+		}, func(root string) { writeMachine(root, m) }, "", nil, "replayed"},
+		{"torn last record", put(m), func(root string) { os.RemoveAll(machineDir(root, m)) },
+			`{"dir":"10.77.0.1/10.77.0.9","files":[{"k":"mac","v":"52:54`, []pxelator.Machine{m}, "torn end"},
+		{"record out of the root", nil, nil,
+			`{"dir":"../../escaped","files":[{"k":"mac","v":"52:54:00:00:00:09"}]}` + "\n", nil, "torn end"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := t.TempDir()
+			root := filepath.Join(base, "a", "conf")
+			s1, err := pxelator.OpenDir(ctx, root, &pxelator.DirOptions{Server: pxelatortest.Server(), NoWatch: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.ops != nil {
+				tt.ops(t, s1)
+			}
+			journal, err := os.ReadFile(filepath.Join(root, ".journal"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s1.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if fi, err := os.Stat(filepath.Join(root, ".journal")); err != nil || fi.Size() != 0 || fi.Mode().Perm() != 0o600 {
+				t.Fatalf("journal after Close: %v, %v; want empty, mode 0600", fi, err)
+			}
+			// The crash: the journal as it was, the directories without
+			// what was not synced.
+			if err := os.WriteFile(filepath.Join(root, ".journal"), append(journal, tt.torn...), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if tt.damage != nil {
+				tt.damage(root)
+			}
+			var log syncBuffer
+			s2 := openDirLog(t, root, &log)
+			got, _ := s2.List(ctx)
+			if len(got) != len(tt.want) {
+				t.Fatalf("machines after replay = %v, want %v", got, tt.want)
+			}
+			for i := range got {
+				if !got[i].Equal(tt.want[i]) {
+					t.Errorf("machine after replay = %v, want %v", got[i], tt.want[i])
+				}
+			}
+			if !strings.Contains(log.String(), tt.log) {
+				t.Errorf("log does not say %q:\n%s", tt.log, log.String())
+			}
+			if fi, err := os.Stat(filepath.Join(root, ".journal")); err != nil || fi.Size() != 0 {
+				t.Errorf("journal after replay: %v, %v; want empty", fi, err)
+			}
+			entries, _ := os.ReadDir(filepath.Join(root, pxelatortest.Server().String()))
+			for _, e := range entries {
+				if strings.HasPrefix(e.Name(), ".") {
+					t.Errorf("left over after replay: %s", e.Name())
+				}
+			}
+			if _, err := os.Stat(filepath.Join(base, "escaped")); err == nil {
+				t.Errorf("replay wrote outside the root")
+			}
+		})
+	}
+}
+
+// TestDirStoreClosed: changes after Close fail; lookups still work.
+func TestDirStoreClosed(t *testing.T) {
+	ctx := context.Background()
+	s := openDir(t, t.TempDir())
+	m := pxelatortest.NewMachine(1)
+	if err := s.Put(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, pxelatortest.NewMachine(2)); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Put after Close = %v, want os.ErrClosed", err)
+	}
+	if err := s.Delete(ctx, m.MAC); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Delete after Close = %v, want os.ErrClosed", err)
+	}
+	pxelatortest.Check(t, s, m)
 }

@@ -113,12 +113,13 @@ func BenchmarkOpenDir(b *testing.B) {
 }
 
 // BenchmarkPut writes new machines to disk from 32 goroutines per core, as
-// concurrent DHCP leases do; their fsyncs are shared.
+// concurrent DHCP leases do; they share the syncs of the journal.
 func BenchmarkPut(b *testing.B) {
 	s, err := pxelator.OpenDir(context.Background(), b.TempDir(), &pxelator.DirOptions{NoWatch: true})
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { s.Close() })
 	ctx := context.Background()
 	var next atomicCounter
 	b.SetParallelism(32)

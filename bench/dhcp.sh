@@ -107,18 +107,23 @@ stop_server() {
 	server_pid=
 }
 
-printf '%-10s %12s %10s %10s %12s %12s\n' server "DORA/s" "drops D-O" "drops R-A" "avg D-O ms" "avg R-A ms"
+printf '%-10s %12s %10s %10s %12s %12s %12s\n' server "DORA/s" "drops D-O" "drops R-A" "avg D-O ms" "avg R-A ms" "kernel drops"
 declare -A rates
 for s in $(for _ in $(seq "$ROUNDS"); do echo $SERVERS; done); do
 	start_server "$s"
 	out=$tmp/$s.perfdhcp
 	ip netns exec "$cli" perfdhcp -4 -l "$vcli" -r "$RATE" -R "$CLIENTS" -p "$SECS" >"$out" 2>&1 || true
+	# Datagrams the kernel dropped at the server's port-67 socket (full buffer).
+	kdrops=$(ip netns exec "$srv" awk '$2 ~ /:0043$/ {d += $NF} END {print d + 0}' /proc/net/udp)
 	stop_server
+	if [[ $s == pxelator ]]; then
+		grep -h 'behind\|full\|limit' "$tmp/$s/log" | tail -3 >&2 || true
+	fi
 	rate=$(awk '/^Rate:/ {print $2; exit}' "$out")
 	drops=($(awk '/drops ratio:/ {print $3}' "$out"))
 	delays=($(awk '/avg delay:/ {print $3}' "$out"))
 	rates[$s]=${rate:-0}
-	printf '%-10s %12s %9s%% %9s%% %12s %12s\n' "$s" "${rate:-?}" "${drops[0]:-?}" "${drops[1]:-?}" "${delays[0]:-?}" "${delays[1]:-?}"
+	printf '%-10s %12s %9s%% %9s%% %12s %12s %12s\n' "$s" "${rate:-?}" "${drops[0]:-?}" "${drops[1]:-?}" "${delays[0]:-?}" "${delays[1]:-?}" "$kdrops"
 done
 echo "(perfdhcp -4 -l <veth> -r $RATE -R $CLIENTS -p $SECS; drops are of DISCOVER-OFFER and REQUEST-ACK)"
 if [[ -n ${rates[pxelator]:-} ]]; then

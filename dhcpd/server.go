@@ -47,6 +47,9 @@ type Server struct {
 	// DefaultWorkers).
 	Workers int
 	// Recorder, when not nil, records every packet received and sent.
+	// The events of a client carry its MAC address as their Ident, so
+	// that a DISCOVER, OFFER, REQUEST and ACK within one second make one
+	// audit document.
 	Recorder audit.Recorder
 	// Logger receives errors and bad packets; nil means slog.Default().
 	Logger *slog.Logger
@@ -310,7 +313,7 @@ func (s *Server) recordPacket(ctx context.Context, req *Request, p *dhcpv4.DHCPv
 	if ip.IsUnspecified() {
 		ip = netip.Addr{}
 	}
-	audit.Record(ctx, s.Recorder, audit.Event{Package: "dhcpd", Action: action, IP: ip,
+	audit.Record(ctx, s.Recorder, audit.Event{Package: "dhcpd", Action: action, IP: ip, Ident: req.MAC().String(),
 		MAC: req.MAC(), Hostname: dhcpv4.GetString(dhcpv4.OptionHostName, p.Options), Fields: f})
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -146,9 +147,14 @@ func TestDORA(t *testing.T) {
 			}
 		}
 	}
+	// The four packets of one exchange share one audit document: the
+	// client's MAC is their ident.
 	for _, action := range []string{"discover", "offer", "request", "ack"} {
-		if _, ok := rec.Wait(ctx, func(e audit.Event) bool { return e.Action == action && e.Package == "dhcpd" }); !ok {
+		e, ok := rec.Wait(ctx, func(e audit.Event) bool { return e.Action == action && e.Package == "dhcpd" })
+		if !ok {
 			t.Errorf("no %q audit event", action)
+		} else if !strings.HasSuffix(e.ID(), ".dhcpd."+testMAC.String()) {
+			t.Errorf("%q event id %s, want it to end in the MAC", action, e.ID())
 		}
 	}
 }

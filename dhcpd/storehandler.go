@@ -228,7 +228,7 @@ func (h *StoreHandler) machine(ctx context.Context, req *Request, durable bool) 
 }
 
 func (h *StoreHandler) event(ctx context.Context, req *Request, action string, ip netip.Addr, f map[string]any) {
-	audit.Record(ctx, h.cfg.Recorder, audit.Event{Package: "dhcpd", Action: action, IP: ip, MAC: req.MAC(), Fields: f})
+	audit.Record(ctx, h.cfg.Recorder, audit.Event{Package: "dhcpd", Action: action, IP: ip, MAC: req.MAC(), Ident: req.MAC().String(), Fields: f})
 }
 
 // offer answers a DISCOVER with an OFFER, or a BOOTP request (t == 0).

@@ -1,0 +1,382 @@
+package pxelator
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// journalName is the DirStore's write-ahead log, in its root directory.
+// Its name is not an address, so the store's loader and watcher pass it
+// by.
+const journalName = ".journal"
+
+// change is one change of a DirStore as its journal keeps it: the machine
+// directory Dir (<server-ip>/<machine-ip> under the root) gets Files, or
+// is removed when Files is empty. Old, when set, is the directory the
+// machine leaves (it may be Dir itself).
+type change struct {
+	Dir   string      `json:"dir"`
+	Old   string      `json:"old,omitempty"`
+	Files []fileValue `json:"files,omitempty"`
+}
+
+// fileValue is one file of a machine directory.
+type fileValue struct {
+	Key    string `json:"k"`
+	Value  string `json:"v"`
+	Secret bool   `json:"s,omitempty"`
+}
+
+// journal is a DirStore's write-ahead log. A change is appended to it and
+// made durable there before the machine directories change, so that the
+// directories need no syncs of their own: the writers that arrive while a
+// write and fdatasync(2) of the journal run share the next one (a group
+// commit). A checkpoint makes the directories durable with one syncfs(2)
+// and empties the journal; opening the store replays what a crash left.
+//
+// The journal holds secret values, so it is a file of mode 0600.
+type journal struct {
+	f *os.File
+
+	mu      sync.Mutex
+	buf     []byte       // records waiting for the next write
+	spare   []byte       // the other buffer, reused
+	waiters []chan error // writers waiting for the next write
+	running bool         // a writer is writing and syncing for the others
+	size    int64        // bytes in the file
+	records int          // records since the last checkpoint
+	closed  bool
+}
+
+// openJournal opens the journal at path, creating it if needed.
+func openJournal(path string) (*journal, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("pxelator: journal: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("pxelator: journal: %w", err)
+	}
+	return &journal{f: f, size: fi.Size()}, nil
+}
+
+// append makes c durable in the journal and returns once it is.
+func (j *journal) append(c *change) error {
+	rec, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("pxelator: journal: %w", err)
+	}
+	done := make(chan error, 1)
+	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return fmt.Errorf("pxelator: journal: %w", os.ErrClosed)
+	}
+	j.buf = append(append(j.buf, rec...), '\n')
+	j.waiters = append(j.waiters, done)
+	if j.running {
+		j.mu.Unlock()
+		return <-done
+	}
+	j.running = true
+	for len(j.waiters) > 0 {
+		buf, waiters := j.buf, j.waiters
+		j.buf, j.spare, j.waiters = j.spare[:0], buf, nil
+		j.mu.Unlock()
+		err := j.write(buf, len(waiters))
+		for _, w := range waiters {
+			w <- err
+		}
+		j.mu.Lock()
+	}
+	j.running = false
+	j.mu.Unlock()
+	return <-done
+}
+
+// write appends the records in buf (n of them) and syncs the file. Only
+// the writer that runs the group calls it. A failed write is cut off
+// again, so that the records after it are not lost behind garbage.
+func (j *journal) write(buf []byte, n int) error {
+	_, err := j.f.Write(buf)
+	if err == nil {
+		err = unix.Fdatasync(int(j.f.Fd()))
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err != nil {
+		j.f.Truncate(j.size)
+		return fmt.Errorf("pxelator: journal: %w", err)
+	}
+	j.size += int64(len(buf))
+	j.records += n
+	return nil
+}
+
+// pending returns the records written since the last checkpoint.
+func (j *journal) pending() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.records
+}
+
+// reset empties the journal once what it holds is durable elsewhere. No
+// append may run meanwhile.
+func (j *journal) reset() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.f.Truncate(0); err != nil {
+		return fmt.Errorf("pxelator: journal: %w", err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("pxelator: journal: %w", err)
+	}
+	j.size, j.records = 0, 0
+	return nil
+}
+
+// close closes the file; appends fail from then on.
+func (j *journal) close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed {
+		return nil
+	}
+	j.closed = true
+	return j.f.Close()
+}
+
+// readChanges parses the journal's contents. A record that does not parse
+// ends it: it is the torn end of a write a crash interrupted, which never
+// returned to its writer. It reports how many bytes were ignored.
+func readChanges(b []byte) (changes []change, ignored int) {
+	for len(b) > 0 {
+		line, rest, ok := bytes.Cut(b, []byte{'\n'})
+		var c change
+		if !ok || json.Unmarshal(line, &c) != nil || c.validate() != nil {
+			return changes, len(b)
+		}
+		changes = append(changes, c)
+		b = rest
+	}
+	return changes, 0
+}
+
+// validate checks that a change read back names machine directories
+// under the root and files a machine may have.
+func (c *change) validate() error {
+	dirs := []string{c.Dir}
+	if c.Old != "" {
+		dirs = append(dirs, c.Old)
+	}
+	for _, d := range dirs {
+		server, ip, ok := strings.Cut(d, "/")
+		_, err1 := netip.ParseAddr(server)
+		_, err2 := netip.ParseAddr(ip)
+		if !ok || err1 != nil || err2 != nil {
+			return fmt.Errorf("pxelator: journal: bad directory %q", d)
+		}
+	}
+	for _, f := range c.Files {
+		switch f.Key {
+		case AttrMAC, AttrHostname, AttrProfile:
+		default:
+			if err := validKey(f.Key); err != nil {
+				return fmt.Errorf("pxelator: journal: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// changeOf returns the change that puts m on disk where old was: m at its
+// directory, leaving old's. With m nil, it removes old.
+func (s *DirStore) changeOf(m, old *Machine) *change {
+	rel := func(m *Machine) string { return m.Server.String() + "/" + m.IP.String() }
+	if m == nil {
+		return &change{Dir: rel(old)}
+	}
+	c := &change{Dir: rel(m)}
+	if old != nil {
+		c.Old = rel(old)
+	}
+	put := func(key, value string, secret bool) {
+		if value != "" {
+			c.Files = append(c.Files, fileValue{Key: key, Value: value, Secret: secret})
+		}
+	}
+	put(AttrMAC, m.MAC.String(), false)
+	put(AttrHostname, m.Hostname, false)
+	put(AttrProfile, m.Profile, false)
+	for _, k := range m.Keys() {
+		put(k, m.attrs[k].Value, m.attrs[k].Secret)
+	}
+	return c
+}
+
+// commit journals the change from old to m (either may be nil) and then
+// makes it on disk. When the disk refuses it, the change back is
+// journaled and made as well, as far as it can be.
+func (s *DirStore) commit(m, old *Machine) error {
+	c := s.changeOf(m, old)
+	if err := s.journal.append(c); err != nil {
+		return err
+	}
+	err := s.apply(c)
+	if err != nil {
+		undo := s.changeOf(old, m)
+		if uerr := s.journal.append(undo); uerr == nil {
+			s.apply(undo)
+		}
+		return err
+	}
+	if s.watch != nil && len(c.Files) > 0 {
+		s.watch.add(filepath.Join(s.dir, c.Dir))
+	}
+	if s.journal.pending() >= checkpointRecords {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// apply makes change c on disk without syncing: the journal holds it
+// already. A machine's files are written to a hidden directory and
+// renamed into place, so that a reader never sees half a machine. It
+// succeeds again when repeated, as a replay does.
+func (s *DirStore) apply(c *change) error {
+	target := filepath.Join(s.dir, c.Dir)
+	serverDir := filepath.Dir(target)
+	var trash []string
+	defer func() {
+		for _, t := range trash {
+			os.RemoveAll(t)
+		}
+	}()
+	aside := func(dir, kind string) error {
+		t := hiddenName(filepath.Dir(dir), filepath.Base(dir), kind)
+		if err := os.Rename(dir, t); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return fmt.Errorf("pxelator: %w", err)
+		}
+		trash = append(trash, t)
+		return nil
+	}
+	if len(c.Files) == 0 {
+		return aside(target, "del")
+	}
+	if err := os.MkdirAll(serverDir, 0o755); err != nil {
+		return fmt.Errorf("pxelator: %w", err)
+	}
+	tmp, err := writeTemp(serverDir, filepath.Base(target), c.Files)
+	if err != nil {
+		return err
+	}
+	if c.Old != "" {
+		if err := aside(filepath.Join(s.dir, c.Old), "old"); err != nil {
+			os.RemoveAll(tmp)
+			return err
+		}
+	}
+	if err := os.Rename(tmp, target); err != nil {
+		// Something is in the way: a replay's earlier version of target.
+		err = aside(target, "old")
+		if err == nil {
+			err = os.Rename(tmp, target)
+		}
+		if err != nil {
+			os.RemoveAll(tmp)
+			return fmt.Errorf("pxelator: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeTemp writes files to a new hidden directory beside name in
+// serverDir and returns its path.
+func writeTemp(serverDir, name string, files []fileValue) (string, error) {
+	tmp := hiddenName(serverDir, name, "tmp")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		return "", fmt.Errorf("pxelator: %w", err)
+	}
+	for _, f := range files {
+		mode := os.FileMode(0o644)
+		if f.Secret {
+			mode = 0o600
+		}
+		if err := writeFile(filepath.Join(tmp, f.Key), f.Value+"\n", mode); err != nil {
+			os.RemoveAll(tmp)
+			return "", fmt.Errorf("pxelator: %w", err)
+		}
+	}
+	return tmp, nil
+}
+
+// replay makes on disk the changes a crash left in the journal, makes
+// them durable, and empties the journal. It runs before the store loads.
+func (s *DirStore) replay() error {
+	b, err := os.ReadFile(filepath.Join(s.dir, journalName))
+	if err != nil || len(b) == 0 {
+		if errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
+		return err
+	}
+	changes, ignored := readChanges(b)
+	if ignored > 0 {
+		s.log.Warn("pxelator: ignoring the torn end of the journal", "path", filepath.Join(s.dir, journalName), "bytes", ignored)
+	}
+	for i := range changes {
+		if err := s.apply(&changes[i]); err != nil {
+			return fmt.Errorf("pxelator: replaying the journal: %w", err)
+		}
+	}
+	if err := syncfs(s.dir); err != nil {
+		return err
+	}
+	if len(changes) > 0 {
+		s.log.Info("pxelator: replayed the journal after an unclean stop", "changes", len(changes))
+	}
+	return s.journal.reset()
+}
+
+// checkpoint makes the machine directories durable and empties the
+// journal. s.diskMu is held for writing, so no change is under way.
+func (s *DirStore) checkpoint() error {
+	if s.journal.pending() == 0 {
+		return nil
+	}
+	if err := syncfs(s.dir); err != nil {
+		return err
+	}
+	return s.journal.reset()
+}
+
+// syncfs flushes the whole file system that holds path.
+func syncfs(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("pxelator: sync: %w", err)
+	}
+	defer f.Close()
+	if err := unix.Syncfs(int(f.Fd())); err != nil {
+		return fmt.Errorf("pxelator: sync %s: %w", path, err)
+	}
+	return nil
+}
