@@ -41,17 +41,18 @@ type DirOptions struct {
 //	<dir>/<server-ip>/<machine-ip>/<key>      one value per file, one line
 //
 // Secret attributes are files of mode 0600 (and a file of mode 0600 is a
-// secret). Writes are atomic and durable: a change is first appended to
-// a journal (<dir>/.journal, mode 0600, kept out of git by a
-// <dir>/.gitignore made when there is none) and synced there, one sync shared
-// by the writers that arrive together; then the machine's files are
-// written to a hidden directory beside it and renamed into place, so a
-// reader never sees half a machine. Every few seconds a checkpoint makes
-// the directories durable with one syncfs(2) and empties the journal. A
-// crash loses no change that returned: the next open replays the journal
-// and tidies up what the crash left. (A hand edit made in the seconds
-// before a crash, to a machine the store itself had just changed, may be
-// undone by the replay.) Lookups are answered from an in-memory index; changes made on
+// secret). Writes are atomic and durable: a change is first appended to a
+// journal (<dir>/.journal, mode 0600, kept out of git by a <dir>/.gitignore
+// made when there is none) and synced there, one sync shared by the
+// writers that arrive together; then the machine's files are written to a
+// hidden directory beside it and renamed into place, so a reader never
+// sees half a machine. Every few seconds a checkpoint makes the
+// directories durable with one syncfs(2), while writers go on with a new
+// journal, and then removes the old one. A crash loses no change that
+// returned: the next open replays the journal and tidies up what the
+// crash left. (A hand edit made in the seconds before a crash, to a
+// machine the store itself had just changed, may be undone by the
+// replay.) Lookups are answered from an in-memory index; changes made on
 // disk by hand or by git are picked up without a restart (see
 // [DirOptions.NoWatch]). A file that makes no sense (a bad MAC, two
 // machines claiming one MAC or IP) is reported with its path and skipped.
@@ -106,9 +107,9 @@ func OpenDir(ctx context.Context, dir string, opts *DirOptions) (*DirStore, erro
 	// The journal holds secrets for a moment: keep it out of git.
 	ignore := filepath.Join(s.dir, ".gitignore")
 	if _, err := os.Lstat(ignore); errors.Is(err, fs.ErrNotExist) {
-		os.WriteFile(ignore, []byte("/"+journalName+"\n"), 0o644)
+		os.WriteFile(ignore, []byte("/"+journalName+"\n/"+journalOld+"\n"), 0o644)
 	}
-	j, err := openJournal(filepath.Join(s.dir, journalName))
+	j, err := openJournal(s.dir)
 	if err != nil {
 		return nil, err
 	}
@@ -146,13 +147,7 @@ func (s *DirStore) checkpoints() {
 		case <-t.C:
 		case <-s.kick:
 		}
-		if s.journal.pending() == 0 {
-			continue
-		}
-		s.diskMu.Lock()
-		err := s.checkpoint()
-		s.diskMu.Unlock()
-		if err != nil {
+		if err := s.checkpoint(); err != nil {
 			s.log.Error("pxelator: checkpoint", "err", err)
 		}
 	}
@@ -173,10 +168,7 @@ func (s *DirStore) Close() error {
 	}
 	close(s.stop)
 	<-s.stopped
-	s.diskMu.Lock()
-	err := s.checkpoint()
-	s.diskMu.Unlock()
-	err = errors.Join(err, s.journal.close())
+	err := errors.Join(s.checkpoint(), s.journal.close())
 	if s.watch != nil {
 		err = errors.Join(err, s.watch.close())
 	}

@@ -369,24 +369,27 @@ func TestDirStoreJournalReplay(t *testing.T) {
 		ops    func(*testing.T, pxelator.Store)
 		damage func(root string) // what the crash lost
 		torn   string            // appended to the journal
+		split  bool              // a checkpoint set the first change aside
 		want   []pxelator.Machine
 		log    string
 	}{
-		{"new machine lost", put(m), func(root string) { os.RemoveAll(machineDir(root, m)) }, "", []pxelator.Machine{m}, "replayed"},
+		{"new machine lost", put(m), func(root string) { os.RemoveAll(machineDir(root, m)) }, "", false, []pxelator.Machine{m}, "replayed"},
 		{"update lost", put(m, updated), func(root string) { writeValue(t, filepath.Join(machineDir(root, m), "profile"), "old") },
-			"", []pxelator.Machine{updated}, "replayed"},
+			"", false, []pxelator.Machine{updated}, "replayed"},
 		{"move lost", put(m, moved), func(root string) { os.RemoveAll(machineDir(root, moved)); writeMachine(root, m) },
-			"", []pxelator.Machine{moved}, "replayed"},
+			"", false, []pxelator.Machine{moved}, "replayed"},
+		{"checkpoint interrupted", put(m, updated), func(root string) { os.RemoveAll(machineDir(root, m)) }, "", true,
+			[]pxelator.Machine{updated}, "replayed"},
 		{"delete lost", func(t *testing.T, s pxelator.Store) {
 			put(m)(t, s)
 			if err := s.Delete(ctx, m.MAC); err != nil {
 				t.Fatal(err)
 			}
-		}, func(root string) { writeMachine(root, m) }, "", nil, "replayed"},
+		}, func(root string) { writeMachine(root, m) }, "", false, nil, "replayed"},
 		{"torn last record", put(m), func(root string) { os.RemoveAll(machineDir(root, m)) },
-			`{"dir":"10.77.0.1/10.77.0.9","files":[{"k":"mac","v":"52:54`, []pxelator.Machine{m}, "torn end"},
+			`{"dir":"10.77.0.1/10.77.0.9","files":[{"k":"mac","v":"52:54`, false, []pxelator.Machine{m}, "torn end"},
 		{"record out of the root", nil, nil,
-			`{"dir":"../../escaped","files":[{"k":"mac","v":"52:54:00:00:00:09"}]}` + "\n", nil, "torn end"},
+			`{"dir":"../../escaped","files":[{"k":"mac","v":"52:54:00:00:00:09"}]}` + "\n", false, nil, "torn end"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -411,6 +414,13 @@ func TestDirStoreJournalReplay(t *testing.T) {
 			}
 			// The crash: the journal as it was, the directories without
 			// what was not synced.
+			if tt.split {
+				first, rest, _ := bytes.Cut(journal, []byte("\n"))
+				if err := os.WriteFile(filepath.Join(root, ".journal.old"), append(first, '\n'), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				journal = rest
+			}
 			if err := os.WriteFile(filepath.Join(root, ".journal"), append(journal, tt.torn...), 0o600); err != nil {
 				t.Fatal(err)
 			}
@@ -433,6 +443,9 @@ func TestDirStoreJournalReplay(t *testing.T) {
 			}
 			if fi, err := os.Stat(filepath.Join(root, ".journal")); err != nil || fi.Size() != 0 {
 				t.Errorf("journal after replay: %v, %v; want empty", fi, err)
+			}
+			if _, err := os.Stat(filepath.Join(root, ".journal.old")); err == nil {
+				t.Errorf("journal set aside is still there after replay")
 			}
 			entries, _ := os.ReadDir(filepath.Join(root, pxelatortest.Server().String()))
 			for _, e := range entries {
@@ -465,4 +478,31 @@ func TestDirStoreClosed(t *testing.T) {
 		t.Errorf("Delete after Close = %v, want os.ErrClosed", err)
 	}
 	pxelatortest.Check(t, s, m)
+}
+
+// TestDirStoreCheckpoint: the journal empties by itself soon after a
+// change, and the machine stays.
+func TestDirStoreCheckpoint(t *testing.T) {
+	root := t.TempDir()
+	s := openDir(t, root)
+	m := pxelatortest.NewMachine(1)
+	if err := s.Put(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(root, ".journal")); err != nil || fi.Size() == 0 {
+		t.Fatalf("journal after Put: %v, %v; want the change in it", fi, err)
+	}
+	// syncfs(2) waits for every dirty page of the file system: allow a
+	// busy machine a minute.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		fi, err := os.Stat(filepath.Join(root, ".journal"))
+		_, oldErr := os.Stat(filepath.Join(root, ".journal.old"))
+		if err == nil && fi.Size() == 0 && errors.Is(oldErr, os.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint within a minute: journal %v, %v", fi, err)
+		}
+	}
+	pxelatortest.Check(t, openDir(t, root), m)
 }

@@ -15,10 +15,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// journalName is the DirStore's write-ahead log, in its root directory.
-// Its name is not an address, so the store's loader and watcher pass it
-// by.
-const journalName = ".journal"
+// The DirStore's write-ahead log is a file in its root directory, whose
+// name is not an address, so that the store's loader and watcher pass it
+// by. A checkpoint renames it to journalOld and starts an empty one.
+const (
+	journalName = ".journal"
+	journalOld  = ".journal.old"
+)
 
 // change is one change of a DirStore as its journal keeps it: the machine
 // directory Dir (<server-ip>/<machine-ip> under the root) gets Files, or
@@ -41,12 +44,14 @@ type fileValue struct {
 // made durable there before the machine directories change, so that the
 // directories need no syncs of their own: the writers that arrive while a
 // write and fdatasync(2) of the journal run share the next one (a group
-// commit). A checkpoint makes the directories durable with one syncfs(2)
-// and empties the journal; opening the store replays what a crash left.
+// commit). A checkpoint sets the journal aside, makes the directories
+// durable with one syncfs(2) while writers go on with a new journal, and
+// removes the old one; opening the store replays what a crash left.
 //
 // The journal holds secret values, so it is a file of mode 0600.
 type journal struct {
-	f *os.File
+	dir string // the store's root
+	f   *os.File
 
 	mu      sync.Mutex
 	buf     []byte       // records waiting for the next write
@@ -58,9 +63,10 @@ type journal struct {
 	closed  bool
 }
 
-// openJournal opens the journal at path, creating it if needed.
-func openJournal(path string) (*journal, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+// openJournal opens the journal of the store rooted at dir, creating it
+// if needed.
+func openJournal(dir string) (*journal, error) {
+	f, err := os.OpenFile(filepath.Join(dir, journalName), os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("pxelator: journal: %w", err)
 	}
@@ -69,7 +75,7 @@ func openJournal(path string) (*journal, error) {
 		f.Close()
 		return nil, fmt.Errorf("pxelator: journal: %w", err)
 	}
-	return &journal{f: f, size: fi.Size()}, nil
+	return &journal{dir: dir, f: f, size: fi.Size()}, nil
 }
 
 // append makes c durable in the journal and returns once it is.
@@ -130,6 +136,31 @@ func (j *journal) pending() int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.records
+}
+
+// rotate renames the journal to journalOld and starts an empty one. No
+// append may run meanwhile.
+func (j *journal) rotate() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	cur, old := filepath.Join(j.dir, journalName), filepath.Join(j.dir, journalOld)
+	if err := os.Rename(cur, old); err != nil {
+		return fmt.Errorf("pxelator: journal: %w", err)
+	}
+	f, err := os.OpenFile(cur, os.O_RDWR|os.O_CREATE|os.O_APPEND|os.O_TRUNC, 0o600)
+	if err == nil {
+		err = syncDir(j.dir) // the next changes go to the new file: its name must last
+	}
+	if err != nil {
+		if f != nil {
+			f.Close()
+		}
+		os.Rename(old, cur)
+		return fmt.Errorf("pxelator: journal: %w", err)
+	}
+	j.f.Close()
+	j.f, j.size, j.records = f, 0, 0
+	return nil
 }
 
 // reset empties the journal once what it holds is durable elsewhere. No
@@ -328,44 +359,83 @@ func writeTemp(serverDir, name string, files []fileValue) (string, error) {
 	return tmp, nil
 }
 
-// replay makes on disk the changes a crash left in the journal, makes
-// them durable, and empties the journal. It runs before the store loads.
+// replay makes on disk the changes a crash left in the journals (the
+// one a checkpoint set aside first), makes them durable, and empties the
+// journal. It runs before the store loads.
 func (s *DirStore) replay() error {
-	b, err := os.ReadFile(filepath.Join(s.dir, journalName))
-	if err != nil || len(b) == 0 {
+	var changes []change
+	for _, name := range []string{journalOld, journalName} {
+		p := filepath.Join(s.dir, name)
+		b, err := os.ReadFile(p)
 		if errors.Is(err, fs.ErrNotExist) {
-			err = nil
+			continue
+		} else if err != nil {
+			return fmt.Errorf("pxelator: journal: %w", err)
 		}
-		return err
-	}
-	changes, ignored := readChanges(b)
-	if ignored > 0 {
-		s.log.Warn("pxelator: ignoring the torn end of the journal", "path", filepath.Join(s.dir, journalName), "bytes", ignored)
+		c, ignored := readChanges(b)
+		if ignored > 0 {
+			s.log.Warn("pxelator: ignoring the torn end of the journal", "path", p, "bytes", ignored)
+		}
+		changes = append(changes, c...)
 	}
 	for i := range changes {
 		if err := s.apply(&changes[i]); err != nil {
 			return fmt.Errorf("pxelator: replaying the journal: %w", err)
 		}
 	}
-	if err := syncfs(s.dir); err != nil {
-		return err
-	}
 	if len(changes) > 0 {
 		s.log.Info("pxelator: replayed the journal after an unclean stop", "changes", len(changes))
+	}
+	if err := s.finishCheckpoint(); err != nil {
+		return err
 	}
 	return s.journal.reset()
 }
 
-// checkpoint makes the machine directories durable and empties the
-// journal. s.diskMu is held for writing, so no change is under way.
+// checkpoint makes the changes in the journal durable in the machine
+// directories and starts a new journal. Writers wait only while the
+// journal is set aside, not while the file system syncs.
 func (s *DirStore) checkpoint() error {
+	if _, err := os.Lstat(filepath.Join(s.dir, journalOld)); err == nil {
+		if err := s.finishCheckpoint(); err != nil { // one that failed before
+			return err
+		}
+	}
 	if s.journal.pending() == 0 {
 		return nil
 	}
+	s.diskMu.Lock() // no change under way: every change journaled is on disk
+	err := s.journal.rotate()
+	s.diskMu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.finishCheckpoint()
+}
+
+// finishCheckpoint makes the machine directories durable and then removes
+// the journal set aside, whose changes they hold.
+func (s *DirStore) finishCheckpoint() error {
 	if err := syncfs(s.dir); err != nil {
 		return err
 	}
-	return s.journal.reset()
+	if err := os.Remove(filepath.Join(s.dir, journalOld)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("pxelator: journal: %w", err)
+	}
+	if err := syncDir(s.dir); err != nil {
+		return fmt.Errorf("pxelator: journal: %w", err)
+	}
+	return nil
+}
+
+// syncDir makes the entries of directory dir durable.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 // syncfs flushes the whole file system that holds path.
