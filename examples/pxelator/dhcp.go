@@ -115,6 +115,18 @@ func dhcpService() *service {
 					errs = append(errs, s.Shutdown(ctx))
 				}
 				errs = append(errs, h.Flush(ctx)) // new machines offered are on disk before the store closes
+				var got dhcpd.Stats
+				for _, s := range srvs {
+					st := s.Stats()
+					got.Received += st.Received
+					got.Malformed += st.Malformed
+					got.Replies += st.Replies
+					got.WriteErrors += st.WriteErrors
+				}
+				hs := h.Stats()
+				st.log.Info("dhcp: stopped", "received", got.Received, "malformed", got.Malformed, "replies", got.Replies,
+					"write_errors", got.WriteErrors, "new_machines", hs.NewMachines, "busy", hs.Busy, "pool_full", hs.PoolFull,
+					"limited", hs.Limited, "naks", hs.NAKs)
 				return errors.Join(errs...)
 			}, nil
 		},
