@@ -106,14 +106,7 @@ func ClassifyPXE(p *dhcpv4.DHCPv4) PXE {
 	} else if x.Class != "" {
 		x.Arch, x.HasArch = archFromClass(vc)
 	}
-	for _, uc := range p.UserClass() {
-		if uc == "iPXE" {
-			x.IPXE = true
-		}
-	}
-	if p.Options.Has(dhcpv4.OptionEtherboot) {
-		x.IPXE = true
-	}
+	x.IPXE = ipxeUserClass(p.Options.Get(dhcpv4.OptionUserClassInformation)) || p.Options.Has(dhcpv4.OptionEtherboot)
 	if g := p.Options.Get(dhcpv4.OptionClientMachineIdentifier); len(g) == 17 && g[0] == 0 {
 		x.GUID = g[1:]
 	}
@@ -181,4 +174,23 @@ func ParseRequest(b []byte) (*Request, error) {
 		r.RelayInfo = p.RelayAgentInfo()
 	}
 	return r, nil
+}
+
+// ipxeUserClass reports whether option 77 names iPXE: as a plain string,
+// as iPXE sends it, or as one of the user classes of RFC 3004.
+func ipxeUserClass(v []byte) bool {
+	if string(v) == "iPXE" {
+		return true
+	}
+	for len(v) > 0 {
+		n := int(v[0])
+		if n == 0 || 1+n > len(v) {
+			return false
+		}
+		if string(v[1:1+n]) == "iPXE" {
+			return true
+		}
+		v = v[1+n:]
+	}
+	return false
 }

@@ -50,6 +50,11 @@ func TestClassifyPXE(t *testing.T) {
 			dhcpd.PXE{Class: dhcpd.ClassPXE}, false},
 		{"iPXE by RFC 3004 user class", []dhcpv4.Modifier{dhcpv4.WithUserClass("iPXE", true)},
 			dhcpd.PXE{IPXE: true}, false},
+		{"iPXE second of RFC 3004 user classes", []dhcpv4.Modifier{dhcpv4.WithGeneric(dhcpv4.OptionUserClassInformation,
+			[]byte("\x04gPXE\x04iPXE"))}, dhcpd.PXE{IPXE: true}, false},
+		{"another user class", []dhcpv4.Modifier{dhcpv4.WithUserClass("iPXE2", false)}, dhcpd.PXE{}, false},
+		{"RFC 3004 user class whose length lies", []dhcpv4.Modifier{dhcpv4.WithGeneric(dhcpv4.OptionUserClassInformation,
+			[]byte("\x09iPXE"))}, dhcpd.PXE{}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
