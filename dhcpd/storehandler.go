@@ -77,8 +77,8 @@ type StoreHandler struct {
 	waiters chan struct{}  // semaphore of REQUESTs waiting for a write
 	waiting sync.WaitGroup // their goroutines
 
-	fullLog, limitLog, busyLog         atomic.Int64 // unix times of the last log lines
-	created, limited, full, nack, busy atomic.Uint64
+	fullLog, limitLog, busyLog                 atomic.Int64 // unix times of the last log lines
+	created, limited, full, nack, busy, unsent atomic.Uint64
 }
 
 // HandlerStats counts what a [StoreHandler] did.
@@ -465,7 +465,9 @@ func (h *StoreHandler) setBoot(req *Request, m pxelator.Machine, r *dhcpv4.DHCPv
 
 func (h *StoreHandler) write(ctx context.Context, w ResponseWriter, req *Request, r *dhcpv4.DHCPv4) {
 	if err := w.Write(ctx, r); err != nil {
-		h.log.Warn("dhcpd: reply not sent", "mac", req.MAC().String(), "err", err)
+		if c := h.unsent.Add(1); c&(c-1) == 0 { // log the 1st, 2nd, 4th, 8th, ... only
+			h.log.Warn("dhcpd: reply not sent", "mac", req.MAC().String(), "err", err, "count", c)
+		}
 	}
 }
 
