@@ -46,6 +46,7 @@ type allocator struct {
 	declined map[uint32]bool
 	fullTill time.Time
 	writes   chan struct{}  // semaphore of writes in flight
+	puts     chan struct{}  // semaphore of writes in the store's Put
 	rate     writeRate      // how many of them to admit for an OFFER
 	inflight sync.WaitGroup // writes that no request waits for
 	log      *slog.Logger
@@ -64,7 +65,7 @@ func newAllocator(store pxelator.Store, server netip.Addr, subnet netip.Prefix, 
 	}
 	a := &allocator{store: store, server: server, subnet: subnet, first: u32(first), last: u32(last),
 		pending: make(map[string]*allocation), reserved: make(map[uint32]bool), declined: make(map[uint32]bool),
-		writes: make(chan struct{}, maxWrites), log: log}
+		writes: make(chan struct{}, maxWrites), puts: make(chan struct{}, maxPuts), log: log}
 	a.next = a.first
 	// Start after the highest address in use, where the last run stopped,
 	// rather than walking the machines at the start of the range.
@@ -102,6 +103,13 @@ const (
 	maxWrites = 4096
 	minWrites = 64
 )
+
+// maxPuts bounds the writes in flight that are in the store's Put at
+// once; the others wait their turn without a thread. Enough to share a
+// DirStore's journal syncs; not so many that thousands of threads
+// contend for one directory in the kernel while the workers answering
+// requests wait for a processor.
+const maxPuts = 16
 
 // writeLatency is how long a new machine may wait for the store before
 // its REQUEST is answered: more writes are not admitted than the store
@@ -212,7 +220,9 @@ func (a *allocator) lease(ctx context.Context, mac net.HardwareAddr, tmpl pxelat
 	}
 	wctx := context.WithoutCancel(ctx)
 	write := func() {
+		a.puts <- struct{}{}
 		m, err := a.create(wctx, p.offer, ip)
+		<-a.puts
 		<-a.writes
 		a.rate.done(time.Now())
 		if err != nil && !durable {
