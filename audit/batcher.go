@@ -10,7 +10,8 @@ import (
 
 // BatcherOptions tunes a [Batcher]. The zero value gives the defaults.
 type BatcherOptions struct {
-	// QueueSize bounds the events waiting to be merged (default 65536).
+	// QueueSize bounds the events waiting to be merged (default 65536),
+	// which the Batcher takes every 10 ms.
 	// Record drops and counts an event that does not fit.
 	QueueSize int
 	// MaxPending bounds the documents held while the backend does not
@@ -167,23 +168,19 @@ func (b *Batcher) run() {
 	st := batchState{open: make(map[string]*Document)}
 	tick := time.NewTicker(b.opts.FlushInterval)
 	defer tick.Stop()
+	// The queue is taken in turns rather than event by event: a recorder
+	// on a busy server would otherwise wake this goroutine, and a thread
+	// for it, for every packet.
+	drain := time.NewTicker(drainInterval)
+	defer drain.Stop()
 	backoff := time.Duration(0)
 	var retryAt time.Time
 	for {
 		select {
-		case e := <-b.queue:
-			b.merge(&st, e)
-			// Take what else is queued before looking at the clock.
-			for n := 0; n < 4096; n++ {
-				select {
-				case e := <-b.queue:
-					b.merge(&st, e)
-					continue
-				default:
-				}
-				break
-			}
+		case <-drain.C:
+			b.drainQueue(&st)
 		case <-tick.C:
+			b.drainQueue(&st)
 			b.finish(&st, false)
 			if b.opts.now().Before(retryAt) {
 				continue
@@ -219,6 +216,10 @@ func (b *Batcher) run() {
 		}
 	}
 }
+
+// drainInterval is how often the Batcher takes the events queued: the
+// default queue holds far more than a busy server records meanwhile.
+const drainInterval = 10 * time.Millisecond
 
 func (b *Batcher) drainQueue(st *batchState) {
 	for {
