@@ -98,10 +98,12 @@ func (a *allocator) inRange(ip netip.Addr) bool {
 }
 
 // maxWrites bounds the new machines being written to the store at once
-// while their OFFERs are already out; minWrites are always admitted.
+// while their OFFERs are already out; minWrites are always admitted, so
+// that a boot storm's first second is not refused while the store's rate
+// is not known yet.
 const (
 	maxWrites = 4096
-	minWrites = 64
+	minWrites = 512
 )
 
 // maxPuts bounds the writes in flight that are in the store's Put at
