@@ -363,7 +363,10 @@ func writeTemp(serverDir, name string, files []fileValue) (string, error) {
 // one a checkpoint set aside first), makes them durable, and empties the
 // journal. It runs before the store loads.
 func (s *DirStore) replay() error {
-	var changes []change
+	var (
+		changes []change
+		found   bool // a journal with something in it
+	)
 	for _, name := range []string{journalOld, journalName} {
 		p := filepath.Join(s.dir, name)
 		b, err := os.ReadFile(p)
@@ -372,6 +375,7 @@ func (s *DirStore) replay() error {
 		} else if err != nil {
 			return fmt.Errorf("pxelator: journal: %w", err)
 		}
+		found = found || len(b) > 0 || name == journalOld
 		c, ignored := readChanges(b)
 		if ignored > 0 {
 			s.log.Warn("pxelator: ignoring the torn end of the journal", "path", p, "bytes", ignored)
@@ -382,6 +386,9 @@ func (s *DirStore) replay() error {
 		if err := s.apply(&changes[i]); err != nil {
 			return fmt.Errorf("pxelator: replaying the journal: %w", err)
 		}
+	}
+	if !found { // a clean stop: nothing to sync
+		return nil
 	}
 	if len(changes) > 0 {
 		s.log.Info("pxelator: replayed the journal after an unclean stop", "changes", len(changes))

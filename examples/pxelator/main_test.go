@@ -20,11 +20,13 @@ import (
 func TestRunStartsAndStops(t *testing.T) {
 	conf := filepath.Join(t.TempDir(), "conf")
 	ctx, cancel := context.WithCancel(context.Background())
-	var out bytes.Buffer
+	var out lockedBuffer
 	done := make(chan error, 1)
 	args := append([]string{"-conf", conf, "-server-ip", "127.0.0.1", "-audit", "none"}, loopbackFlags...)
 	go func() { done <- run(ctx, args, &out, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
-	time.Sleep(200 * time.Millisecond)
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "serving segment") && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	cancel()
 	select {
 	case err := <-done:
