@@ -249,16 +249,16 @@ type stats struct {
 // handler and sends what it wrote. The outcome is "" when no socket could
 // be opened.
 func (s *Server) transfer(req *Request) stats {
-	laddr := &net.UDPAddr{}
-	if ip := req.LocalAddr.Addr(); ip.IsValid() && !ip.IsUnspecified() && ip != netip.AddrFrom4([4]byte{255, 255, 255, 255}) && !ip.IsMulticast() {
-		laddr.IP = ip.AsSlice()
+	local := req.LocalAddr.Addr()
+	if !local.IsValid() || local.IsUnspecified() || local == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || local.IsMulticast() {
+		local = netip.Addr{}
 	}
-	conn, err := net.DialUDP("udp", laddr, net.UDPAddrFromAddrPort(req.RemoteAddr))
+	conn, err := dialPeer(local, req.RemoteAddr)
 	if err != nil {
 		s.log().Warn("tftpd: opening transfer socket", "client", req.RemoteAddr, "err", err)
 		return stats{}
 	}
-	defer conn.Close()
+	defer conn.close()
 
 	p, perr := negotiate(req.Options, limits{
 		maxBlksize: min(cmpOr(s.MaxBlockSize, maxBlksize), maxBlksize),
@@ -266,12 +266,12 @@ func (s *Server) transfer(req *Request) stats {
 		timeout:    cmpOr(s.Timeout, DefaultTimeout),
 	})
 	if perr != nil {
-		conn.Write(appendError(nil, perr.Code, perr.Msg))
+		conn.write(appendError(nil, perr.Code, perr.Msg))
 		return stats{outcome: "refused", err: perr}
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
-	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
+	stop := context.AfterFunc(ctx, conn.interrupt)
 	defer stop()
 
 	t := newTransfer(ctx, cancel, conn, req, p, cmpOr(s.Retries, DefaultRetries))
