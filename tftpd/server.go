@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/ipv4"
@@ -72,7 +73,7 @@ type Server struct {
 	mu       sync.Mutex
 	closed   bool
 	conns    map[net.PacketConn]struct{}
-	active   map[netip.AddrPort]string // the file each client's running transfer sends
+	active   map[netip.AddrPort]*claim // each client's latest running transfer
 	sem      chan struct{}
 	wg       sync.WaitGroup
 	ctx      context.Context // canceled to abort the transfers
@@ -83,7 +84,7 @@ type Server struct {
 func (s *Server) init() {
 	s.initOnce.Do(func() {
 		s.conns = make(map[net.PacketConn]struct{})
-		s.active = make(map[netip.AddrPort]string)
+		s.active = make(map[netip.AddrPort]*claim)
 		s.sem = make(chan struct{}, cmpOr(s.MaxTransfers, DefaultMaxTransfers))
 		s.ctx, s.cancel = context.WithCancel(context.Background())
 	})
@@ -197,7 +198,7 @@ func (s *Server) handle(conn net.PacketConn, pkt []byte, from netip.AddrPort, lo
 		s.mu.Unlock()
 		return
 	}
-	if file, ok := s.active[from]; ok && file == req.Filename { // a retransmitted request
+	if c, ok := s.active[from]; ok && c.file == req.Filename && !c.answered.Load() { // a retransmitted request
 		s.mu.Unlock()
 		return
 	}
@@ -208,25 +209,36 @@ func (s *Server) handle(conn net.PacketConn, pkt []byte, from netip.AddrPort, lo
 		s.log().Warn("tftpd: too many transfers, request dropped", "client", from, "file", req.Filename, "max", cap(s.sem))
 		return
 	}
-	s.active[from] = req.Filename
+	c := &claim{file: req.Filename}
+	s.active[from] = c
 	s.wg.Add(1)
 	s.mu.Unlock()
-	go s.serve(req)
+	go s.serve(req, c)
+}
+
+// A claim marks a client's address as having a running transfer, so that
+// a retransmitted request does not start a second one. Once the client
+// has answered the transfer, a request from the same address is a new
+// one: a client that restarts, or, behind one address, another program
+// that got the same port.
+type claim struct {
+	file     string
+	answered atomic.Bool
 }
 
 // serve runs one transfer and records it once its socket is closed.
-func (s *Server) serve(req *Request) {
+func (s *Server) serve(req *Request, c *claim) {
 	start := time.Now()
 	defer func() {
 		s.mu.Lock()
-		if s.active[req.RemoteAddr] == req.Filename {
+		if s.active[req.RemoteAddr] == c {
 			delete(s.active, req.RemoteAddr)
 		}
 		s.mu.Unlock()
 		<-s.sem
 		s.wg.Done()
 	}()
-	st := s.transfer(req)
+	st := s.transfer(req, &c.answered)
 	if st.outcome != "" {
 		st.duration = time.Since(start)
 		s.record(req.RemoteAddr, req, st)
@@ -248,7 +260,7 @@ type stats struct {
 // transfer opens the transfer's socket, negotiates the options, runs the
 // handler and sends what it wrote. The outcome is "" when no socket could
 // be opened.
-func (s *Server) transfer(req *Request) stats {
+func (s *Server) transfer(req *Request, answered *atomic.Bool) stats {
 	local := req.LocalAddr.Addr()
 	if !local.IsValid() || local.IsUnspecified() || local == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || local.IsMulticast() {
 		local = netip.Addr{}
@@ -275,6 +287,7 @@ func (s *Server) transfer(req *Request) stats {
 	defer stop()
 
 	t := newTransfer(ctx, cancel, conn, req, p, cmpOr(s.Retries, DefaultRetries))
+	t.answered = answered
 	s.call(ctx, t, req)
 	st := stats{outcome: "ok", p: p, err: t.finish()}
 	st.bytes, st.resent = t.bytes, t.resent

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -42,8 +44,9 @@ type transfer struct {
 	resentFor uint64 // the block an early retransmission started from
 	tries     int    // consecutive timeouts
 	deadline  time.Time
-	bytes     int64 // data bytes written by the handler
-	resent    int   // blocks sent again
+	bytes     int64        // data bytes written by the handler
+	resent    int          // blocks sent again
+	answered  *atomic.Bool // set when a packet from the client arrives
 	rbuf      []byte
 	ascii     []byte   // netascii scratch
 	pkts      [][]byte // the packets of a window being sent
@@ -232,6 +235,9 @@ func (t *transfer) push() error {
 		t.final, t.finalLen = t.filled, 4+t.fill
 	}
 	t.fill = 0
+	if t.filled%1024 == 0 {
+		runtime.Gosched()
+	}
 	if t.filled == t.final || t.filled-t.acked >= uint64(len(t.slots)) {
 		return t.send(t.sent+1, t.filled) // a full window, or the end
 	}
@@ -322,6 +328,7 @@ func (t *transfer) readAck() (int, error) {
 		if n < 4 {
 			continue
 		}
+		t.answered.Store(true)
 		switch binary.BigEndian.Uint16(t.rbuf) {
 		case opACK:
 			return int(binary.BigEndian.Uint16(t.rbuf[2:])), nil
