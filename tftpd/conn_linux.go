@@ -35,23 +35,22 @@ func setReadBuffer(conn *net.UDPConn, n int) error {
 	return conn.SetReadBuffer(n)
 }
 
-// peerConn is a transfer's socket, connected to the client. On Linux it
-// is a blocking socket read with SO_RCVTIMEO: the goroutine waits in the
-// system call and wakes as soon as an ACK arrives, without a round
-// through the runtime's network poller and a timer per packet, which in
-// lockstep is most of a block's round trip.
-type peerConn struct {
-	f           *os.File // owns the descriptor: no use after Close
+// blockingConn is a blocking socket with a receive timeout
+// (SO_RCVTIMEO): the goroutine waits for its client in the system call
+// and runs on as soon as an ACK arrives, without a round through the
+// runtime's network poller, which in lockstep is about half of a
+// block's round trip over loopback. The waiting thread keeps its
+// processor (P) until the runtime takes it back, so the server uses
+// such sockets only while it runs fewer transfers than GOMAXPROCS.
+type blockingConn struct {
+	f           *os.File // owns the descriptor
 	rc          syscall.RawConn
 	timeout     time.Duration // the receive timeout set on the socket
 	interrupted atomic.Bool
 }
 
-// dialPeer opens a socket bound to local (any address if invalid) and
-// connected to remote.
-func dialPeer(local netip.Addr, remote netip.AddrPort) (*peerConn, error) {
-	remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
-	family, rsa, err := sockaddr(remote)
+func dialBlocking(local netip.Addr, remote netip.AddrPort) (peerConn, error) {
+	rsa, family, err := sockaddr(remote)
 	if err != nil {
 		return nil, err
 	}
@@ -59,46 +58,36 @@ func dialPeer(local netip.Addr, remote netip.AddrPort) (*peerConn, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}
-	f := os.NewFile(uintptr(fd), "tftp "+remote.String())
-	c := &peerConn{f: f}
+	f := os.NewFile(uintptr(fd), "udp "+remote.String())
+	c := &blockingConn{f: f}
 	if c.rc, err = f.SyscallConn(); err != nil {
 		f.Close()
 		return nil, err
 	}
-	if local.IsValid() {
-		if local.Is4() != remote.Addr().Is4() {
-			local = netip.Addr{}
+	if local = local.Unmap(); local.IsValid() && local.Is4() == (family == unix.AF_INET) {
+		var lsa unix.Sockaddr
+		if lsa, _, err = sockaddr(netip.AddrPortFrom(local, 0)); err == nil {
+			err = os.NewSyscallError("bind", unix.Bind(fd, lsa))
 		}
 	}
-	var lsa unix.Sockaddr = &unix.SockaddrInet4{}
-	if family == unix.AF_INET6 {
-		lsa = &unix.SockaddrInet6{}
+	if err == nil {
+		err = os.NewSyscallError("connect", unix.Connect(fd, rsa))
 	}
-	if local.IsValid() {
-		lsa, _, _ = sockaddrOf(netip.AddrPortFrom(local, 0))
-	}
-	if err := unix.Bind(fd, lsa); err != nil {
+	if err != nil {
 		f.Close()
-		return nil, os.NewSyscallError("bind", err)
-	}
-	if err := unix.Connect(fd, rsa); err != nil {
-		f.Close()
-		return nil, os.NewSyscallError("connect", err)
+		return nil, err
 	}
 	return c, nil
 }
 
-func sockaddr(ap netip.AddrPort) (int, unix.Sockaddr, error) {
-	sa, family, err := sockaddrOf(ap)
-	return family, sa, err
-}
-
-func sockaddrOf(ap netip.AddrPort) (unix.Sockaddr, int, error) {
-	if ap.Addr().Is4() {
-		return &unix.SockaddrInet4{Addr: ap.Addr().As4(), Port: int(ap.Port())}, unix.AF_INET, nil
+// sockaddr converts ap to a socket address and its family.
+func sockaddr(ap netip.AddrPort) (unix.Sockaddr, int, error) {
+	a := ap.Addr().Unmap()
+	if a.Is4() {
+		return &unix.SockaddrInet4{Addr: a.As4(), Port: int(ap.Port())}, unix.AF_INET, nil
 	}
-	sa := &unix.SockaddrInet6{Addr: ap.Addr().As16(), Port: int(ap.Port())}
-	if z := ap.Addr().Zone(); z != "" {
+	sa := &unix.SockaddrInet6{Addr: a.As16(), Port: int(ap.Port())}
+	if z := a.Zone(); z != "" {
 		if n, err := strconv.Atoi(z); err == nil {
 			sa.ZoneId = uint32(n)
 		} else if ifi, err := net.InterfaceByName(z); err == nil {
@@ -110,14 +99,12 @@ func sockaddrOf(ap netip.AddrPort) (unix.Sockaddr, int, error) {
 	return sa, unix.AF_INET6, nil
 }
 
-// write sends one packet.
-func (c *peerConn) write(b []byte) error {
+func (c *blockingConn) write(b []byte) error {
 	_, err := c.f.Write(b)
 	return err
 }
 
-// writeBatch sends the packets in order.
-func (c *peerConn) writeBatch(pkts [][]byte) error {
+func (c *blockingConn) writeBatch(pkts [][]byte) error {
 	for _, p := range pkts {
 		if err := c.write(p); err != nil {
 			return err
@@ -126,10 +113,9 @@ func (c *peerConn) writeBatch(pkts [][]byte) error {
 	return nil
 }
 
-// read reads one packet, waiting at most timeout (to the millisecond). It
-// returns os.ErrDeadlineExceeded after the timeout and errInterrupted
-// once interrupt has been called.
-func (c *peerConn) read(b []byte, timeout time.Duration) (int, error) {
+// read sets the socket's receive timeout only when it changes by a
+// millisecond or more.
+func (c *blockingConn) read(b []byte, timeout time.Duration) (int, error) {
 	if timeout <= 0 {
 		return 0, os.ErrDeadlineExceeded
 	}
@@ -158,17 +144,18 @@ func (c *peerConn) read(b []byte, timeout time.Duration) (int, error) {
 		return 0, errInterrupted
 	case errors.Is(err, syscall.EAGAIN):
 		return 0, os.ErrDeadlineExceeded
-	case errors.Is(err, io.EOF): // an empty datagram
+	case err == io.EOF: // an empty datagram
 		return 0, nil
 	}
 	return 0, err
 }
 
-// interrupt makes a pending and every later read return errInterrupted.
-func (c *peerConn) interrupt() {
+// interrupt shuts the socket down for reading, which wakes a blocked
+// read. The descriptor cannot have been reused: os.File keeps it open
+// while Control runs, and Control fails once it is closed.
+func (c *blockingConn) interrupt() {
 	c.interrupted.Store(true)
 	c.rc.Control(func(fd uintptr) { unix.Shutdown(int(fd), unix.SHUT_RD) })
 }
 
-// close closes the socket.
-func (c *peerConn) close() error { return c.f.Close() }
+func (c *blockingConn) close() error { return c.f.Close() }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -265,7 +266,9 @@ func (s *Server) transfer(req *Request, answered *atomic.Bool) stats {
 	if !local.IsValid() || local.IsUnspecified() || local == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || local.IsMulticast() {
 		local = netip.Addr{}
 	}
-	conn, err := dialPeer(local, req.RemoteAddr)
+	// A transfer waits for its client in a blocking system call while the
+	// transfers leave a processor (GOMAXPROCS) free for the others.
+	conn, err := dialPeer(local, req.RemoteAddr, len(s.sem) < runtime.GOMAXPROCS(0))
 	if err != nil {
 		s.log().Warn("tftpd: opening transfer socket", "client", req.RemoteAddr, "err", err)
 		return stats{}

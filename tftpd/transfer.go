@@ -21,7 +21,7 @@ import (
 type transfer struct {
 	ctx     context.Context
 	cancel  context.CancelFunc // cancels ctx when the transfer ends
-	conn    *peerConn          // connected to the client's address and port
+	conn    peerConn           // connected to the client's address and port
 	req     *Request
 	p       params
 	retries int
@@ -52,7 +52,7 @@ type transfer struct {
 	pkts      [][]byte // the packets of a window being sent
 }
 
-func newTransfer(ctx context.Context, cancel context.CancelFunc, conn *peerConn, r *Request, p params, retries int) *transfer {
+func newTransfer(ctx context.Context, cancel context.CancelFunc, conn peerConn, r *Request, p params, retries int) *transfer {
 	t := &transfer{ctx: ctx, cancel: cancel, conn: conn, req: r, p: p, retries: retries, size: -1, rbuf: make([]byte, 1024)}
 	t.slots = make([][]byte, p.windowsize)
 	for i := range t.slots {
@@ -66,10 +66,7 @@ func newTransfer(ctx context.Context, cancel context.CancelFunc, conn *peerConn,
 // the garbage collector work hard.
 const readChunk = 64 << 10
 
-var (
-	errTimeout     = errors.New("tftpd: client stopped answering")
-	errInterrupted = errors.New("tftpd: transfer interrupted")
-)
+var errTimeout = errors.New("tftpd: client stopped answering")
 
 // clientError is an ERROR packet from the client: PXE firmware sends one
 // after an OACK when it only wanted the file's size.
