@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -232,9 +231,6 @@ func (t *transfer) push() error {
 		t.final, t.finalLen = t.filled, 4+t.fill
 	}
 	t.fill = 0
-	if t.filled%1024 == 0 {
-		runtime.Gosched()
-	}
 	if t.filled == t.final || t.filled-t.acked >= uint64(len(t.slots)) {
 		return t.send(t.sent+1, t.filled) // a full window, or the end
 	}
