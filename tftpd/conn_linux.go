@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -47,6 +48,7 @@ type blockingConn struct {
 	rc          syscall.RawConn
 	timeout     time.Duration // the receive timeout set on the socket
 	interrupted atomic.Bool
+	reads       int
 }
 
 func dialBlocking(local netip.Addr, remote netip.AddrPort) (peerConn, error) {
@@ -135,6 +137,15 @@ func (c *blockingConn) read(b []byte, timeout time.Duration) (int, error) {
 	}
 	if c.interrupted.Load() {
 		return 0, errInterrupted
+	}
+	// A goroutine that only ever waits in system calls is never
+	// rescheduled; after 10 ms the runtime preempts it and its monitor
+	// thread polls every 20 µs for a while, waking a processor that the
+	// client could use. Yielding every 256 packets (a few milliseconds
+	// in lockstep) keeps the monitor asleep: a lockstep transfer over
+	// loopback is about 10% faster.
+	if c.reads++; c.reads%256 == 0 {
+		runtime.Gosched()
 	}
 	n, err := c.f.Read(b)
 	switch {
