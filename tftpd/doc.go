@@ -21,6 +21,12 @@
 // than being lost. Every transfer is logged and, with a Recorder, audited:
 // client, file, bytes, duration and outcome.
 //
+// On Linux, while fewer transfers run than GOMAXPROCS, each waits for its
+// client in a blocking system call on its own thread, which in lockstep
+// over a fast link takes a good part off each block's round trip; beyond
+// that, transfers share the runtime's network poller, so that a boot
+// storm of hundreds of clients needs no more threads than processors.
+//
 // # Why not the library's server
 //
 // github.com/pin/tftp/v3's client is used in the tests, but its server

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/ipv4"
@@ -72,7 +74,7 @@ type Server struct {
 	mu       sync.Mutex
 	closed   bool
 	conns    map[net.PacketConn]struct{}
-	active   map[netip.AddrPort]string // the file each client's running transfer sends
+	active   map[netip.AddrPort]*claim // each client's latest running transfer
 	sem      chan struct{}
 	wg       sync.WaitGroup
 	ctx      context.Context // canceled to abort the transfers
@@ -83,7 +85,7 @@ type Server struct {
 func (s *Server) init() {
 	s.initOnce.Do(func() {
 		s.conns = make(map[net.PacketConn]struct{})
-		s.active = make(map[netip.AddrPort]string)
+		s.active = make(map[netip.AddrPort]*claim)
 		s.sem = make(chan struct{}, cmpOr(s.MaxTransfers, DefaultMaxTransfers))
 		s.ctx, s.cancel = context.WithCancel(context.Background())
 	})
@@ -197,7 +199,7 @@ func (s *Server) handle(conn net.PacketConn, pkt []byte, from netip.AddrPort, lo
 		s.mu.Unlock()
 		return
 	}
-	if file, ok := s.active[from]; ok && file == req.Filename { // a retransmitted request
+	if c, ok := s.active[from]; ok && c.file == req.Filename && !c.answered.Load() { // a retransmitted request
 		s.mu.Unlock()
 		return
 	}
@@ -208,25 +210,36 @@ func (s *Server) handle(conn net.PacketConn, pkt []byte, from netip.AddrPort, lo
 		s.log().Warn("tftpd: too many transfers, request dropped", "client", from, "file", req.Filename, "max", cap(s.sem))
 		return
 	}
-	s.active[from] = req.Filename
+	c := &claim{file: req.Filename}
+	s.active[from] = c
 	s.wg.Add(1)
 	s.mu.Unlock()
-	go s.serve(req)
+	go s.serve(req, c)
+}
+
+// A claim marks a client's address as having a running transfer, so that
+// a retransmitted request does not start a second one. Once the client
+// has answered the transfer, a request from the same address is a new
+// one: a client that restarts, or, behind one address, another program
+// that got the same port.
+type claim struct {
+	file     string
+	answered atomic.Bool
 }
 
 // serve runs one transfer and records it once its socket is closed.
-func (s *Server) serve(req *Request) {
+func (s *Server) serve(req *Request, c *claim) {
 	start := time.Now()
 	defer func() {
 		s.mu.Lock()
-		if s.active[req.RemoteAddr] == req.Filename {
+		if s.active[req.RemoteAddr] == c {
 			delete(s.active, req.RemoteAddr)
 		}
 		s.mu.Unlock()
 		<-s.sem
 		s.wg.Done()
 	}()
-	st := s.transfer(req)
+	st := s.transfer(req, &c.answered)
 	if st.outcome != "" {
 		st.duration = time.Since(start)
 		s.record(req.RemoteAddr, req, st)
@@ -248,17 +261,19 @@ type stats struct {
 // transfer opens the transfer's socket, negotiates the options, runs the
 // handler and sends what it wrote. The outcome is "" when no socket could
 // be opened.
-func (s *Server) transfer(req *Request) stats {
-	laddr := &net.UDPAddr{}
-	if ip := req.LocalAddr.Addr(); ip.IsValid() && !ip.IsUnspecified() && ip != netip.AddrFrom4([4]byte{255, 255, 255, 255}) && !ip.IsMulticast() {
-		laddr.IP = ip.AsSlice()
+func (s *Server) transfer(req *Request, answered *atomic.Bool) stats {
+	local := req.LocalAddr.Addr()
+	if !local.IsValid() || local.IsUnspecified() || local == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || local.IsMulticast() {
+		local = netip.Addr{}
 	}
-	conn, err := net.DialUDP("udp", laddr, net.UDPAddrFromAddrPort(req.RemoteAddr))
+	// A transfer waits for its client in a blocking system call while the
+	// transfers leave a processor (GOMAXPROCS) free for the others.
+	conn, err := dialPeer(local, req.RemoteAddr, len(s.sem) < runtime.GOMAXPROCS(0))
 	if err != nil {
 		s.log().Warn("tftpd: opening transfer socket", "client", req.RemoteAddr, "err", err)
 		return stats{}
 	}
-	defer conn.Close()
+	defer conn.close()
 
 	p, perr := negotiate(req.Options, limits{
 		maxBlksize: min(cmpOr(s.MaxBlockSize, maxBlksize), maxBlksize),
@@ -266,15 +281,16 @@ func (s *Server) transfer(req *Request) stats {
 		timeout:    cmpOr(s.Timeout, DefaultTimeout),
 	})
 	if perr != nil {
-		conn.Write(appendError(nil, perr.Code, perr.Msg))
+		conn.write(appendError(nil, perr.Code, perr.Msg))
 		return stats{outcome: "refused", err: perr}
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
-	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
+	stop := context.AfterFunc(ctx, conn.interrupt)
 	defer stop()
 
 	t := newTransfer(ctx, cancel, conn, req, p, cmpOr(s.Retries, DefaultRetries))
+	t.answered = answered
 	s.call(ctx, t, req)
 	st := stats{outcome: "ok", p: p, err: t.finish()}
 	st.bytes, st.resent = t.bytes, t.resent

@@ -483,6 +483,49 @@ func TestSamePortRequests(t *testing.T) {
 	}
 }
 
+// TestSamePortSameFile: a request from the address of a running
+// transfer is a retransmission only until the client has answered that
+// transfer; after that it is a new request (a client that restarted, or
+// another program behind the same address that got the same port) and
+// gets its own transfer at once.
+func TestSamePortSameFile(t *testing.T) {
+	root, _ := bootRoot(t)
+	s, _ := startServer(t, tftpd.FileServer(root))
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rrq := []byte("\x00\x01sub/big.bin\x00octet\x00")
+	buf := make([]byte, 1024)
+	data := func(block byte) *net.UDPAddr { // waits for a DATA packet, returns its sender
+		t.Helper()
+		conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+		for {
+			n, from, err := conn.ReadFromUDP(buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n >= 4 && buf[1] == 3 && buf[2] == 0 && buf[3] == block {
+				return from
+			}
+		}
+	}
+	conn.WriteToUDP(rrq, net.UDPAddrFromAddrPort(s.Addr))
+	conn.WriteToUDP(rrq, net.UDPAddrFromAddrPort(s.Addr)) // a retransmission: no second transfer
+	tid1 := data(1)
+	conn.WriteToUDP([]byte{0, 4, 0, 1}, tid1)
+	data(2) // the transfer has the answer
+	conn.WriteToUDP(rrq, net.UDPAddrFromAddrPort(s.Addr))
+	tid2 := data(1)
+	if tid2.Port == tid1.Port {
+		t.Fatalf("block 1 again from the first transfer (port %d), not from a new one", tid1.Port)
+	}
+	for _, tid := range []*net.UDPAddr{tid1, tid2} {
+		conn.WriteToUDP([]byte("\x00\x05\x00\x00done\x00"), tid)
+	}
+}
+
 // TestSizeProbe: PXE firmware asks for tsize, then ends the transfer with
 // an ERROR packet after the OACK, and asks again for the file.
 func TestSizeProbe(t *testing.T) {

@@ -7,12 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
-
-	"golang.org/x/net/ipv4"
 )
 
 // transfer is the sending side of one read request: the ResponseWriter a
@@ -22,7 +20,7 @@ import (
 type transfer struct {
 	ctx     context.Context
 	cancel  context.CancelFunc // cancels ctx when the transfer ends
-	conn    *net.UDPConn       // connected to the client's address and port
+	conn    peerConn           // connected to the client's address and port
 	req     *Request
 	p       params
 	retries int
@@ -45,15 +43,15 @@ type transfer struct {
 	resentFor uint64 // the block an early retransmission started from
 	tries     int    // consecutive timeouts
 	deadline  time.Time
-	bytes     int64 // data bytes written by the handler
-	resent    int   // blocks sent again
+	bytes     int64        // data bytes written by the handler
+	resent    int          // blocks sent again
+	answered  *atomic.Bool // set when a packet from the client arrives
 	rbuf      []byte
-	ascii     []byte // netascii scratch
-	batch     *ipv4.PacketConn
-	msgs      []ipv4.Message
+	ascii     []byte   // netascii scratch
+	pkts      [][]byte // the packets of a window being sent
 }
 
-func newTransfer(ctx context.Context, cancel context.CancelFunc, conn *net.UDPConn, r *Request, p params, retries int) *transfer {
+func newTransfer(ctx context.Context, cancel context.CancelFunc, conn peerConn, r *Request, p params, retries int) *transfer {
 	t := &transfer{ctx: ctx, cancel: cancel, conn: conn, req: r, p: p, retries: retries, size: -1, rbuf: make([]byte, 1024)}
 	t.slots = make([][]byte, p.windowsize)
 	for i := range t.slots {
@@ -97,7 +95,7 @@ func (t *transfer) WriteError(code ErrorCode, msg string) {
 
 // abort sends an ERROR packet and ends the transfer.
 func (t *transfer) abort(code ErrorCode, msg string) {
-	t.conn.Write(appendError(t.rbuf[:0:0], code, msg))
+	t.conn.write(appendError(t.rbuf[:0:0], code, msg))
 	t.code = code
 	t.end(&protoError{Code: code, Msg: msg})
 }
@@ -250,28 +248,13 @@ func (t *transfer) send(from, to uint64) error {
 	t.sent = max(t.sent, to)
 	t.deadline = time.Now().Add(t.p.timeout)
 	if from == to {
-		_, err := t.conn.Write(t.packet(from))
-		return t.sendErr(err)
+		return t.sendErr(t.conn.write(t.packet(from)))
 	}
-	if t.batch == nil {
-		t.batch = ipv4.NewPacketConn(t.conn)
-		t.msgs = make([]ipv4.Message, len(t.slots))
-		for i := range t.msgs {
-			t.msgs[i].Buffers = make([][]byte, 1)
-		}
+	t.pkts = t.pkts[:0]
+	for b := from; b <= to; b++ {
+		t.pkts = append(t.pkts, t.packet(b))
 	}
-	msgs := t.msgs[:to-from+1]
-	for i := range msgs {
-		msgs[i].Buffers[0] = t.packet(from + uint64(i))
-	}
-	for len(msgs) > 0 {
-		n, err := t.batch.WriteBatch(msgs, 0)
-		if err != nil {
-			return t.sendErr(err)
-		}
-		msgs = msgs[n:]
-	}
-	return nil
+	return t.sendErr(t.conn.writeBatch(t.pkts))
 }
 
 // packet returns block b as it goes on the wire.
@@ -294,7 +277,7 @@ func (t *transfer) start() error {
 	for send := true; ; {
 		if send {
 			t.deadline = time.Now().Add(t.p.timeout)
-			if _, err := t.conn.Write(oack); err != nil {
+			if err := t.conn.write(oack); err != nil {
 				return t.sendErr(err)
 			}
 		}
@@ -320,17 +303,12 @@ func (t *transfer) readAck() (int, error) {
 			t.abort(CodeUndefined, "server shutting down")
 			return 0, err
 		}
-		t.conn.SetReadDeadline(t.deadline)
-		if t.ctx.Err() != nil { // canceled before the deadline was set
-			continue
-		}
-		n, err := t.conn.Read(t.rbuf)
+		n, err := t.conn.read(t.rbuf, time.Until(t.deadline))
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				if t.ctx.Err() != nil {
-					continue
-				}
+			if err == errInterrupted {
+				continue // the context is done
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
 				t.tries++
 				if t.tries > t.retries {
 					t.abort(CodeUndefined, "timeout")
@@ -343,6 +321,7 @@ func (t *transfer) readAck() (int, error) {
 		if n < 4 {
 			continue
 		}
+		t.answered.Store(true)
 		switch binary.BigEndian.Uint16(t.rbuf) {
 		case opACK:
 			return int(binary.BigEndian.Uint16(t.rbuf[2:])), nil
