@@ -11,8 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-
-	"golang.org/x/sys/unix"
 )
 
 // The DirStore's write-ahead log is a file in its root directory, whose
@@ -118,7 +116,7 @@ func (j *journal) append(c *change) error {
 func (j *journal) write(buf []byte, n int) error {
 	_, err := j.f.Write(buf)
 	if err == nil {
-		err = unix.Fdatasync(int(j.f.Fd()))
+		err = fdatasync(j.f)
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -443,17 +441,4 @@ func syncDir(dir string) error {
 	}
 	defer f.Close()
 	return f.Sync()
-}
-
-// syncfs flushes the whole file system that holds path.
-func syncfs(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("pxelator: sync: %w", err)
-	}
-	defer f.Close()
-	if err := unix.Syncfs(int(f.Fd())); err != nil {
-		return fmt.Errorf("pxelator: sync %s: %w", path, err)
-	}
-	return nil
 }

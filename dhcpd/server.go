@@ -15,9 +15,9 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/dhcpv4/server4"
 	"golang.org/x/net/ipv4"
-	"golang.org/x/sys/unix"
 
 	"github.com/pxelator/pxelator/audit"
+	"github.com/pxelator/pxelator/internal/sockopt"
 )
 
 // ErrServerClosed is returned by Serve and ListenAndServe after Shutdown.
@@ -109,15 +109,7 @@ func (s *Server) Listen() (*net.UDPConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dhcpd: listen %s: %w", addr, err)
 	}
-	// A large receive buffer rides out a boot storm's bursts; root may
-	// exceed net.core.rmem_max.
-	if rc, err := conn.SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) {
-			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, socketBuffer) != nil {
-				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, socketBuffer)
-			}
-		})
-	}
+	sockopt.SetReadBuffer(conn, socketBuffer) // a large one rides out a boot storm's bursts
 	return conn, nil
 }
 

@@ -16,26 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// setReadBuffer sets the socket's receive buffer to n bytes, beyond the
-// system's rmem_max when the process may (SO_RCVBUFFORCE needs
-// CAP_NET_ADMIN).
-func setReadBuffer(conn *net.UDPConn, n int) error {
-	rc, err := conn.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, n)
-	}); err != nil {
-		return err
-	}
-	if serr == nil {
-		return nil
-	}
-	return conn.SetReadBuffer(n)
-}
-
 // blockingConn is a blocking socket with a receive timeout
 // (SO_RCVTIMEO): the goroutine waits for its client in the system call
 // and runs on as soon as an ACK arrives, without a round through the

@@ -2,13 +2,7 @@
 
 package tftpd
 
-import (
-	"net"
-	"net/netip"
-)
-
-// setReadBuffer sets the socket's receive buffer to n bytes.
-func setReadBuffer(conn *net.UDPConn, n int) error { return conn.SetReadBuffer(n) }
+import "net/netip"
 
 // dialBlocking returns no socket: transfers always use the network
 // poller.

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/ipv6"
 
 	"github.com/pxelator/pxelator/audit"
+	"github.com/pxelator/pxelator/internal/sockopt"
 )
 
 // Defaults of the Server's limits.
@@ -147,7 +148,7 @@ func (s *Server) Serve(conn net.PacketConn) error {
 	}
 	read := plainReader(conn)
 	if uc, ok := conn.(*net.UDPConn); ok {
-		if err := setReadBuffer(uc, cmpOr(s.ReadBuffer, DefaultReadBuffer)); err != nil {
+		if err := sockopt.SetReadBuffer(uc, cmpOr(s.ReadBuffer, DefaultReadBuffer)); err != nil {
 			s.log().Warn("tftpd: setting the receive buffer", "err", err)
 		}
 		read = dstReader(uc)
