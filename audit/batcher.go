@@ -160,6 +160,13 @@ func (b *Batcher) Close(ctx context.Context) error {
 type batchState struct {
 	open  map[string]*Document
 	ready []Document
+	// last is the open document the last event went to, and lastSec and
+	// lastIdent the second and subject of its id: a run of events of one
+	// id, a machine's lines in one second, is merged without making the
+	// id of every event.
+	last      *Document
+	lastSec   int64
+	lastIdent string
 }
 
 func (b *Batcher) run() {
@@ -232,6 +239,11 @@ func (b *Batcher) drainQueue(st *batchState) {
 }
 
 func (b *Batcher) merge(st *batchState, e Event) {
+	sec, ident := e.Time.Unix(), e.ident()
+	if d := st.last; d != nil && sec == st.lastSec && ident == st.lastIdent && e.Package == d.Package {
+		d.add(e)
+		return
+	}
 	id := e.ID()
 	d, ok := st.open[id]
 	if !ok {
@@ -239,12 +251,14 @@ func (b *Batcher) merge(st *batchState, e Event) {
 		st.open[id] = d
 	}
 	d.add(e)
+	st.last, st.lastSec, st.lastIdent = d, sec, ident
 }
 
 // finish moves documents whose second is over (all of them when all is
 // set) to the ready list, dropping the oldest beyond MaxPending.
 func (b *Batcher) finish(st *batchState, all bool) {
 	cutoff := b.opts.now().Truncate(time.Second)
+	st.last = nil
 	for id, d := range st.open {
 		if all || d.Time.Before(cutoff) {
 			st.ready = append(st.ready, *d)
