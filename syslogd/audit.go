@@ -52,10 +52,17 @@ func Event(m *Message) audit.Event {
 		e.Hostname = m.Machine.Hostname
 	}
 	f := e.Fields
-	f["net"] = m.Network
+	switch m.Network { // constants go into an interface without allocating
+	case "tcp":
+		f["net"] = "tcp"
+	case "udp":
+		f["net"] = "udp"
+	default:
+		f["net"] = m.Network
+	}
 	if m.Priority >= 0 {
-		f["facility"] = m.FacilityName()
-		f["severity"] = m.SeverityName()
+		f["facility"] = facilityNames[m.Facility()]
+		f["severity"] = severityNames[m.Severity()]
 	}
 	set := func(k, v string) {
 		if v != "" {

@@ -1,6 +1,7 @@
 package syslogd
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -96,16 +97,17 @@ func (m *Message) FacilityName() string {
 	if m.Priority < 0 {
 		return ""
 	}
-	return facilityNames[m.Facility()]
+	return facilityNames[m.Facility()].(string)
 }
 
 // facilityNames and severityNames are the keywords of RFC 5427 and
-// syslog(3).
+// syslog(3), strings in interfaces so that audit events take them without
+// allocating.
 var (
-	facilityNames = [24]string{"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
+	facilityNames = [24]any{"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
 		"uucp", "cron", "authpriv", "ftp", "ntp", "security", "console", "cron2",
 		"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"}
-	severityNames = [8]string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
+	severityNames = [8]any{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
 )
 
 // SeverityName returns the severity keyword ("err", "info", ...), or ""
@@ -114,7 +116,7 @@ func (m *Message) SeverityName() string {
 	if m.Priority < 0 {
 		return ""
 	}
-	return severityNames[m.Severity()]
+	return severityNames[m.Severity()].(string)
 }
 
 // Sender names the sender: the machine's host name when it has one, else
@@ -319,6 +321,22 @@ func zonelessISO(b []byte) int {
 func isControl(c byte) bool { return c == 0x7f || c < 0x20 && c != '\t' && c != '\n' && c != '\r' }
 
 func hasControl(b []byte) bool {
+	// Eight bytes at a time: a word none of whose bytes is below 0x20 or
+	// 0x7f has no control character. The test may see one where there
+	// is none (a tab, a borrow), never the reverse: the bytes decide.
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; len(b) >= 8; b = b[8:] {
+		x := binary.LittleEndian.Uint64(b)
+		del := x ^ (ones * 0x7f) // a zero byte where x has 0x7f
+		if ((x-ones*0x20)&^x|(del-ones)&^del)&highs == 0 {
+			continue
+		}
+		for _, c := range b[:8] {
+			if isControl(c) {
+				return true
+			}
+		}
+	}
 	for _, c := range b {
 		if isControl(c) {
 			return true

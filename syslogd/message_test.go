@@ -116,3 +116,26 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestHasControl(t *testing.T) {
+	slow := func(b []byte) bool {
+		for _, c := range b {
+			if isControl(c) {
+				return true
+			}
+		}
+		return false
+	}
+	base := []byte("<13>Nov 24 11:30:56 h t: \t0123456789abcdefghij\xff\x80 \r\n")
+	for i := range base {
+		for c := range 256 {
+			b := append([]byte(nil), base...)
+			b[i] = byte(c)
+			for _, in := range [][]byte{b, b[i:], b[:i]} {
+				if got, want := hasControl(in), slow(in); got != want {
+					t.Fatalf("hasControl(%q) = %v, want %v", in, got, want)
+				}
+			}
+		}
+	}
+}
