@@ -225,9 +225,9 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 	}
 	limit := s.maxSize()
 	r := newDatagramReader(pc, limit+1)
-	// The datagrams go through a bounded queue to a goroutine that parses
-	// and handles them, so that this one is back at the socket at once
-	// and a burst, or a slow moment of the handler, fills the queue
+	// The datagrams go through a bounded queue to the goroutines that
+	// parse and handle them, so that this one is back at the socket at
+	// once and a burst, or a slow moment of the handler, fills the queue
 	// rather than overflows the socket's buffer.
 	// Datagrams go in batches, those of one read, to spare wake-ups.
 	q := make(chan []*Message, udpQueueLen/udpBatch)
@@ -235,17 +235,11 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		p := newParser()
-		h := s.handler()
-		var raw []byte
-		for batch := range q {
+		s.handle(ctx, q, func(batch []*Message) {
 			for _, m := range batch {
 				queued.Add(-int64(len(m.Raw)))
-				raw = append(raw[:0], m.Raw...)
-				p.parse(m, raw)
 			}
-			s.deliver(ctx, h, batch)
-		}
+		})
 	}()
 	defer func() {
 		close(q)
@@ -382,6 +376,37 @@ func readFrom(pc net.PacketConn, buf []byte) (int, netip.AddrPort, error) {
 	return n, ap, err
 }
 
+// handle parses the messages of the batches from q, which have their Raw
+// text, and hands them to the handler, in order: parsing on this
+// goroutine, the handler on another, so that both run at once. It calls
+// took, if not nil, with every batch taken from q. It returns when q is
+// closed and every message is handled.
+func (s *Server) handle(ctx context.Context, q <-chan []*Message, took func([]*Message)) {
+	parsed := make(chan []*Message, 2)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h := s.handler()
+		for batch := range parsed {
+			s.deliver(ctx, h, batch)
+		}
+	}()
+	p := newParser()
+	var raw []byte
+	for batch := range q {
+		if took != nil {
+			took(batch)
+		}
+		for _, m := range batch {
+			raw = append(raw[:0], m.Raw...)
+			p.parse(m, raw)
+		}
+		parsed <- batch
+	}
+	close(parsed)
+	<-done
+}
+
 // deliver adds the machine to the messages of batch, counts them and
 // hands them to h. The store is asked once for every run of messages
 // from one address: the messages of a run share their Machine.
@@ -498,24 +523,20 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	fr := newFrameReader(dc, tcpBufferSize, s.maxSize())
 	fr.begin = dc.begin
 	fr.end = dc.end
-	// This goroutine reads, frames and parses; another handles. The
+	// This goroutine reads and frames; others parse and handle. The
 	// messages go over in batches of what one read brought, each of at
 	// most tcpBatch messages and tcpBatchBytes of text, at most two
-	// batches waiting: a slow handler slows the sender down.
+	// batches waiting at each step: a slow handler slows the sender down.
 	q := make(chan []*Message, 2)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		h := s.handler()
-		for batch := range q {
-			s.deliver(ctx, h, batch)
-		}
+		s.handle(ctx, q, nil)
 	}()
 	defer func() {
 		close(q)
 		<-done
 	}()
-	p := newParser()
 	var batch []*Message
 	size := 0
 	for {
@@ -536,8 +557,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		}
 		// A message is taken as received when the read that completed
 		// it returned.
-		m := &Message{Received: dc.last, Source: from, Network: "tcp", Truncated: f.cut || f.short}
-		p.parse(m, f.data)
+		m := &Message{Received: dc.last, Source: from, Network: "tcp", Truncated: f.cut || f.short, Raw: string(f.data)}
 		batch = append(batch, m)
 		size += len(m.Raw)
 		if len(batch) >= tcpBatch || size >= tcpBatchBytes || fr.r.Buffered() == 0 {
