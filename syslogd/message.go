@@ -1,6 +1,7 @@
 package syslogd
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -191,6 +192,11 @@ type parser struct {
 	m    syslog.Machine
 	buf  []byte
 	zbuf []byte
+	// head is the header of the last RFC 3164 message parsed whole that
+	// ended in a tag, "<PRI>TIMESTAMP HOST TAG[PID]: ", and last has its
+	// fields.
+	head []byte
+	last Message
 }
 
 func newParser() *parser {
@@ -243,6 +249,16 @@ func (p *parser) parse(msg *Message, raw []byte) {
 		p.zbuf = append(append(append(p.zbuf[:0], in[:at]...), zone...), in[at:]...)
 		in = p.zbuf
 	}
+	// The lines a program sends in one second have the same header. What
+	// follows a header that ends in a tag is the text, whatever it is
+	// (every byte of it is one the parser takes), so such a header is
+	// parsed once.
+	if h := p.head; len(h) > 0 && len(in) > len(h) && bytes.HasPrefix(in, h) {
+		msg.Format, msg.Priority, msg.Timestamp = FormatRFC3164, p.last.Priority, p.last.Timestamp
+		msg.Hostname, msg.AppName, msg.ProcID = p.last.Hostname, p.last.AppName, p.last.ProcID
+		msg.Text = string(raw[len(raw)-(len(in)-len(h)):])
+		return
+	}
 	sm, err := p.m.Parse(in)
 	if err != nil {
 		var pe *auto.ParseError
@@ -279,7 +295,15 @@ func (p *parser) parse(msg *Message, raw []byte) {
 	msg.ProcID = deref(base.ProcID)
 	msg.MsgID = deref(base.MsgID)
 	msg.Text = deref(base.Message)
-	if n := len(msg.Text); n > 0 && n <= len(raw) && &in[0] != &raw[0] && string(in[len(in)-n:]) == msg.Text {
+	n := len(msg.Text)
+	if n == 0 || n > len(raw) || string(in[len(in)-n:]) != msg.Text {
+		return
+	}
+	if msg.Format == FormatRFC3164 && msg.Err == nil && msg.AppName != "" && bytes.HasSuffix(in[:len(in)-n], []byte(": ")) {
+		p.head = append(p.head[:0], in[:len(in)-n]...)
+		p.last = *msg
+	}
+	if &in[0] != &raw[0] {
 		msg.Text = string(raw[len(raw)-n:])
 	}
 }
