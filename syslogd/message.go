@@ -217,13 +217,16 @@ func newParser() *parser {
 var errEmpty = errors.New("syslogd: empty message")
 
 // parse fills in the parsed fields of msg from raw, which it does not
-// keep, and Raw when it is empty.
+// keep. msg.Raw is raw as a string, or empty and then set: the text is
+// taken from it.
 func (p *parser) parse(msg *Message, raw []byte) {
 	msg.Priority = -1
 	if msg.Raw == "" {
 		msg.Raw = string(raw)
 	}
 	raw = trimTrailer(raw)
+	// text returns the last n bytes of the message.
+	text := func(n int) string { return msg.Raw[len(raw)-n : len(raw)] }
 	if len(raw) == 0 {
 		msg.Err = errEmpty
 		return
@@ -256,7 +259,7 @@ func (p *parser) parse(msg *Message, raw []byte) {
 	if h := p.head; len(h) > 0 && len(in) > len(h) && bytes.HasPrefix(in, h) {
 		msg.Format, msg.Priority, msg.Timestamp = FormatRFC3164, p.last.Priority, p.last.Timestamp
 		msg.Hostname, msg.AppName, msg.ProcID = p.last.Hostname, p.last.AppName, p.last.ProcID
-		msg.Text = string(raw[len(raw)-(len(in)-len(h)):])
+		msg.Text = text(len(in) - len(h))
 		return
 	}
 	sm, err := p.m.Parse(in)
@@ -304,7 +307,7 @@ func (p *parser) parse(msg *Message, raw []byte) {
 		p.last = *msg
 	}
 	if &in[0] != &raw[0] {
-		msg.Text = string(raw[len(raw)-n:])
+		msg.Text = text(n)
 	}
 }
 
