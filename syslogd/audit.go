@@ -2,6 +2,7 @@ package syslogd
 
 import (
 	"context"
+	"maps"
 	"net/netip"
 	"strings"
 	"sync/atomic"
@@ -43,71 +44,27 @@ func AuditHandler(rec audit.Recorder, next Handler) Handler {
 // Event returns the audit event [AuditHandler] records for m.
 func Event(m *Message) audit.Event { return event(m, nil) }
 
-// header holds the field values of a message's header as an event holds
-// them. The lines of one program on one machine have the same header,
-// often to the second: their events share one header's values, which
-// spares making them anew for every line and keeping a copy in every
-// entry.
+// header holds the fields of a message's header as an event holds them.
+// The lines of one program on one machine have the same header, often to
+// the second: their events start from a copy of one header's fields,
+// which is quicker than making them anew for every line, and share the
+// values.
 type header struct {
 	ip                    netip.Addr
+	network               string
+	priority              int
 	host, app, pid, msgid string
 	time                  time.Time
 	ident                 string
-	// the values of the fields "host", "app", "pid", "msgid" and "time";
-	// nil where the message has none
-	values [5]any
+	// fields are "net", "facility", "severity", "host", "app", "pid",
+	// "msgid" and "time", those m has; never changed once made.
+	fields map[string]any
 }
-
-// headerKeys are the field names of header.values.
-var headerKeys = [5]string{"host", "app", "pid", "msgid", "time"}
 
 func newHeader(m *Message, ip netip.Addr) *header {
-	h := &header{ip: ip, host: m.Hostname, app: m.AppName, pid: m.ProcID, msgid: m.MsgID, time: m.Timestamp, ident: ip.String()}
-	for i, v := range [4]string{m.Hostname, m.AppName, m.ProcID, m.MsgID} {
-		if v != "" {
-			h.values[i] = validUTF8(v)
-		}
-	}
-	if !m.Timestamp.IsZero() {
-		h.values[4] = m.Timestamp
-	}
-	return h
-}
-
-// of reports whether h is the header of m, sent from ip. Times must be
-// the same value, location included, not just the same instant.
-func (h *header) of(m *Message, ip netip.Addr) bool {
-	return h.ip == ip && h.host == m.Hostname && h.app == m.AppName && h.pid == m.ProcID &&
-		h.msgid == m.MsgID && h.time == m.Timestamp
-}
-
-// event returns the audit event for m, with the header values of the
-// last event when they are m's; last nil means no sharing.
-func event(m *Message, last *atomic.Pointer[header]) audit.Event {
-	ip := m.Source.Addr().Unmap()
-	var h *header
-	if last != nil {
-		h = last.Load()
-	}
-	if h == nil || !h.of(m, ip) {
-		h = newHeader(m, ip)
-		if last != nil {
-			last.Store(h)
-		}
-	}
-	e := audit.Event{
-		Time:    m.Received,
-		Package: AuditPackage,
-		Action:  "log",
-		IP:      ip,
-		Ident:   h.ident,
-		Fields:  make(map[string]any, 8),
-	}
-	if m.Machine != nil {
-		e.MAC = m.Machine.MAC
-		e.Hostname = m.Machine.Hostname
-	}
-	f := e.Fields
+	h := &header{ip: ip, network: m.Network, priority: m.Priority, host: m.Hostname, app: m.AppName,
+		pid: m.ProcID, msgid: m.MsgID, time: m.Timestamp, ident: ip.String(), fields: make(map[string]any, 8)}
+	f := h.fields
 	switch m.Network { // constants go into an interface without allocating
 	case "tcp":
 		f["net"] = "tcp"
@@ -120,10 +77,53 @@ func event(m *Message, last *atomic.Pointer[header]) audit.Event {
 		f["facility"] = facilityNames[m.Facility()]
 		f["severity"] = severityNames[m.Severity()]
 	}
-	for i, v := range h.values {
-		if v != nil {
-			f[headerKeys[i]] = v
+	for _, kv := range [...][2]string{{"host", m.Hostname}, {"app", m.AppName}, {"pid", m.ProcID}, {"msgid", m.MsgID}} {
+		if kv[1] != "" {
+			f[kv[0]] = validUTF8(kv[1])
 		}
+	}
+	if !m.Timestamp.IsZero() {
+		f["time"] = m.Timestamp
+	}
+	return h
+}
+
+// of reports whether h is the header of m, sent from ip. Times must be
+// the same value, location included, not just the same instant.
+func (h *header) of(m *Message, ip netip.Addr) bool {
+	return h.ip == ip && h.network == m.Network && h.priority == m.Priority && h.host == m.Hostname &&
+		h.app == m.AppName && h.pid == m.ProcID && h.msgid == m.MsgID && h.time == m.Timestamp
+}
+
+// event returns the audit event for m, starting from the header of the
+// last event when it is m's; last nil means no sharing.
+func event(m *Message, last *atomic.Pointer[header]) audit.Event {
+	ip := m.Source.Addr().Unmap()
+	var h *header
+	if last != nil {
+		h = last.Load()
+	}
+	if h == nil || !h.of(m, ip) {
+		h = newHeader(m, ip)
+		if last != nil {
+			last.Store(h)
+		}
+	}
+	f := h.fields
+	if last != nil {
+		f = maps.Clone(f) // the header's own stays as it is for the next
+	}
+	e := audit.Event{
+		Time:    m.Received,
+		Package: AuditPackage,
+		Action:  "log",
+		IP:      ip,
+		Ident:   h.ident,
+		Fields:  f,
+	}
+	if m.Machine != nil {
+		e.MAC = m.Machine.MAC
+		e.Hostname = m.Machine.Hostname
 	}
 	if len(m.StructuredData) > 0 {
 		sd := make(map[string]any, len(m.StructuredData))
