@@ -167,11 +167,22 @@ type batchState struct {
 	last      *Document
 	lastSec   int64
 	lastIdent string
+	// sizes holds how many entries the last finished document of a
+	// package and subject had, so that the next one is made that big at
+	// once: a machine that sends much sends much the next second too.
+	sizes map[string]int
 }
+
+// maxSizes bounds batchState.sizes; it is emptied when full.
+const maxSizes = 1 << 12
+
+// subject returns the part of a document id after the time:
+// "package.ident".
+func subject(id string) string { return id[len("2006-01-02.15:04:05."):] }
 
 func (b *Batcher) run() {
 	defer close(b.done)
-	st := batchState{open: make(map[string]*Document)}
+	st := batchState{open: make(map[string]*Document), sizes: make(map[string]int)}
 	tick := time.NewTicker(b.opts.FlushInterval)
 	defer tick.Stop()
 	backoff := time.Duration(0)
@@ -248,6 +259,9 @@ func (b *Batcher) merge(st *batchState, e Event) {
 	d, ok := st.open[id]
 	if !ok {
 		d = &Document{}
+		if n := st.sizes[subject(id)]; n > 0 {
+			d.Entries = make([]Entry, 0, n)
+		}
 		st.open[id] = d
 	}
 	d.add(e)
@@ -261,6 +275,10 @@ func (b *Batcher) finish(st *batchState, all bool) {
 	st.last = nil
 	for id, d := range st.open {
 		if all || d.Time.Before(cutoff) {
+			if len(st.sizes) >= maxSizes {
+				clear(st.sizes)
+			}
+			st.sizes[subject(id)] = len(d.Entries)
 			st.ready = append(st.ready, *d)
 			delete(st.open, id)
 		}
