@@ -161,11 +161,29 @@ func (b *Batcher) Close(ctx context.Context) error {
 type batchState struct {
 	open  map[string]*Document
 	ready []Document
+	// last is the open document the last event went to, and lastSec and
+	// lastIdent the second and subject of its id: a run of events of one
+	// id, a machine's lines in one second, is merged without making the
+	// id of every event.
+	last      *Document
+	lastSec   int64
+	lastIdent string
+	// sizes holds how many entries the last finished document of a
+	// package and subject had, so that the next one is made that big at
+	// once: a machine that sends much sends much the next second too.
+	sizes map[string]int
 }
+
+// maxSizes bounds batchState.sizes; it is emptied when full.
+const maxSizes = 1 << 12
+
+// subject returns the part of a document id after the time:
+// "package.ident".
+func subject(id string) string { return id[len("2006-01-02.15:04:05."):] }
 
 func (b *Batcher) run() {
 	defer close(b.done)
-	st := batchState{open: make(map[string]*Document)}
+	st := batchState{open: make(map[string]*Document), sizes: make(map[string]int)}
 	tick := time.NewTicker(b.opts.FlushInterval)
 	defer tick.Stop()
 	// The queue is taken in turns rather than event by event: a recorder
@@ -233,21 +251,35 @@ func (b *Batcher) drainQueue(st *batchState) {
 }
 
 func (b *Batcher) merge(st *batchState, e Event) {
+	sec, ident := e.Time.Unix(), e.ident()
+	if d := st.last; d != nil && sec == st.lastSec && ident == st.lastIdent && e.Package == d.Package {
+		d.add(e)
+		return
+	}
 	id := e.ID()
 	d, ok := st.open[id]
 	if !ok {
 		d = &Document{}
+		if n := st.sizes[subject(id)]; n > 0 {
+			d.Entries = make([]Entry, 0, n)
+		}
 		st.open[id] = d
 	}
 	d.add(e)
+	st.last, st.lastSec, st.lastIdent = d, sec, ident
 }
 
 // finish moves documents whose second is over (all of them when all is
 // set) to the ready list, dropping the oldest beyond MaxPending.
 func (b *Batcher) finish(st *batchState, all bool) {
 	cutoff := b.opts.now().Truncate(time.Second)
+	st.last = nil
 	for id, d := range st.open {
 		if all || d.Time.Before(cutoff) {
+			if len(st.sizes) >= maxSizes {
+				clear(st.sizes)
+			}
+			st.sizes[subject(id)] = len(d.Entries)
 			st.ready = append(st.ready, *d)
 			delete(st.open, id)
 		}

@@ -7,19 +7,31 @@ import (
 )
 
 func BenchmarkParse(b *testing.B) {
-	for _, bm := range []struct{ name, raw string }{
-		{"rfc3164", "<6>Nov 24 11:30:56 kiosk-01 kernel: [    0.000000] Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org)"},
-		{"rfc5424", `<165>1 2026-11-24T11:30:56.003Z kiosk-01 app 42 ID7 [timeQuality tzKnown="1" isSynced="0"] Linux version 6.1.0-56-amd64`},
-		{"malformed", "this line is not syslog at all, but it is kept"},
+	const kernel = "<6>Nov 24 11:30:56 kiosk-01 kernel: [    0.000000] Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org)"
+	for _, bm := range []struct {
+		name string
+		raws []string // parsed in turn
+	}{
+		// Headers that change from one message to the next are parsed
+		// every time; a repeated one once.
+		{"rfc3164", []string{kernel, "<30>Nov 24 11:30:57 kiosk-01 systemd[1]: Started Journal Service (pid 1234, user root)."}},
+		{"rfc3164-same-header", []string{kernel}},
+		{"rfc5424", []string{`<165>1 2026-11-24T11:30:56.003Z kiosk-01 app 42 ID7 [timeQuality tzKnown="1" isSynced="0"] Linux version 6.1.0-56-amd64`}},
+		{"malformed", []string{"this line is not syslog at all, but it is kept"}},
 	} {
 		b.Run(bm.name, func(b *testing.B) {
 			p := newParser()
-			raw := []byte(bm.raw)
-			b.SetBytes(int64(len(raw)))
+			var raws [][]byte
+			for _, r := range bm.raws {
+				raws = append(raws, []byte(r))
+			}
+			b.SetBytes(int64(len(raws[0])))
 			b.ReportAllocs()
+			i := 0
 			for b.Loop() {
 				var m Message
-				p.parse(&m, raw)
+				p.parse(&m, raws[i%len(raws)])
+				i++
 			}
 		})
 	}

@@ -1,6 +1,8 @@
 package syslogd
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -96,16 +98,17 @@ func (m *Message) FacilityName() string {
 	if m.Priority < 0 {
 		return ""
 	}
-	return facilityNames[m.Facility()]
+	return facilityNames[m.Facility()].(string)
 }
 
 // facilityNames and severityNames are the keywords of RFC 5427 and
-// syslog(3).
+// syslog(3), strings in interfaces so that audit events take them without
+// allocating.
 var (
-	facilityNames = [24]string{"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
+	facilityNames = [24]any{"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
 		"uucp", "cron", "authpriv", "ftp", "ntp", "security", "console", "cron2",
 		"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"}
-	severityNames = [8]string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
+	severityNames = [8]any{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
 )
 
 // SeverityName returns the severity keyword ("err", "info", ...), or ""
@@ -114,7 +117,7 @@ func (m *Message) SeverityName() string {
 	if m.Priority < 0 {
 		return ""
 	}
-	return severityNames[m.Severity()]
+	return severityNames[m.Severity()].(string)
 }
 
 // Sender names the sender: the machine's host name when it has one, else
@@ -189,6 +192,11 @@ type parser struct {
 	m    syslog.Machine
 	buf  []byte
 	zbuf []byte
+	// head is the header of the last RFC 3164 message parsed whole that
+	// ended in a tag, "<PRI>TIMESTAMP HOST TAG[PID]: ", and last has its
+	// fields.
+	head []byte
+	last Message
 }
 
 func newParser() *parser {
@@ -209,13 +217,16 @@ func newParser() *parser {
 var errEmpty = errors.New("syslogd: empty message")
 
 // parse fills in the parsed fields of msg from raw, which it does not
-// keep, and Raw when it is empty.
+// keep. msg.Raw is raw as a string, or empty and then set: the text is
+// taken from it.
 func (p *parser) parse(msg *Message, raw []byte) {
 	msg.Priority = -1
 	if msg.Raw == "" {
 		msg.Raw = string(raw)
 	}
 	raw = trimTrailer(raw)
+	// text returns the last n bytes of the message.
+	text := func(n int) string { return msg.Raw[len(raw)-n : len(raw)] }
 	if len(raw) == 0 {
 		msg.Err = errEmpty
 		return
@@ -240,6 +251,16 @@ func (p *parser) parse(msg *Message, raw []byte) {
 		zone := time.Now().Format("Z07:00")
 		p.zbuf = append(append(append(p.zbuf[:0], in[:at]...), zone...), in[at:]...)
 		in = p.zbuf
+	}
+	// The lines a program sends in one second have the same header. What
+	// follows a header that ends in a tag is the text, whatever it is
+	// (every byte of it is one the parser takes), so such a header is
+	// parsed once.
+	if h := p.head; len(h) > 0 && len(in) > len(h) && bytes.HasPrefix(in, h) {
+		msg.Format, msg.Priority, msg.Timestamp = FormatRFC3164, p.last.Priority, p.last.Timestamp
+		msg.Hostname, msg.AppName, msg.ProcID = p.last.Hostname, p.last.AppName, p.last.ProcID
+		msg.Text = text(len(in) - len(h))
+		return
 	}
 	sm, err := p.m.Parse(in)
 	if err != nil {
@@ -277,8 +298,16 @@ func (p *parser) parse(msg *Message, raw []byte) {
 	msg.ProcID = deref(base.ProcID)
 	msg.MsgID = deref(base.MsgID)
 	msg.Text = deref(base.Message)
-	if n := len(msg.Text); n > 0 && n <= len(raw) && &in[0] != &raw[0] && string(in[len(in)-n:]) == msg.Text {
-		msg.Text = string(raw[len(raw)-n:])
+	n := len(msg.Text)
+	if n == 0 || n > len(raw) || string(in[len(in)-n:]) != msg.Text {
+		return
+	}
+	if msg.Format == FormatRFC3164 && msg.Err == nil && msg.AppName != "" && bytes.HasSuffix(in[:len(in)-n], []byte(": ")) {
+		p.head = append(p.head[:0], in[:len(in)-n]...)
+		p.last = *msg
+	}
+	if &in[0] != &raw[0] {
+		msg.Text = text(n)
 	}
 }
 
@@ -319,6 +348,22 @@ func zonelessISO(b []byte) int {
 func isControl(c byte) bool { return c == 0x7f || c < 0x20 && c != '\t' && c != '\n' && c != '\r' }
 
 func hasControl(b []byte) bool {
+	// Eight bytes at a time: a word none of whose bytes is below 0x20 or
+	// 0x7f has no control character. The test may see one where there
+	// is none (a tab, a borrow), never the reverse: the bytes decide.
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; len(b) >= 8; b = b[8:] {
+		x := binary.LittleEndian.Uint64(b)
+		del := x ^ (ones * 0x7f) // a zero byte where x has 0x7f
+		if ((x-ones*0x20)&^x|(del-ones)&^del)&highs == 0 {
+			continue
+		}
+		for _, c := range b[:8] {
+			if isControl(c) {
+				return true
+			}
+		}
+	}
 	for _, c := range b {
 		if isControl(c) {
 			return true

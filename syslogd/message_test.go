@@ -116,3 +116,55 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestHasControl(t *testing.T) {
+	slow := func(b []byte) bool {
+		for _, c := range b {
+			if isControl(c) {
+				return true
+			}
+		}
+		return false
+	}
+	base := []byte("<13>Nov 24 11:30:56 h t: \t0123456789abcdefghij\xff\x80 \r\n")
+	for i := range base {
+		for c := range 256 {
+			b := append([]byte(nil), base...)
+			b[i] = byte(c)
+			for _, in := range [][]byte{b, b[i:], b[:i]} {
+				if got, want := hasControl(in), slow(in); got != want {
+					t.Fatalf("hasControl(%q) = %v, want %v", in, got, want)
+				}
+			}
+		}
+	}
+}
+
+// FuzzParseSameHeader checks that a message parsed after one with the
+// same header, whose fields the parser keeps, parses as it does alone.
+func FuzzParseSameHeader(f *testing.F) {
+	for _, s := range [][3]string{
+		{"<6>Nov 24 11:30:56 kiosk-01 kernel: ", "Linux version 6.1.0", "[    0.000000] x"},
+		{"<30>Jan  5 07:30:00 kiosk-01 systemd[1]: ", "Started.", "a]: b"},
+		{"<13>Nov 24 11:30:56 h t: ", "x", "y: z [1]: \x00\n\xff"},
+		{"<38>2026-11-24T11:48:28 localhost prg00000[1234]: ", "seq: 1", "seq: 2\r\n"},
+		{"<13>Nov 24 11:30:56 h t[", "1]: a", "2]: b"},
+		{"<13>Nov 24 11:30:56 h ", "t: a", "u: b"},
+		{"<165>1 2026-11-24T11:30:56.003Z h app 42 ID7 - ", "a", "b"},
+	} {
+		f.Add(s[0], s[1], s[2])
+	}
+	f.Fuzz(func(t *testing.T, head, first, second string) {
+		p := newParser()
+		p.parse(&Message{}, []byte(head+first))
+		var got, want Message
+		p.parse(&got, []byte(head+second))
+		newParser().parse(&want, []byte(head+second))
+		if got.Format != want.Format || got.Priority != want.Priority || got.Timestamp != want.Timestamp ||
+			got.Hostname != want.Hostname || got.AppName != want.AppName || got.ProcID != want.ProcID ||
+			got.MsgID != want.MsgID || got.Text != want.Text || len(got.StructuredData) != len(want.StructuredData) ||
+			(got.Err == nil) != (want.Err == nil) || got.Err != nil && got.Err.Error() != want.Err.Error() {
+			t.Fatalf("%q after %q:\n got %+v\nwant %+v", head+second, head+first, got, want)
+		}
+	})
+}

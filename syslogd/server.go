@@ -225,9 +225,9 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 	}
 	limit := s.maxSize()
 	r := newDatagramReader(pc, limit+1)
-	// The datagrams go through a bounded queue to a goroutine that parses
-	// and handles them, so that this one is back at the socket at once
-	// and a burst, or a slow moment of the handler, fills the queue
+	// The datagrams go through a bounded queue to the goroutines that
+	// parse and handle them, so that this one is back at the socket at
+	// once and a burst, or a slow moment of the handler, fills the queue
 	// rather than overflows the socket's buffer.
 	// Datagrams go in batches, those of one read, to spare wake-ups.
 	q := make(chan []*Message, udpQueueLen/udpBatch)
@@ -235,17 +235,11 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		p := newParser()
-		h := s.handler()
-		var raw []byte
-		for batch := range q {
+		s.handle(ctx, q, func(batch []*Message) {
 			for _, m := range batch {
 				queued.Add(-int64(len(m.Raw)))
-				raw = append(raw[:0], m.Raw...)
-				p.parse(m, raw)
-				s.deliver(ctx, h, m)
 			}
-		}
+		})
 	}()
 	defer func() {
 		close(q)
@@ -382,32 +376,73 @@ func readFrom(pc net.PacketConn, buf []byte) (int, netip.AddrPort, error) {
 	return n, ap, err
 }
 
-// newMessage returns a message received now.
-func newMessage(network string, from netip.AddrPort, cut bool) *Message {
-	return &Message{
-		Received:  time.Now(),
-		Source:    netip.AddrPortFrom(from.Addr().Unmap(), from.Port()),
-		Network:   network,
-		Truncated: cut,
+// handle parses the messages of the batches from q, which have their Raw
+// text, and hands them to the handler, in order: parsing on this
+// goroutine, the handler on another, so that both run at once. It calls
+// took, if not nil, with every batch taken from q. It returns when q is
+// closed and every message is handled.
+func (s *Server) handle(ctx context.Context, q <-chan []*Message, took func([]*Message)) {
+	parsed := make(chan []*Message, 2)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h := s.handler()
+		for batch := range parsed {
+			s.deliver(ctx, h, batch)
+		}
+	}()
+	p := newParser()
+	var raw []byte
+	for batch := range q {
+		if took != nil {
+			took(batch)
+		}
+		for _, m := range batch {
+			raw = append(raw[:0], m.Raw...)
+			p.parse(m, raw)
+		}
+		parsed <- batch
 	}
+	close(parsed)
+	<-done
 }
 
-// deliver adds the machine to m, counts it and hands it to h.
-func (s *Server) deliver(ctx context.Context, h Handler, m *Message) {
-	if s.Store != nil {
-		if mc, err := s.Store.ByIP(ctx, m.Source.Addr()); err == nil {
-			m.Machine = &mc
+// deliver adds the machine to the messages of batch, counts them and
+// hands them to h. The store is asked once for every run of messages
+// from one address: the messages of a run share their Machine.
+func (s *Server) deliver(ctx context.Context, h Handler, batch []*Message) {
+	var (
+		bytes, malformed, truncated uint64
+		from                        netip.Addr
+		machine                     *pxelator.Machine
+	)
+	for i, m := range batch {
+		if s.Store != nil {
+			if a := m.Source.Addr(); i == 0 || a != from {
+				from, machine = a, nil
+				if mc, err := s.Store.ByIP(ctx, a); err == nil {
+					machine = &mc
+				}
+			}
+			m.Machine = machine
+		}
+		bytes += uint64(len(m.Raw))
+		if m.Err != nil {
+			malformed++
+		}
+		if m.Truncated {
+			truncated++
 		}
 	}
-	s.stats.messages.Add(1)
-	s.stats.bytes.Add(uint64(len(m.Raw)))
-	if m.Err != nil {
-		s.stats.malformed.Add(1)
+	// Counted before the handler sees them, so that a handler's effect
+	// never shows before the count.
+	s.stats.messages.Add(uint64(len(batch)))
+	s.stats.bytes.Add(bytes)
+	s.stats.malformed.Add(malformed)
+	s.stats.truncated.Add(truncated)
+	for _, m := range batch {
+		h.ServeSyslog(ctx, m)
 	}
-	if m.Truncated {
-		s.stats.truncated.Add(1)
-	}
-	h.ServeSyslog(ctx, m)
 }
 
 // Serve accepts TCP connections on l and reads syslog messages from each,
@@ -476,6 +511,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	var from netip.AddrPort
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		from = ta.AddrPort()
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	}
 	dc := &deadlineConn{Conn: c, idle: s.IdleTimeout, msg: s.ReadTimeout}
 	if dc.idle == 0 {
@@ -487,26 +523,20 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	fr := newFrameReader(dc, tcpBufferSize, s.maxSize())
 	fr.begin = dc.begin
 	fr.end = dc.end
-	// This goroutine reads, frames and parses; another handles. The
+	// This goroutine reads and frames; others parse and handle. The
 	// messages go over in batches of what one read brought, each of at
 	// most tcpBatch messages and tcpBatchBytes of text, at most two
-	// batches waiting: a slow handler slows the sender down.
+	// batches waiting at each step: a slow handler slows the sender down.
 	q := make(chan []*Message, 2)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		h := s.handler()
-		for batch := range q {
-			for _, m := range batch {
-				s.deliver(ctx, h, m)
-			}
-		}
+		s.handle(ctx, q, nil)
 	}()
 	defer func() {
 		close(q)
 		<-done
 	}()
-	p := newParser()
 	var batch []*Message
 	size := 0
 	for {
@@ -525,8 +555,9 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 			}
 			return
 		}
-		m := newMessage("tcp", from, f.cut || f.short)
-		p.parse(m, f.data)
+		// A message is taken as received when the read that completed
+		// it returned.
+		m := &Message{Received: dc.last, Source: from, Network: "tcp", Truncated: f.cut || f.short, Raw: string(f.data)}
 		batch = append(batch, m)
 		size += len(m.Raw)
 		if len(batch) >= tcpBatch || size >= tcpBatchBytes || fr.r.Buffered() == 0 {
@@ -537,26 +568,37 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 }
 
 // deadlineConn sets a read deadline before every read: IdleTimeout from
-// now between messages, and the time a begun message must be complete by
-// inside one.
+// now between messages, and inside a message the time it must be complete
+// by, ReadTimeout from the first read that waits for its rest. It notes
+// the time every read returned.
 type deadlineConn struct {
 	net.Conn
 	idle, msg time.Duration
+	inMsg     bool      // between begin and end
 	until     time.Time // the deadline of the message being read, or zero
+	last      time.Time // when the last read returned
 }
 
-func (d *deadlineConn) begin() { d.until = time.Now().Add(d.msg) }
-func (d *deadlineConn) end()   { d.until = time.Time{} }
+func (d *deadlineConn) begin() { d.inMsg = true }
+func (d *deadlineConn) end()   { d.inMsg, d.until = false, time.Time{} }
 
 func (d *deadlineConn) Read(p []byte) (int, error) {
-	dl := d.until
-	if dl.IsZero() && d.idle > 0 {
+	var dl time.Time
+	switch {
+	case d.inMsg:
+		if d.until.IsZero() {
+			d.until = time.Now().Add(d.msg)
+		}
+		dl = d.until
+	case d.idle > 0:
 		dl = time.Now().Add(d.idle)
 	}
 	if err := d.Conn.SetReadDeadline(dl); err != nil {
 		return 0, err
 	}
-	return d.Conn.Read(p)
+	n, err := d.Conn.Read(p)
+	d.last = time.Now()
+	return n, err
 }
 
 func (s *Server) shuttingDown() bool {
