@@ -11,7 +11,7 @@ import (
 // BatcherOptions tunes a [Batcher]. The zero value gives the defaults.
 type BatcherOptions struct {
 	// QueueSize bounds the events waiting to be merged (default 65536),
-	// which the Batcher takes every 10 ms.
+	// which the Batcher takes every 10 ms, or when it is half full.
 	// Record drops and counts an event that does not fit.
 	QueueSize int
 	// MaxPending bounds the documents held while the backend does not
@@ -48,6 +48,7 @@ type Batcher struct {
 	sink  Inserter
 	opts  BatcherOptions
 	queue chan Event
+	wake  chan struct{} // a queue more than half full wants taking now
 	log   *slog.Logger
 
 	recorded, droppedQueue, droppedPending, inserted, insertErrors atomic.Uint64
@@ -85,6 +86,7 @@ func NewBatcher(sink Inserter, opts *BatcherOptions) *Batcher {
 		sink:     sink,
 		opts:     o,
 		queue:    make(chan Event, o.QueueSize),
+		wake:     make(chan struct{}, 1),
 		log:      o.Logger,
 		closing:  make(chan struct{}),
 		done:     make(chan struct{}),
@@ -108,6 +110,12 @@ func (b *Batcher) Record(ctx context.Context, e Event) {
 		b.recorded.Add(1)
 	default:
 		b.droppedQueue.Add(1)
+	}
+	if len(b.queue) > cap(b.queue)/2 {
+		select {
+		case b.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -188,7 +196,8 @@ func (b *Batcher) run() {
 	defer tick.Stop()
 	// The queue is taken in turns rather than event by event: a recorder
 	// on a busy server would otherwise wake this goroutine, and a thread
-	// for it, for every packet.
+	// for it, for every packet. A queue more than half full is taken at
+	// once.
 	drain := time.NewTicker(drainInterval)
 	defer drain.Stop()
 	backoff := time.Duration(0)
@@ -196,6 +205,8 @@ func (b *Batcher) run() {
 	for {
 		select {
 		case <-drain.C:
+			b.drainQueue(&st)
+		case <-b.wake:
 			b.drainQueue(&st)
 		case <-tick.C:
 			b.drainQueue(&st)
