@@ -67,6 +67,14 @@ func writeValue(t *testing.T, path, value string) {
 	}
 }
 
+// writeMachine writes m's MAC, host name and profile into dir by hand.
+func writeMachine(t *testing.T, dir string, m pxelator.Machine) {
+	t.Helper()
+	writeValue(t, filepath.Join(dir, "mac"), m.MAC.String())
+	writeValue(t, filepath.Join(dir, "hostname"), m.Hostname)
+	writeValue(t, filepath.Join(dir, "profile"), m.Profile)
+}
+
 // eventually polls cond until it holds or 10 s pass.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -278,9 +286,7 @@ func TestDirStoreCrash(t *testing.T) {
 				if st.dir != "" {
 					dir = filepath.Join(root, st.machine.Server.String(), st.dir)
 				}
-				writeValue(t, filepath.Join(dir, "mac"), st.machine.MAC.String())
-				writeValue(t, filepath.Join(dir, "hostname"), st.machine.Hostname)
-				writeValue(t, filepath.Join(dir, "profile"), st.machine.Profile)
+				writeMachine(t, dir, st.machine)
 			}
 			s := openDir(t, root)
 			list, _ := s.List(context.Background())
@@ -359,11 +365,6 @@ func TestDirStoreJournalReplay(t *testing.T) {
 			}
 		}
 	}
-	writeMachine := func(root string, m pxelator.Machine) {
-		writeValue(t, filepath.Join(machineDir(root, m), "mac"), m.MAC.String())
-		writeValue(t, filepath.Join(machineDir(root, m), "hostname"), m.Hostname)
-		writeValue(t, filepath.Join(machineDir(root, m), "profile"), m.Profile)
-	}
 	tests := []struct {
 		name   string
 		ops    func(*testing.T, pxelator.Store)
@@ -376,7 +377,7 @@ func TestDirStoreJournalReplay(t *testing.T) {
 		{"new machine lost", put(m), func(root string) { os.RemoveAll(machineDir(root, m)) }, "", false, []pxelator.Machine{m}, "replayed"},
 		{"update lost", put(m, updated), func(root string) { writeValue(t, filepath.Join(machineDir(root, m), "profile"), "old") },
 			"", false, []pxelator.Machine{updated}, "replayed"},
-		{"move lost", put(m, moved), func(root string) { os.RemoveAll(machineDir(root, moved)); writeMachine(root, m) },
+		{"move lost", put(m, moved), func(root string) { os.RemoveAll(machineDir(root, moved)); writeMachine(t, machineDir(root, m), m) },
 			"", false, []pxelator.Machine{moved}, "replayed"},
 		{"checkpoint interrupted", put(m, updated), func(root string) { os.RemoveAll(machineDir(root, m)) }, "", true,
 			[]pxelator.Machine{updated}, "replayed"},
@@ -385,7 +386,7 @@ func TestDirStoreJournalReplay(t *testing.T) {
 			if err := s.Delete(ctx, m.MAC); err != nil {
 				t.Fatal(err)
 			}
-		}, func(root string) { writeMachine(root, m) }, "", false, nil, "replayed"},
+		}, func(root string) { writeMachine(t, machineDir(root, m), m) }, "", false, nil, "replayed"},
 		{"torn last record", put(m), func(root string) { os.RemoveAll(machineDir(root, m)) },
 			`{"dir":"10.77.0.1/10.77.0.9","files":[{"k":"mac","v":"52:54`, false, []pxelator.Machine{m}, "torn end"},
 		{"record out of the root", nil, nil,

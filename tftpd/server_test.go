@@ -181,14 +181,23 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
-// raw sends pkt to the server port and returns the first reply.
-func raw(t *testing.T, addr *net.UDPAddr, pkt []byte) []byte {
+// clientSocket returns a UDP socket on loopback for a hand-made client,
+// closed when the test ends.
+func clientSocket(t *testing.T) *net.UDPConn {
 	t.Helper()
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// raw sends pkt to the server port and returns the first reply.
+func raw(t *testing.T, addr *net.UDPAddr, pkt []byte) []byte {
+	t.Helper()
+	conn := clientSocket(t)
+	defer conn.Close() // at once: raw is called many times in a test
 	if _, err := conn.WriteToUDP(pkt, addr); err != nil {
 		t.Fatal(err)
 	}
@@ -461,11 +470,7 @@ func TestLossRecovery(t *testing.T) {
 func TestSamePortRequests(t *testing.T) {
 	root, _ := bootRoot(t)
 	s, _ := startServer(t, tftpd.FileServer(root))
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := clientSocket(t)
 	buf := make([]byte, 1024)
 	for i := range 20 {
 		name := fmt.Sprintf("pxelinux.cfg/missing-%d", i)
@@ -491,11 +496,7 @@ func TestSamePortRequests(t *testing.T) {
 func TestSamePortSameFile(t *testing.T) {
 	root, _ := bootRoot(t)
 	s, _ := startServer(t, tftpd.FileServer(root))
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := clientSocket(t)
 	rrq := []byte("\x00\x01sub/big.bin\x00octet\x00")
 	buf := make([]byte, 1024)
 	data := func(block byte) *net.UDPAddr { // waits for a DATA packet, returns its sender
@@ -531,11 +532,7 @@ func TestSamePortSameFile(t *testing.T) {
 func TestSizeProbe(t *testing.T) {
 	root, _ := bootRoot(t)
 	s, rec := startServer(t, tftpd.FileServer(root))
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := clientSocket(t)
 	conn.WriteToUDP([]byte("\x00\x01pxelinux.0\x00octet\x00tsize\x000\x00"), net.UDPAddrFromAddrPort(s.Addr))
 	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	buf := make([]byte, 1024)
