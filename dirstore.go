@@ -73,6 +73,8 @@ type DirStore struct {
 	broken   map[netip.Addr]string
 
 	journal *journal
+	applier *applier
+	rotated uint64 // changes queued when the journal was last set aside
 	watch   *watcher
 	kick    chan struct{} // asks for a checkpoint now
 	stop    chan struct{} // closed by Close
@@ -126,6 +128,7 @@ func OpenDir(ctx context.Context, dir string, opts *DirOptions) (*DirStore, erro
 		}
 		s.watch = w
 	}
+	s.applier = newApplier(s)
 	s.kick, s.stop, s.stopped = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go s.checkpoints()
 	if err := s.Reload(ctx); err != nil {
@@ -156,8 +159,8 @@ func (s *DirStore) checkpoints() {
 // Dir returns the directory the store is rooted at.
 func (s *DirStore) Dir() string { return s.dir }
 
-// Close makes every change durable in the machine directories and stops
-// watching them. Lookups keep working; Put and Delete fail.
+// Close writes every change to the machine directories, makes them
+// durable there and stops watching them. Lookups keep working; Put and Delete fail.
 func (s *DirStore) Close() error {
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
@@ -168,7 +171,9 @@ func (s *DirStore) Close() error {
 	}
 	close(s.stop)
 	<-s.stopped
-	err := errors.Join(s.checkpoint(), s.journal.close())
+	err := s.checkpoint()
+	s.applier.close()
+	err = errors.Join(err, s.journal.close())
 	if s.watch != nil {
 		err = errors.Join(err, s.watch.close())
 	}
@@ -180,7 +185,8 @@ func (s *DirStore) machineDir(server, ip netip.Addr) string {
 	return filepath.Join(s.dir, server.String(), ip.String())
 }
 
-// Put implements Store. It returns once the machine is on disk.
+// Put implements Store. It returns once the change is durable, in the
+// journal; the machine's directory is written moments later (see Flush).
 func (s *DirStore) Put(ctx context.Context, m Machine) error {
 	n, err := normalize(m)
 	if err != nil {
@@ -305,12 +311,21 @@ func (s *DirStore) Delete(ctx context.Context, mac net.HardwareAddr) error {
 	return nil
 }
 
+// Flush returns once every change made before it is in the machine
+// directories, for a reader of the files (durable they are already).
+func (s *DirStore) Flush(ctx context.Context) error {
+	return s.applier.wait(ctx, s.applier.mark())
+}
+
 // Reload reads the whole directory again and brings the index in line
 // with it. Changes are picked up by themselves while the store watches;
 // Reload is for a store opened with NoWatch, or a SIGHUP.
 func (s *DirStore) Reload(ctx context.Context) error {
 	s.diskMu.Lock()
 	defer s.diskMu.Unlock()
+	if err := s.Flush(ctx); err != nil { // no change may come in meanwhile
+		return err
+	}
 	servers, err := os.ReadDir(s.dir)
 	if err != nil {
 		return fmt.Errorf("pxelator: %w", err)

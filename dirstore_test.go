@@ -98,6 +98,9 @@ func TestDirStoreLayout(t *testing.T) {
 	if err := s.Put(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	dir := machineDir(root, m)
 	for key, want := range map[string]string{
 		"mac":          "52:54:00:00:0a:3d\n",
@@ -112,9 +115,10 @@ func TestDirStoreLayout(t *testing.T) {
 		}
 	}
 	for key, want := range map[string]os.FileMode{"amt.password": 0o600, "kiosk.on": 0o644} {
-		fi, err := os.Stat(filepath.Join(dir, key))
-		if err != nil || fi.Mode().Perm() != want {
-			t.Errorf("mode of %s = %v, %v; want %v", key, fi.Mode().Perm(), err, want)
+		if fi, err := os.Stat(filepath.Join(dir, key)); err != nil {
+			t.Error(err)
+		} else if fi.Mode().Perm() != want {
+			t.Errorf("mode of %s = %v; want %v", key, fi.Mode().Perm(), want)
 		}
 	}
 	if b, err := os.ReadFile(filepath.Join(root, ".gitignore")); err != nil || !strings.Contains(string(b), ".journal") {
@@ -157,6 +161,9 @@ func TestDirStoreExternalEdits(t *testing.T) {
 	ctx := context.Background()
 	m := pxelatortest.NewMachine(1)
 	if err := s.Put(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	dir := machineDir(root, m)
@@ -239,8 +246,12 @@ func TestDirStoreReloadWithoutWatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	m := pxelatortest.NewMachine(1)
 	if err := s.Put(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	writeValue(t, filepath.Join(machineDir(root, m), "profile"), "rescue")

@@ -35,6 +35,9 @@ func Example() {
 
 	found, _ := store.ByHostname(ctx, "KIOSK-01")
 	fmt.Println(found)
+	// Put returned once the machine was durable; Flush waits until its
+	// files are written too.
+	store.Flush(ctx)
 	b, _ := os.ReadFile(filepath.Join(dir, "10.0.0.1", "10.0.0.61", "hostname"))
 	fmt.Printf("hostname file: %s", b)
 	// Output:

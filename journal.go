@@ -2,6 +2,7 @@ package pxelator
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -255,25 +256,18 @@ func (s *DirStore) changeOf(m, old *Machine) *change {
 	return c
 }
 
-// commit journals the change from old to m (either may be nil) and then
-// makes it on disk. When the disk refuses it, the change back is
-// journaled and made as well, as far as it can be.
+// commit journals the change from old to m (either may be nil) and
+// queues it for the machine directories. It returns once the change is
+// durable in the journal.
 func (s *DirStore) commit(m, old *Machine) error {
+	if err := s.applier.failing(); err != nil {
+		return err
+	}
 	c := s.changeOf(m, old)
 	if err := s.journal.append(c); err != nil {
 		return err
 	}
-	err := s.apply(c)
-	if err != nil {
-		undo := s.changeOf(old, m)
-		if uerr := s.journal.append(undo); uerr == nil {
-			s.apply(undo)
-		}
-		return err
-	}
-	if s.watch != nil && len(c.Files) > 0 {
-		s.watch.add(filepath.Join(s.dir, c.Dir))
-	}
+	s.applier.enqueue(c)
 	if s.journal.pending() >= checkpointRecords {
 		select {
 		case s.kick <- struct{}{}:
@@ -281,80 +275,6 @@ func (s *DirStore) commit(m, old *Machine) error {
 		}
 	}
 	return nil
-}
-
-// apply makes change c on disk without syncing: the journal holds it
-// already. A machine's files are written to a hidden directory and
-// renamed into place, so that a reader never sees half a machine. It
-// succeeds again when repeated, as a replay does.
-func (s *DirStore) apply(c *change) error {
-	target := filepath.Join(s.dir, c.Dir)
-	serverDir := filepath.Dir(target)
-	var trash []string
-	defer func() {
-		for _, t := range trash {
-			os.RemoveAll(t)
-		}
-	}()
-	aside := func(dir, kind string) error {
-		t := hiddenName(filepath.Dir(dir), filepath.Base(dir), kind)
-		if err := os.Rename(dir, t); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return fmt.Errorf("pxelator: %w", err)
-		}
-		trash = append(trash, t)
-		return nil
-	}
-	if len(c.Files) == 0 {
-		return aside(target, "del")
-	}
-	if err := os.MkdirAll(serverDir, 0o755); err != nil {
-		return fmt.Errorf("pxelator: %w", err)
-	}
-	tmp, err := writeTemp(serverDir, filepath.Base(target), c.Files)
-	if err != nil {
-		return err
-	}
-	if c.Old != "" {
-		if err := aside(filepath.Join(s.dir, c.Old), "old"); err != nil {
-			os.RemoveAll(tmp)
-			return err
-		}
-	}
-	if err := os.Rename(tmp, target); err != nil {
-		// Something is in the way: a replay's earlier version of target.
-		err = aside(target, "old")
-		if err == nil {
-			err = os.Rename(tmp, target)
-		}
-		if err != nil {
-			os.RemoveAll(tmp)
-			return fmt.Errorf("pxelator: %w", err)
-		}
-	}
-	return nil
-}
-
-// writeTemp writes files to a new hidden directory beside name in
-// serverDir and returns its path.
-func writeTemp(serverDir, name string, files []fileValue) (string, error) {
-	tmp := hiddenName(serverDir, name, "tmp")
-	if err := os.Mkdir(tmp, 0o755); err != nil {
-		return "", fmt.Errorf("pxelator: %w", err)
-	}
-	for _, f := range files {
-		mode := os.FileMode(0o644)
-		if f.Secret {
-			mode = 0o600
-		}
-		if err := writeFile(filepath.Join(tmp, f.Key), f.Value+"\n", mode); err != nil {
-			os.RemoveAll(tmp)
-			return "", fmt.Errorf("pxelator: %w", err)
-		}
-	}
-	return tmp, nil
 }
 
 // replay makes on disk the changes a crash left in the journals (the
@@ -399,7 +319,8 @@ func (s *DirStore) replay() error {
 
 // checkpoint makes the changes in the journal durable in the machine
 // directories and starts a new journal. Writers wait only while the
-// journal is set aside, not while the file system syncs.
+// journal is set aside, not while the changes in it are applied and the
+// file system syncs.
 func (s *DirStore) checkpoint() error {
 	if _, err := os.Lstat(filepath.Join(s.dir, journalOld)); err == nil {
 		if err := s.finishCheckpoint(); err != nil { // one that failed before
@@ -409,8 +330,9 @@ func (s *DirStore) checkpoint() error {
 	if s.journal.pending() == 0 {
 		return nil
 	}
-	s.diskMu.Lock() // no change under way: every change journaled is on disk
+	s.diskMu.Lock() // no change under way: every change journaled is queued
 	err := s.journal.rotate()
+	s.rotated = s.applier.mark()
 	s.diskMu.Unlock()
 	if err != nil {
 		return err
@@ -418,9 +340,15 @@ func (s *DirStore) checkpoint() error {
 	return s.finishCheckpoint()
 }
 
-// finishCheckpoint makes the machine directories durable and then removes
-// the journal set aside, whose changes they hold.
+// finishCheckpoint waits until the changes in the journal set aside are
+// in the machine directories, makes those durable and then removes the
+// journal set aside.
 func (s *DirStore) finishCheckpoint() error {
+	if s.applier != nil {
+		if err := s.applier.wait(context.Background(), s.rotated); err != nil {
+			return err
+		}
+	}
 	if err := syncfs(s.dir); err != nil {
 		return err
 	}

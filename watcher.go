@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"golang.org/x/sys/unix"
 )
 
 // Debouncing of file events: an edit is acted on once the directory has
@@ -102,6 +103,11 @@ func (w *watcher) run() {
 			if !ok {
 				return
 			}
+			if errors.Is(err, unix.EINVAL) {
+				// fsnotify unwatching a directory the store moved aside,
+				// whose watch went with its removal: nothing was lost.
+				continue
+			}
 			if !errors.Is(err, fsnotify.ErrEventOverflow) {
 				w.s.log.Warn("pxelator: watching the store directory", "err", err)
 				continue
@@ -151,16 +157,26 @@ func (w *watcher) subject(name string) (string, bool) {
 func (s *DirStore) reconcile(p string) {
 	rel, _ := filepath.Rel(s.dir, p)
 	server := !strings.Contains(rel, string(filepath.Separator))
-	if !server && s.matches(p) {
-		return // the store's own write, or an edit that changed nothing
+	if !server && (s.applier.pending(rel) || s.matches(p)) {
+		// The store's own write, or an edit that changed nothing; or the
+		// store is about to write the directory, which brings another
+		// event.
+		return
 	}
 	s.diskMu.Lock()
 	defer s.diskMu.Unlock()
 	if server {
+		// The machines of the server still queued are not on disk yet.
+		if err := s.Flush(context.Background()); err != nil {
+			s.log.Warn("pxelator: not reconciling", "path", p, "err", err)
+			return
+		}
 		s.reconcileServer(p)
 		return
 	}
-	s.reconcileMachine(p)
+	if !s.applier.pending(rel) {
+		s.reconcileMachine(p)
+	}
 }
 
 // matches reports whether the machine directory dir holds what the index

@@ -13,7 +13,9 @@
 # 0.1 % drops), CLIENTS (distinct MACs, default 10000), SECS (default 15),
 # SERVERS (default "pxelator kea dnsmasq"), ROUNDS (default 1: runs of
 # each server at each rate, taken in turn; the ratios use the last),
-# PXELATOR (a built binary; default: go build).
+# PXELATOR (a built binary; default: go build), STORE_DIR (where each
+# server's directory goes: its store or lease file; default: a fresh ext4
+# file system with its journal, in an image file on this disk; see below).
 # Needs root. Installs kea-admin (perfdhcp), kea-dhcp4-server and
 # dnsmasq-base with apt-get when they are missing.
 set -euo pipefail
@@ -45,15 +47,37 @@ sysctl -qw net.core.rmem_default=$((4 << 20))
 tmp=$(mktemp -d /tmp/bench-dhcp.XXXXXX)
 id=$$
 srv=bdhs$id cli=bdhc$id vsrv=bvs$id vcli=bvc$id
-server_pid=
+server_pid= store_mnt=
 cleanup() {
 	if [[ -n $server_pid ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
 	ip netns del "$srv" 2>/dev/null || true
 	ip netns del "$cli" 2>/dev/null || true
+	if [[ -n $store_mnt ]]; then umount "$store_mnt" 2>/dev/null || true; fi
+	if [[ -n ${STORE_DIR:-} && -n ${store:-} ]]; then rm -rf "$store"; fi
 	rm -rf "$tmp"
 	sysctl -qw net.core.rmem_default="$rmem_default"
 }
 trap cleanup EXIT
+
+# The servers' files go to a fresh ext4 file system (journaled, as mkfs
+# makes it) in an image file on this disk, unless STORE_DIR says where.
+# A fresh one, because on ext4 without a journal (this testbed's root
+# file system) creating a file costs a scan of every inode deleted in its
+# block group in the last 1-6 minutes, and the clean-up of a test run or
+# of the last benchmark leaves tens of thousands: that would measure the
+# runs before, not the server.
+if [[ -n ${STORE_DIR:-} ]]; then
+	store=$(mktemp -d "$STORE_DIR/bench-dhcp.XXXXXX")
+else
+	truncate -s 4G "$tmp/store.img"
+	mkdir "$tmp/store"
+	if mkfs.ext4 -q -F "$tmp/store.img" && mount -o loop "$tmp/store.img" "$tmp/store"; then
+		store_mnt=$tmp/store
+	else
+		echo "bench/dhcp.sh: no loop-mounted ext4; the servers' files go to $tmp" >&2
+	fi
+	store=$tmp/store
+fi
 
 pxelator=${PXELATOR:-}
 if [[ -z $pxelator ]]; then
@@ -75,7 +99,7 @@ done
 # fresh directory. Directories are removed only at the end: on ext4
 # without a journal, creating files among many just deleted ones is slow.
 start_server() {
-	local dir=$tmp/$1.$2
+	local dir=$store/$1.$2
 	mkdir -p "$dir"
 	case $1 in
 	pxelator)
@@ -151,7 +175,7 @@ for r in $RATES; do
 		fi
 		printf '%-10s %8s %10s %9s%% %9s%% %10s %10s %8s %8s\n' "$s" "$r" "${rate:-?}" "${drops[0]:-?}" "${drops[1]:-?}" "${delays[0]:-?}" "${delays[1]:-?}" "$kdrops" "$cdrops"
 		if [[ $s == pxelator ]]; then # its own counters
-			grep -h 'dhcp: stopped' "$tmp/$s.$run/log" | sed 's/^.*msg="dhcp: stopped"/  /' || true
+			grep -h 'dhcp: stopped' "$store/$s.$run/log" | sed 's/^.*msg="dhcp: stopped"/  /' || true
 		fi
 	done
 done

@@ -111,7 +111,7 @@ const (
 // DirStore's journal syncs; not so many that thousands of threads
 // contend for one directory in the kernel while the workers answering
 // requests wait for a processor.
-const maxPuts = 16
+const maxPuts = 256
 
 // writeLatency is how long a new machine may wait for the store before
 // its REQUEST is answered: more writes are not admitted than the store
