@@ -44,9 +44,11 @@ type DirOptions struct {
 // secret). Writes are atomic and durable: a change is first appended to a
 // journal (<dir>/.journal, mode 0600, kept out of git by a <dir>/.gitignore
 // made when there is none) and synced there, one sync shared by the
-// writers that arrive together; then the machine's files are written to a
-// hidden directory beside it and renamed into place, so a reader never
-// sees half a machine. Every few seconds a checkpoint makes the
+// writers that arrive together, and the write returns. Behind it, in the
+// order they were made, the changes are written to the machine
+// directories, each to a hidden directory beside its machine and renamed
+// into place, so a reader never sees half a machine ([DirStore.Flush]
+// waits for them). Every few seconds a checkpoint makes the
 // directories durable with one syncfs(2), while writers go on with a new
 // journal, and then removes the old one. A crash loses no change that
 // returned: the next open replays the journal and tidies up what the

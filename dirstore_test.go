@@ -518,3 +518,49 @@ func TestDirStoreCheckpoint(t *testing.T) {
 	}
 	pxelatortest.Check(t, openDir(t, root), m)
 }
+
+// TestDirStoreDiskRefuses: when the machine directories cannot be
+// written, the change that was journaled is kept and retried, later
+// writes are refused with the reason, and nothing is lost across a
+// Close and an open once the disk takes it again.
+func TestDirStoreDiskRefuses(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	// A file where the server directory must go.
+	block := filepath.Join(root, pxelatortest.Server().String())
+	if err := os.WriteFile(block, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var log syncBuffer
+	s := openDirLog(t, root, &log)
+	m := pxelatortest.NewMachine(1)
+	if err := s.Put(ctx, m); err != nil {
+		t.Fatalf("Put: %v (the journal took it)", err)
+	}
+	if err := s.Flush(ctx); err == nil {
+		t.Fatal("Flush succeeded with the server directory blocked")
+	}
+	if err := s.Put(ctx, pxelatortest.NewMachine(2)); err == nil {
+		t.Error("Put succeeded while the disk refuses the last change")
+	}
+	if !strings.Contains(log.String(), "retrying") {
+		t.Errorf("log does not report the refused write:\n%s", log.String())
+	}
+	if err := s.Close(); err == nil {
+		t.Error("Close succeeded with a change not written")
+	}
+	if err := os.Remove(block); err != nil {
+		t.Fatal(err)
+	}
+	again := openDir(t, root)
+	pxelatortest.Check(t, again, m)
+	if err := again.Put(ctx, pxelatortest.NewMachine(2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := again.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(machineDir(root, m), "mac")); err != nil {
+		t.Error(err)
+	}
+}

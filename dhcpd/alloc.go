@@ -107,10 +107,10 @@ const (
 )
 
 // maxPuts bounds the writes in flight that are in the store's Put at
-// once; the others wait their turn without a thread. Enough to share a
-// DirStore's journal syncs; not so many that thousands of threads
-// contend for one directory in the kernel while the workers answering
-// requests wait for a processor.
+// once; the others wait their turn without a thread. Enough for a
+// DirStore to share one journal sync among many; not so many that a
+// store which blocks in the kernel takes thousands of threads while the
+// workers answering requests wait for a processor.
 const maxPuts = 256
 
 // writeLatency is how long a new machine may wait for the store before
