@@ -131,6 +131,7 @@ func OpenDir(ctx context.Context, dir string, opts *DirOptions) (*DirStore, erro
 		s.watch = w
 	}
 	s.applier = newApplier(s)
+	j.durable = s.applier.enqueue
 	s.kick, s.stop, s.stopped = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go s.checkpoints()
 	if err := s.Reload(ctx); err != nil {

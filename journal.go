@@ -43,20 +43,27 @@ type fileValue struct {
 // made durable there before the machine directories change, so that the
 // directories need no syncs of their own: the writers that arrive while a
 // write and fdatasync(2) of the journal run share the next one (a group
-// commit). A checkpoint sets the journal aside, makes the directories
-// durable with one syncfs(2) while writers go on with a new journal, and
-// removes the old one; opening the store replays what a crash left.
+// commit), and the writer that ran it hands the group's changes to the
+// store's applier in journal order. A checkpoint sets the journal aside
+// between two groups, makes the directories durable with one syncfs(2)
+// while writers go on with a new journal, and removes the old one;
+// opening the store replays what a crash left.
 //
 // The journal holds secret values, so it is a file of mode 0600.
 type journal struct {
-	dir string // the store's root
-	f   *os.File
+	dir     string        // the store's root
+	durable func(*change) // takes each change once it is durable, in order
 
 	mu      sync.Mutex
+	idle    *sync.Cond   // signals running turning false
+	f       *os.File     // replaced by rotate while running is set
 	buf     []byte       // records waiting for the next write
 	spare   []byte       // the other buffer, reused
+	changes []*change    // the changes of those records
 	waiters []chan error // writers waiting for the next write
-	running bool         // a writer is writing and syncing for the others
+	running bool         // someone is writing and syncing for the others, or rotating
+	pausing bool         // rotate waits for the group under way to end
+	newName bool         // the file's name is not durable yet
 	size    int64        // bytes in the file
 	records int          // records since the last checkpoint
 	closed  bool
@@ -74,10 +81,13 @@ func openJournal(dir string) (*journal, error) {
 		f.Close()
 		return nil, fmt.Errorf("pxelator: journal: %w", err)
 	}
-	return &journal{dir: dir, f: f, size: fi.Size()}, nil
+	j := &journal{dir: dir, f: f, size: fi.Size()}
+	j.idle = sync.NewCond(&j.mu)
+	return j, nil
 }
 
-// append makes c durable in the journal and returns once it is.
+// append makes c durable in the journal, hands it on, and returns once
+// it is.
 func (j *journal) append(c *change) error {
 	rec, err := json.Marshal(c)
 	if err != nil {
@@ -90,40 +100,61 @@ func (j *journal) append(c *change) error {
 		return fmt.Errorf("pxelator: journal: %w", os.ErrClosed)
 	}
 	j.buf = append(append(j.buf, rec...), '\n')
+	j.changes = append(j.changes, c)
 	j.waiters = append(j.waiters, done)
-	if j.running {
-		j.mu.Unlock()
-		return <-done
+	if !j.running {
+		j.running = true
+		j.lead()
 	}
-	j.running = true
-	for len(j.waiters) > 0 {
-		buf, waiters := j.buf, j.waiters
-		j.buf, j.spare, j.waiters = j.spare[:0], buf, nil
+	j.mu.Unlock()
+	return <-done
+}
+
+// lead writes groups of records while writers wait and no rotation does.
+// j.mu is held and j.running set; lead clears it.
+func (j *journal) lead() {
+	for len(j.waiters) > 0 && !j.pausing {
+		buf, changes, waiters := j.buf, j.changes, j.waiters
+		j.buf, j.spare, j.changes, j.waiters = j.spare[:0], buf, nil, nil
 		j.mu.Unlock()
 		err := j.write(buf, len(waiters))
+		if err == nil && j.durable != nil {
+			for _, c := range changes {
+				j.durable(c)
+			}
+		}
 		for _, w := range waiters {
 			w <- err
 		}
 		j.mu.Lock()
 	}
 	j.running = false
-	j.mu.Unlock()
-	return <-done
+	j.idle.Broadcast()
 }
 
-// write appends the records in buf (n of them) and syncs the file. Only
-// the writer that runs the group calls it. A failed write is cut off
-// again, so that the records after it are not lost behind garbage.
+// write appends the records in buf (n of them) and syncs the file, and
+// the directory after a rotation. Only the writer that leads calls it. A
+// failed write is cut off again, so that the records after it are not
+// lost behind garbage.
 func (j *journal) write(buf []byte, n int) error {
-	_, err := j.f.Write(buf)
+	j.mu.Lock()
+	f, newName := j.f, j.newName
+	j.mu.Unlock()
+	_, err := f.Write(buf)
 	if err == nil {
-		err = fdatasync(j.f)
+		err = fdatasync(f)
+	}
+	if err == nil && newName {
+		err = syncDir(j.dir) // the file's name must last with what it holds
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if err != nil {
-		j.f.Truncate(j.size)
+		f.Truncate(j.size)
 		return fmt.Errorf("pxelator: journal: %w", err)
+	}
+	if newName {
+		j.newName = false
 	}
 	j.size += int64(len(buf))
 	j.records += n
@@ -137,33 +168,49 @@ func (j *journal) pending() int {
 	return j.records
 }
 
-// rotate renames the journal to journalOld and starts an empty one. No
-// append may run meanwhile.
-func (j *journal) rotate() error {
+// rotate renames the journal to journalOld and starts an empty one,
+// between two groups: every change in the old one has been handed on
+// when it returns mark's result.
+func (j *journal) rotate(mark func() uint64) (uint64, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	j.pausing = true
+	for j.running {
+		j.idle.Wait()
+	}
+	j.pausing, j.running = false, true // writers queue up meanwhile
+	n := mark()
+	j.mu.Unlock()
 	cur, old := filepath.Join(j.dir, journalName), filepath.Join(j.dir, journalOld)
+	f, err := j.swap(cur, old)
+	j.mu.Lock()
+	if err == nil {
+		j.f.Close()
+		// The next group syncs the directory, outside this pause.
+		j.f, j.newName, j.size, j.records = f, true, 0, 0
+	}
+	j.lead()
+	if err != nil {
+		return 0, fmt.Errorf("pxelator: journal: %w", err)
+	}
+	return n, nil
+}
+
+// swap renames the journal file cur to old and creates cur afresh.
+func (j *journal) swap(cur, old string) (*os.File, error) {
 	if err := os.Rename(cur, old); err != nil {
-		return fmt.Errorf("pxelator: journal: %w", err)
+		return nil, err
 	}
 	f, err := os.OpenFile(cur, os.O_RDWR|os.O_CREATE|os.O_APPEND|os.O_TRUNC, 0o600)
-	if err == nil {
-		err = syncDir(j.dir) // the next changes go to the new file: its name must last
-	}
 	if err != nil {
-		if f != nil {
-			f.Close()
-		}
 		os.Rename(old, cur)
-		return fmt.Errorf("pxelator: journal: %w", err)
+		return nil, err
 	}
-	j.f.Close()
-	j.f, j.size, j.records = f, 0, 0
-	return nil
+	return f, nil
 }
 
 // reset empties the journal once what it holds is durable elsewhere. No
-// append may run meanwhile.
+// append may run meanwhile: it is for replay.
 func (j *journal) reset() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -256,18 +303,16 @@ func (s *DirStore) changeOf(m, old *Machine) *change {
 	return c
 }
 
-// commit journals the change from old to m (either may be nil) and
-// queues it for the machine directories. It returns once the change is
-// durable in the journal.
+// commit journals the change from old to m (either may be nil), which
+// hands it to the applier for the machine directories. It returns once
+// the change is durable in the journal.
 func (s *DirStore) commit(m, old *Machine) error {
 	if err := s.applier.failing(); err != nil {
 		return err
 	}
-	c := s.changeOf(m, old)
-	if err := s.journal.append(c); err != nil {
+	if err := s.journal.append(s.changeOf(m, old)); err != nil {
 		return err
 	}
-	s.applier.enqueue(c)
 	if s.journal.pending() >= checkpointRecords {
 		select {
 		case s.kick <- struct{}{}:
@@ -330,13 +375,11 @@ func (s *DirStore) checkpoint() error {
 	if s.journal.pending() == 0 {
 		return nil
 	}
-	s.diskMu.Lock() // no change under way: every change journaled is queued
-	err := s.journal.rotate()
-	s.rotated = s.applier.mark()
-	s.diskMu.Unlock()
+	n, err := s.journal.rotate(s.applier.mark)
 	if err != nil {
 		return err
 	}
+	s.rotated = n
 	return s.finishCheckpoint()
 }
 

@@ -144,10 +144,13 @@ rcvbuf_errors() {
 	ip netns exec "$1" awk '/^Udp:/ {if (!h) {for (i = 1; i <= NF; i++) if ($i == "RcvbufErrors") c = i; h = 1} else print $c}' /proc/net/snmp
 }
 
+# stop_server stops the server and writes out what it left in the page
+# cache, so that the next server does not pay for it.
 stop_server() {
 	kill "$server_pid" 2>/dev/null || true
 	wait "$server_pid" 2>/dev/null || true
 	server_pid=
+	sync
 }
 
 printf '%-10s %8s %10s %10s %10s %10s %10s %8s %8s\n' server asked "DORA/s" "drops D-O" "drops R-A" "avg D-O ms" "avg R-A ms" "k-server" "k-client"

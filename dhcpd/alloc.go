@@ -103,7 +103,7 @@ func (a *allocator) inRange(ip netip.Addr) bool {
 // is not known yet.
 const (
 	maxWrites = 4096
-	minWrites = 512
+	minWrites = 2048
 )
 
 // maxPuts bounds the writes in flight that are in the store's Put at
@@ -111,7 +111,7 @@ const (
 // DirStore to share one journal sync among many; not so many that a
 // store which blocks in the kernel takes thousands of threads while the
 // workers answering requests wait for a processor.
-const maxPuts = 256
+const maxPuts = 1024
 
 // writeLatency is how long a new machine may wait for the store before
 // its REQUEST is answered: more writes are not admitted than the store

@@ -11,11 +11,11 @@ func TestWriteRateLimit(t *testing.T) {
 	if got := r.limit(t0); got != minWrites {
 		t.Errorf("idle limit = %d, want %d", got, minWrites)
 	}
-	for range 3000 { // a store doing 3000 writes per second
+	for range 6000 { // a store doing 6000 writes per second
 		r.done(t0)
 	}
-	if got := r.limit(t0.Add(time.Second)); got != 1500 {
-		t.Errorf("limit after 3000 writes/s = %d, want 1500 (0.5 s worth)", got)
+	if got := r.limit(t0.Add(time.Second)); got != 3000 {
+		t.Errorf("limit after 6000 writes/s = %d, want 3000 (0.5 s worth)", got)
 	}
 	for range 20000 {
 		r.done(t0.Add(time.Second))
