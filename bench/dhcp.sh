@@ -153,7 +153,12 @@ stop_server() {
 	sync
 }
 
-printf '%-10s %8s %10s %10s %10s %10s %10s %8s %8s\n' server asked "DORA/s" "drops D-O" "drops R-A" "avg D-O ms" "avg R-A ms" "k-server" "k-client"
+# cpu_ticks PID: processor time the process has used, in clock ticks.
+cpu_ticks() {
+	awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+printf '%-10s %8s %10s %10s %10s %10s %10s %8s %8s %8s\n' server asked "DORA/s" "drops D-O" "drops R-A" "avg D-O ms" "avg R-A ms" "k-server" "k-client" "CPU us"
 declare -A rates clean
 run=0
 for r in $RATES; do
@@ -167,6 +172,7 @@ for r in $RATES; do
 		kdrops=$(ip netns exec "$srv" awk '$2 ~ /:0043$/ {d += $NF} END {print d + 0}' /proc/net/udp)
 		# and at perfdhcp's sockets (a client starved of processor time)
 		cdrops=$(($(rcvbuf_errors "$cli") - c0))
+		ticks=$(cpu_ticks "$server_pid")
 		stop_server
 		rate=$(awk '/^Rate:/ {print $2; exit}' "$out")
 		drops=($(awk '/drops ratio:/ {print $3}' "$out"))
@@ -176,7 +182,9 @@ for r in $RATES; do
 		if awk -v a="${drops[0]:-100}" -v b="${drops[1]:-100}" 'BEGIN{exit !(a < 0.1 && b < 0.1)}'; then
 			if ((r > ${clean[$s]:-0})); then clean[$s]=$r; fi
 		fi
-		printf '%-10s %8s %10s %9s%% %9s%% %10s %10s %8s %8s\n' "$s" "$r" "${rate:-?}" "${drops[0]:-?}" "${drops[1]:-?}" "${delays[0]:-?}" "${delays[1]:-?}" "$kdrops" "$cdrops"
+		# The server's processor time per exchange, start-up included.
+		cpu=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v r="${rate:-0}" -v d="$SECS" 'BEGIN{if (r > 0) printf "%.0f", t / hz * 1e6 / (r * d); else print "?"}')
+		printf '%-10s %8s %10s %9s%% %9s%% %10s %10s %8s %8s %8s\n' "$s" "$r" "${rate:-?}" "${drops[0]:-?}" "${drops[1]:-?}" "${delays[0]:-?}" "${delays[1]:-?}" "$kdrops" "$cdrops" "$cpu"
 		if [[ $s == pxelator ]]; then # its own counters
 			grep -h 'dhcp: stopped' "$store/$s.$run/log" | sed 's/^.*msg="dhcp: stopped"/  /' || true
 		fi
@@ -184,6 +192,7 @@ for r in $RATES; do
 done
 echo "(perfdhcp -4 -l <veth> -r ASKED -R $CLIENTS -p $SECS; drops are of DISCOVER-OFFER and REQUEST-ACK;"
 echo " k-server, k-client: datagrams the kernel dropped at the server's and at perfdhcp's sockets;"
+echo " CPU us: the server's processor time per exchange, its start and the new machines included;"
 echo " each pxelator run starts with an empty store)"
 for s in $SERVERS; do
 	echo "$s: highest asked rate with under 0.1 % drops: ${clean[$s]:-none of $RATES}"

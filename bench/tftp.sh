@@ -129,17 +129,6 @@ once() {
 	ms "$s" "$(now)"
 }
 
-# best MS: the best of $runs runs of once.
-best() {
-	local b= d
-	for _ in $(seq "$runs"); do
-		d=$(once "$@")
-		[ "$d" = FAIL ] && { echo FAIL; return; }
-		if [ -z "$b" ] || [ "$d" -lt "$b" ]; then b=$d; fi
-	done
-	echo "$b"
-}
-
 # keep ARRAY KEY MS: keep the smaller time (FAIL sticks).
 keep() {
 	local -n a=$1
@@ -184,8 +173,16 @@ for _ in $(seq "$runs"); do
 		stc[$n]=$(( ${stc[$n]:-0} + (c1 - c0) * 1000 / $(getconf CLK_TCK) / runs ))
 	done
 done
-http_boot=$(best "$work/root/big" curl -sf -o "$work/out/f" http://127.0.0.1:6911/big)
-http_std=$(best "$work/root/big" curl -sf -o "$work/out/f" http://127.0.0.1:6912/big)
+# HTTP: the two handlers take turns, each going first every other run.
+declare -A http
+for r in $(seq "$runs"); do
+	order="6911 6912"
+	if ((r % 2 == 0)); then order="6912 6911"; fi
+	for p in $order; do
+		keep http "$p" "$(once "$work/root/big" curl -sf -o "$work/out/f" "http://127.0.0.1:$p/big")"
+	done
+done
+http_boot=${http[6911]} http_std=${http[6912]}
 
 ratio() { # ratio PEER OURS: how many times faster ours is
 	if [[ $1 =~ ^[0-9]+$ && $2 =~ ^[0-9]+$ && $2 -gt 0 ]]; then awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2fx", a/b}'; else echo -; fi
