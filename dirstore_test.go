@@ -564,3 +564,32 @@ func TestDirStoreDiskRefuses(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestDirStoreReloadWhileWriting: machines whose directories are still
+// being written behind the journal survive a Reload and a watcher's
+// reconciling of their new server directory.
+func TestDirStoreReloadWhileWriting(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	s := openDir(t, root)
+	const n = 300
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if err := s.Put(ctx, pxelatortest.NewMachine(i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := s.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // let the watcher reconcile what it saw
+	for i := range n {
+		pxelatortest.Check(t, s, pxelatortest.NewMachine(i))
+	}
+	if list, _ := s.List(ctx); len(list) != n {
+		t.Errorf("%d machines after Reload, want %d", len(list), n)
+	}
+}
