@@ -66,9 +66,8 @@ func (a *applier) enqueue(c *change) {
 	}
 	a.queue = append(a.queue, c)
 	a.queued++
-	a.dirs[c.Dir]++
-	if c.Old != "" && c.Old != c.Dir {
-		a.dirs[c.Old]++
+	for _, d := range c.dirs() {
+		a.dirs[d]++
 	}
 	a.mu.Unlock()
 	a.cond.Broadcast()
@@ -167,10 +166,7 @@ func (a *applier) run() {
 			a.queue = nil // let the backing array go
 		}
 		a.applied++
-		for _, d := range []string{c.Dir, c.Old} {
-			if d == "" || (d == c.Old && c.Old == c.Dir) {
-				continue
-			}
+		for _, d := range c.dirs() {
 			if a.dirs[d]--; a.dirs[d] == 0 {
 				delete(a.dirs, d)
 			}

@@ -251,14 +251,18 @@ func readChanges(b []byte) (changes []change, ignored int) {
 	return changes, 0
 }
 
+// dirs returns the machine directories c changes.
+func (c *change) dirs() []string {
+	if c.Old == "" || c.Old == c.Dir {
+		return []string{c.Dir}
+	}
+	return []string{c.Dir, c.Old}
+}
+
 // validate checks that a change read back names machine directories
 // under the root and files a machine may have.
 func (c *change) validate() error {
-	dirs := []string{c.Dir}
-	if c.Old != "" {
-		dirs = append(dirs, c.Old)
-	}
-	for _, d := range dirs {
+	for _, d := range c.dirs() {
 		server, ip, ok := strings.Cut(d, "/")
 		_, err1 := netip.ParseAddr(server)
 		_, err2 := netip.ParseAddr(ip)
