@@ -163,7 +163,8 @@ func (s *DirStore) checkpoints() {
 func (s *DirStore) Dir() string { return s.dir }
 
 // Close writes every change to the machine directories, makes them
-// durable there and stops watching them. Lookups keep working; Put and Delete fail.
+// durable there and stops watching them. Lookups keep working; Put and
+// Delete fail.
 func (s *DirStore) Close() error {
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
