@@ -24,7 +24,7 @@
 //     (embedded SQLite or MongoDB) answering ad-hoc queries
 //
 // Protocol packages import only this package and audit, never each other;
-// examples/pxelator composes them into the reference server. Test fakes
+// cmd/pxelator composes them into the reference server. Test fakes
 // live next to what they fake: pxelatortest holds the conformance suite
 // every Store passes, audit/audittest an in-memory recorder.
 //

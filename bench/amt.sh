@@ -15,7 +15,7 @@ go test -run '^$' -bench . -benchtime 3000x -count 3 ./amt | grep -E '^Benchmark
 
 tmp=$(mktemp -d)
 trap 'rm -f "$tmp/url"; wait; rm -rf "$tmp"' EXIT
-go build -o "$tmp/powerctl" ./examples/powerctl
+go build -o "$tmp/powerctl" ./cmd/powerctl
 AMTTEST_SERVE_FILE="$tmp/url" go test -count 1 -run '^TestServeForBench$' ./amt/amttest >/dev/null &
 for _ in $(seq 600); do [ -s "$tmp/url" ] && break; sleep 0.1; done
 url=$(cat "$tmp/url")

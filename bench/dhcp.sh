@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/dhcp.sh: full DORA exchanges per second, drops and latency, measured
-# with Kea's perfdhcp against the reference server (examples/pxelator, whose
+# with Kea's perfdhcp against the reference server (cmd/pxelator, whose
 # store is on disk under -conf and whose audit is on by default), Kea
 # (memfile leases, persisted) and dnsmasq (lease file), one after the other
 # in the same run and the same network namespace setup:
@@ -82,7 +82,7 @@ fi
 pxelator=${PXELATOR:-}
 if [[ -z $pxelator ]]; then
 	pxelator=$tmp/pxelator.bin
-	go build -o "$pxelator" ./examples/pxelator
+	go build -o "$pxelator" ./cmd/pxelator
 fi
 
 ip netns add "$srv"

@@ -14,7 +14,7 @@ go test -run '^$' -bench . -benchtime 20000x -count 3 ./wol | grep -E '^Benchmar
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-go build -o "$tmp/powerctl" ./examples/powerctl
+go build -o "$tmp/powerctl" ./cmd/powerctl
 echo "== one process per packet"
 hyperfine -N --warmup 10 --runs 200 --export-markdown "$tmp/wol.md" \
 	-n "powerctl -wol" "$tmp/powerctl -wol 00:11:22:33:44:55 -broadcast 127.0.0.1 -port 40009 on" \
