@@ -34,15 +34,15 @@ func TestPollPower(t *testing.T) {
 		}
 	}
 	rec := &audittest.Recorder{}
-	st := &stack{store: store, audit: rec, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	d := deps{store: store, audit: rec, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 
-	pollPower(ctx, powerOptions{}, st)
+	pollPower(ctx, powerSettings{}, d)
 	evs := rec.Find("amt", "power_state")
 	if len(evs) != 1 || evs[0].Fields["state"] != "off" || evs[0].MAC.String() != withAMT.MAC.String() {
 		t.Fatalf("audit = %+v, want one power_state off for %v", evs, withAMT.MAC)
 	}
 
-	c, readable, err := powerFor(wolOnly, powerOptions{}, st)
+	c, readable, err := powerFor(wolOnly, powerSettings{}, d)
 	if err != nil || readable {
 		t.Fatalf("powerFor(no BMC) = %T, %t, %v", c, readable, err)
 	}
