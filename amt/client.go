@@ -2,6 +2,7 @@ package amt
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -151,12 +152,8 @@ func NewClientFor(m pxelator.Machine, cfg Config) (*Client, error) {
 	if addr == "" {
 		return nil, fmt.Errorf("amt: machine %v has no %s and no IP address", m.MAC, AttrAddress)
 	}
-	if u := m.Get(AttrUsername); u != "" {
-		cfg.Username = u
-	}
-	if p := m.Get(AttrPassword); p != "" {
-		cfg.Password = p
-	}
+	cfg.Username = cmp.Or(m.Get(AttrUsername), cfg.Username)
+	cfg.Password = cmp.Or(m.Get(AttrPassword), cfg.Password)
 	cfg.MAC = m.MAC
 	return NewClient(addr, cfg)
 }

@@ -1,6 +1,7 @@
 package drac
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net"
@@ -68,12 +69,8 @@ func NewRedfishFor(m pxelator.Machine, cfg Config) (*Redfish, error) {
 	if addr == "" {
 		return nil, fmt.Errorf("drac: machine %v has no %s", m.MAC, AttrAddress)
 	}
-	if u := m.Get(AttrUsername); u != "" {
-		cfg.Username = u
-	}
-	if p := m.Get(AttrPassword); p != "" {
-		cfg.Password = p
-	}
+	cfg.Username = cmp.Or(m.Get(AttrUsername), cfg.Username)
+	cfg.Password = cmp.Or(m.Get(AttrPassword), cfg.Password)
 	cfg.MAC = m.MAC
 	return NewRedfish(addr, cfg)
 }

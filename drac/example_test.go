@@ -3,6 +3,7 @@ package drac_test
 import (
 	"context"
 	"fmt"
+	"log"
 	"net"
 	"time"
 
@@ -114,15 +115,12 @@ func ExampleNewRedfishFor() {
 	m.Set(drac.AttrUsername, "root")
 	m.SetSecret(drac.AttrPassword, "calvin")
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	c, err := drac.NewRedfishFor(m, drac.Config{HTTPClient: srv.Client()})
 	if err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
-	defer c.Close(ctx)
-	st, err := c.PowerState(ctx)
+	st, err := c.PowerState(context.Background())
 	fmt.Println(st, err)
+	c.Close(context.Background())
 	// Output: on <nil>
 }
