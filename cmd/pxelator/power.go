@@ -34,8 +34,8 @@ type powerOptions struct {
 // powerFor returns the power backend of m: its AMT device when it has an
 // amt.address, its Dell iDRAC (Redfish) when it has a drac.address, else
 // Wake-on-LAN, which can only switch it on. readable reports whether the
-// backend can read the power state.
-// The caller closes c.
+// backend can read the power state. The caller closes c, which logs out
+// of the BMC.
 func powerFor(m pxelator.Machine, o powerOptions, st *stack) (c powerController, readable bool, err error) {
 	switch {
 	case m.Get(amt.AttrAddress) != "":
