@@ -22,6 +22,7 @@ type powerController interface {
 	Cycle(ctx context.Context) error
 	Reset(ctx context.Context) error
 	PowerState(ctx context.Context) (pxelator.PowerState, error)
+	Close(ctx context.Context) error // ends a BMC session
 }
 
 // powerOptions are the power flags of the reference server.
@@ -33,21 +34,18 @@ type powerOptions struct {
 // powerFor returns the power backend of m: its AMT device when it has an
 // amt.address, its Dell iDRAC (Redfish) when it has a drac.address, else
 // Wake-on-LAN, which can only switch it on. readable reports whether the
-// backend can read the power state.
+// backend can read the power state. The caller closes c, which logs out
+// of the BMC.
 func powerFor(m pxelator.Machine, o powerOptions, st *stack) (c powerController, readable bool, err error) {
 	switch {
 	case m.Get(amt.AttrAddress) != "":
-		c, err := amt.ForMachine(m, amt.Config{Insecure: o.insecure, Audit: st.audit, Logger: st.log})
+		c, err := amt.NewClientFor(m, amt.Config{InsecureSkipVerify: o.insecure, Recorder: st.audit, Logger: st.log})
 		return c, err == nil, err
 	case m.Get(drac.AttrAddress) != "":
-		c, err := drac.FromMachine(m)
-		if err != nil {
-			return nil, false, err
-		}
-		c.InsecureSkipVerify, c.Recorder, c.Logger = o.insecure, st.audit, st.log
-		return c, true, nil
+		c, err := drac.NewRedfishFor(m, drac.Config{InsecureSkipVerify: o.insecure, Recorder: st.audit, Logger: st.log})
+		return c, err == nil, err
 	}
-	return &wol.Client{MAC: m.MAC, Audit: st.audit}, false, nil
+	return &wol.Client{MAC: m.MAC, Recorder: st.audit, Logger: st.log}, false, nil
 }
 
 // powerCommands returns the DNS commands that switch a machine through
@@ -59,6 +57,7 @@ func powerCommands(st *stack) map[string]dnsd.CommandFunc {
 			if err != nil {
 				return err
 			}
+			defer c.Close(ctx)
 			return op(c, ctx)
 		}
 	}
@@ -91,6 +90,7 @@ func pollPower(ctx context.Context, o powerOptions, st *stack) {
 		}
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		state, err := c.PowerState(rctx)
+		c.Close(rctx)
 		cancel()
 		if err != nil {
 			st.log.WarnContext(ctx, "power: reading the state", "machine", m, "err", err)
