@@ -36,7 +36,7 @@ func badBMC(t *testing.T, h func(w http.ResponseWriter, r *http.Request)) (*amt.
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(c.CloseIdleConnections)
+	t.Cleanup(func() { c.Close(context.Background()) })
 	return c, &n
 }
 
@@ -199,7 +199,7 @@ func TestTLS(t *testing.T) {
 	pool.AddCert(srv.Certificate())
 	for name, cfg := range map[string]amt.Config{
 		"trusted CA": {TLSConfig: &tls.Config{RootCAs: pool}},
-		"insecure":   {Insecure: true},
+		"insecure":   {InsecureSkipVerify: true},
 	} {
 		c := newClient(t, srv, cfg)
 		if st, err := c.PowerState(ctx); err != nil || st != pxelator.PowerOff {

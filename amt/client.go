@@ -2,6 +2,7 @@ package amt
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -45,28 +46,31 @@ type Config struct {
 	// of WS-Management.
 	Legacy bool
 
-	// Insecure skips the verification of the device's TLS certificate:
-	// AMT ships with a self-signed one. Off by default.
-	Insecure bool
+	// InsecureSkipVerify accepts any TLS certificate, such as the
+	// self-signed one AMT ships with. Off by default: prefer a TLSConfig
+	// that trusts the device's certificate.
+	InsecureSkipVerify bool
 	// TLSConfig, when not nil, is used for https endpoints (cloned; for
 	// instance to trust the device's CA with RootCAs).
 	TLSConfig *tls.Config
 
 	// Transport, when not nil, carries the requests instead of a clone of
-	// http.DefaultTransport; Insecure and TLSConfig are then ignored.
+	// http.DefaultTransport; InsecureSkipVerify and TLSConfig are then
+	// ignored.
 	Transport http.RoundTripper
 
 	// Timeout bounds each operation; zero means DefaultTimeout, a
 	// negative value no bound other than the context's.
 	Timeout time.Duration
 
-	// Audit, when not nil, records every power action and state reading.
-	Audit audit.Recorder
+	// Recorder, when not nil, records every power action and state
+	// reading (never credentials).
+	Recorder audit.Recorder
 	// MAC is the managed machine's hardware address, for audit records.
 	MAC net.HardwareAddr
 
-	// Logger, when not nil, receives debug logs of the requests (never
-	// credentials).
+	// Logger receives debug logs of the requests (never credentials);
+	// nil means slog.Default().
 	Logger *slog.Logger
 }
 
@@ -92,6 +96,9 @@ func NewClient(endpoint string, cfg Config) (*Client, error) {
 	if cfg.Username == "" {
 		cfg.Username = "admin"
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
 	rt := cfg.Transport
 	if rt == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -99,7 +106,7 @@ func NewClient(endpoint string, cfg Config) (*Client, error) {
 		if tr.TLSClientConfig == nil {
 			tr.TLSClientConfig = &tls.Config{}
 		}
-		if cfg.Insecure {
+		if cfg.InsecureSkipVerify {
 			tr.TLSClientConfig.InsecureSkipVerify = true
 		}
 		tr.MaxIdleConnsPerHost = 2
@@ -126,17 +133,18 @@ func NewClient(endpoint string, cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// Machine attribute keys a client is configured from by [ForMachine].
+// Machine attributes [NewClientFor] reads.
 const (
-	AttrAddress  = "amt.address"
-	AttrUser     = "amt.user"
-	AttrPassword = "amt.password"
+	AttrAddress  = "amt.address"  // the device's endpoint, as for NewClient
+	AttrUsername = "amt.username" // the user name (default: cfg.Username, else "admin")
+	AttrPassword = "amt.password" // the password, a secret attribute
 )
 
-// ForMachine returns a client for the AMT device of m, from its
-// attributes amt.address (default: m's IP address), amt.user and
-// amt.password; cfg supplies the rest. Audit records carry m's MAC.
-func ForMachine(m pxelator.Machine, cfg Config) (*Client, error) {
+// NewClientFor returns a client for the AMT device of machine m, from
+// its attributes amt.address (default: m's IP address), amt.username and
+// amt.password, which take the place of cfg's Username and Password when
+// set; cfg supplies the rest. Audit records carry m's MAC.
+func NewClientFor(m pxelator.Machine, cfg Config) (*Client, error) {
 	addr := m.Get(AttrAddress)
 	if addr == "" && m.IP.IsValid() {
 		addr = m.IP.String()
@@ -144,12 +152,8 @@ func ForMachine(m pxelator.Machine, cfg Config) (*Client, error) {
 	if addr == "" {
 		return nil, fmt.Errorf("amt: machine %v has no %s and no IP address", m.MAC, AttrAddress)
 	}
-	if u := m.Get(AttrUser); u != "" {
-		cfg.Username = u
-	}
-	if p := m.Get(AttrPassword); p != "" {
-		cfg.Password = p
-	}
+	cfg.Username = cmp.Or(m.Get(AttrUsername), cfg.Username)
+	cfg.Password = cmp.Or(m.Get(AttrPassword), cfg.Password)
 	cfg.MAC = m.MAC
 	return NewClient(addr, cfg)
 }
@@ -208,8 +212,12 @@ func hostPort(host, port string) string {
 // URL returns the base URL requests go to, such as http://10.0.0.5:16992.
 func (c *Client) URL() string { return c.base.String() }
 
-// CloseIdleConnections closes the connections kept open to the device.
-func (c *Client) CloseIdleConnections() { c.digest.CloseIdleConnections() }
+// Close closes the connections kept open to the device; AMT has no
+// session to end. The client can be used again afterwards.
+func (c *Client) Close(ctx context.Context) error {
+	c.digest.CloseIdleConnections()
+	return nil
+}
 
 // post sends one SOAP request to path and returns the decoded answer. A
 // SOAP fault is returned as a *Fault error.
@@ -291,9 +299,7 @@ func (c *Client) send(ctx context.Context, u, soapAction string, body []byte) (*
 		}
 		start := time.Now()
 		resp, err := c.http.Do(req)
-		if c.cfg.Logger != nil {
-			c.cfg.Logger.DebugContext(ctx, "amt: request", "url", u, "attempt", attempt, "duration", time.Since(start), "err", err)
-		}
+		c.cfg.Logger.DebugContext(ctx, "amt: request", "url", u, "attempt", attempt, "duration", time.Since(start), "err", err)
 		if err != nil || resp.StatusCode != http.StatusUnauthorized || attempt == maxStale {
 			return resp, err
 		}
@@ -339,7 +345,7 @@ func snippet(data []byte) string {
 
 // record sends an audit event about the device.
 func (c *Client) record(ctx context.Context, action string, fields map[string]any, err error) {
-	if c.cfg.Audit == nil {
+	if c.cfg.Recorder == nil {
 		return
 	}
 	if fields == nil {
@@ -360,5 +366,5 @@ func (c *Client) record(ctx context.Context, action string, fields map[string]an
 	} else {
 		e.Ident = c.host
 	}
-	audit.Record(ctx, c.cfg.Audit, e)
+	audit.Record(ctx, c.cfg.Recorder, e)
 }

@@ -28,7 +28,7 @@ func newClient(t testing.TB, srv *amttest.Server, cfg amt.Config) *amt.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(c.CloseIdleConnections)
+	t.Cleanup(func() { c.Close(context.Background()) })
 	return c
 }
 
@@ -40,6 +40,7 @@ type powerClient interface {
 	Cycle(context.Context) error
 	Reset(context.Context) error
 	PowerState(context.Context) (pxelator.PowerState, error)
+	Close(context.Context) error
 }
 
 var _ powerClient = (*amt.Client)(nil)
@@ -51,7 +52,7 @@ func TestPowerAgainstEmulator(t *testing.T) {
 				srv := amttest.NewServer(amttest.Options{QOP: qop, NonceUses: 3})
 				defer srv.Close()
 				rec := &audittest.Recorder{}
-				c := newClient(t, srv, amt.Config{Legacy: legacy, Audit: rec})
+				c := newClient(t, srv, amt.Config{Legacy: legacy, Recorder: rec})
 				ctx := ctxT(t)
 				state := func(want pxelator.PowerState) {
 					t.Helper()
@@ -133,18 +134,25 @@ func TestPowerAgainstEmulator(t *testing.T) {
 	}
 }
 
-func TestForMachine(t *testing.T) {
+func TestNewClientFor(t *testing.T) {
 	srv := amttest.NewServer(amttest.Options{})
 	defer srv.Close()
 	mac := []byte{0x52, 0x54, 0, 1, 2, 3}
 	m := pxelator.Machine{MAC: mac}
-	if _, err := amt.ForMachine(m, amt.Config{}); err == nil {
-		t.Fatal("ForMachine without address: no error")
+	if _, err := amt.NewClientFor(m, amt.Config{}); err == nil {
+		t.Fatal("NewClientFor without address: no error")
 	}
 	m.Set(amt.AttrAddress, srv.URL)
 	m.SetSecret(amt.AttrPassword, srv.Password())
+	m.Set(amt.AttrUsername, "nobody")
+	if c, err := amt.NewClientFor(m, amt.Config{Username: srv.Username()}); err != nil {
+		t.Fatal(err)
+	} else if _, err := c.PowerState(ctxT(t)); !errors.Is(err, amt.ErrUnauthorized) {
+		t.Fatalf("with %s nobody: PowerState() = %v, want ErrUnauthorized (the attribute takes the place of Config.Username)", amt.AttrUsername, err)
+	}
+	m.Set(amt.AttrUsername, srv.Username())
 	rec := &audittest.Recorder{}
-	c, err := amt.ForMachine(m, amt.Config{Audit: rec})
+	c, err := amt.NewClientFor(m, amt.Config{Recorder: rec})
 	if err != nil {
 		t.Fatal(err)
 	}

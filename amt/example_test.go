@@ -50,7 +50,7 @@ func ExampleClient() {
 }
 
 // Configure a client from the attributes of a machine in the store.
-func ExampleForMachine() {
+func ExampleNewClientFor() {
 	srv := amttest.NewServer(amttest.Options{})
 	defer srv.Close()
 
@@ -59,10 +59,10 @@ func ExampleForMachine() {
 		IP:  netip.MustParseAddr("10.0.0.5"),
 	}
 	m.Set(amt.AttrAddress, srv.URL) // normally an address such as 10.0.1.5
-	m.Set(amt.AttrUser, srv.Username())
+	m.Set(amt.AttrUsername, srv.Username())
 	m.SetSecret(amt.AttrPassword, srv.Password())
 
-	c, err := amt.ForMachine(m, amt.Config{})
+	c, err := amt.NewClientFor(m, amt.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -19,6 +19,8 @@
 // ([MergeGroups]). The backends live in their own packages so that this
 // one needs no database driver: audit/sqlitestore (embedded, the
 // default) and audit/mongostore (MongoDB). Both run every document
-// through a [Sanitizer] and pass the conformance suite
-// audittest.TestBackend with the same answers.
+// through a [Sanitizer], answer Count and Stats through a [GroupFunc]
+// (adding up in Go with a [Tally] what their database does not), and
+// pass the conformance suite audittest.TestBackend with the same
+// answers.
 package audit

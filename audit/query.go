@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -98,51 +97,6 @@ type StatsQuery struct {
 	Filter
 	Field string   // the numeric entry field, e.g. "rtt"
 	By    []string // one or two field names, see [CheckField]
-}
-
-// Group is one row of a grouped answer. Counts and sums, not averages,
-// are what backends return, so that groups from several stores (or
-// several time ranges) merge by adding them.
-type Group struct {
-	// Key holds the values of the By fields, in order, formatted by
-	// [FormatValue] ("" when the field is missing).
-	Key   []string
-	Count int64   // events in the group (with a numeric Field, for Stats)
-	Sum   float64 // the sum of Field (Stats only)
-}
-
-// Avg returns Sum/Count, or 0 for an empty group.
-func (g Group) Avg() float64 {
-	if g.Count == 0 {
-		return 0
-	}
-	return g.Sum / float64(g.Count)
-}
-
-// MergeGroups adds up groups with the same key and returns them sorted by
-// key, the way results from several backends or time ranges combine.
-func MergeGroups(gs ...[]Group) []Group {
-	at := make(map[string]int)
-	var out []Group
-	for _, list := range gs {
-		for _, g := range list {
-			k := strings.Join(g.Key, "\x00")
-			if i, ok := at[k]; ok {
-				out[i].Count += g.Count
-				out[i].Sum += g.Sum
-				continue
-			}
-			at[k] = len(out)
-			out = append(out, Group{Key: slices.Clone(g.Key), Count: g.Count, Sum: g.Sum})
-		}
-	}
-	SortGroups(out)
-	return out
-}
-
-// SortGroups sorts groups by key, the order every backend returns.
-func SortGroups(gs []Group) {
-	slices.SortFunc(gs, func(a, b Group) int { return slices.Compare(a.Key, b.Key) })
 }
 
 // Document fields that queries can group by; any other name is a field of

@@ -36,9 +36,9 @@ func hijack(w http.ResponseWriter, raw string) {
 }
 
 // clients returns one call of each client against the server at url.
-func clients(url string) map[string]func(ctx context.Context) error {
-	rf := &drac.Redfish{Address: url, User: user, Password: password, SystemID: dractest.SystemID, BasicAuth: true}
-	lg := &drac.Legacy{Address: url, User: user, Password: password}
+func clients(t testing.TB, url string) map[string]func(ctx context.Context) error {
+	rf := must[*drac.Redfish](t)(drac.NewRedfish(url, drac.Config{Username: user, Password: password, SystemID: dractest.SystemID, BasicAuth: true}))
+	lg := must[*drac.Legacy](t)(drac.NewLegacy(url, drac.Config{Username: user, Password: password}))
 	return map[string]func(ctx context.Context) error{
 		"redfish": func(ctx context.Context) error { _, err := rf.PowerState(ctx); return err },
 		"racadm":  func(ctx context.Context) error { _, err := lg.PowerState(ctx); return err },
@@ -124,7 +124,7 @@ func TestBadBMC(t *testing.T) {
 			}))
 			defer srv.Close()
 			defer close(stop)
-			for name, call := range clients(srv.URL) {
+			for name, call := range clients(t, srv.URL) {
 				timeout := 30 * time.Second
 				if tt.hangs {
 					timeout = 300 * time.Millisecond
@@ -180,8 +180,8 @@ func TestAuthAgainAfterLogin(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	rf := &drac.Redfish{Address: srv.URL, User: user, Password: password, SystemID: dractest.SystemID}
-	lg := &drac.Legacy{Address: srv.URL, User: user, Password: password}
+	rf := must[*drac.Redfish](t)(drac.NewRedfish(srv.URL, drac.Config{Username: user, Password: password, SystemID: dractest.SystemID}))
+	lg := must[*drac.Legacy](t)(drac.NewLegacy(srv.URL, drac.Config{Username: user, Password: password}))
 	calls := map[string]func(ctx context.Context) error{
 		"redfish": func(ctx context.Context) error { _, err := rf.PowerState(ctx); return err },
 		"racadm":  func(ctx context.Context) error { _, err := lg.PowerState(ctx); return err },
@@ -191,8 +191,8 @@ func TestAuthAgainAfterLogin(t *testing.T) {
 		logins.Store(0)
 		requests.Store(0)
 		err := call(testContext(t))
-		if !errors.Is(err, drac.ErrAuth) {
-			t.Errorf("%s: %v, want ErrAuth", name, err)
+		if !errors.Is(err, drac.ErrUnauthorized) {
+			t.Errorf("%s: %v, want ErrUnauthorized", name, err)
 		}
 		if l, r := logins.Load(), requests.Load(); l != 2 || r != 2 {
 			t.Errorf("%s: %d logins and %d requests, want 2 and 2", name, l, r)
@@ -231,8 +231,8 @@ func TestRecordedExchanges(t *testing.T) {
 	}))
 	defer srv.Close()
 	ctx := testContext(t)
-	rf := &drac.Redfish{Address: srv.URL, User: user, Password: password, SystemID: dractest.SystemID,
-		BasicAuth: true, HTTPClient: srv.Client()}
+	rf := must[*drac.Redfish](t)(drac.NewRedfish(srv.URL, drac.Config{Username: user, Password: password, SystemID: dractest.SystemID,
+		BasicAuth: true, HTTPClient: srv.Client()}))
 	if st, err := rf.PowerState(ctx); err != nil || st != pxelator.PowerOn {
 		t.Fatalf("PowerState: %s, %v", st, err)
 	}
@@ -255,7 +255,7 @@ func TestRecordedExchanges(t *testing.T) {
 			w.Header().Set("Content-Type", "text/xml")
 			w.Write(body)
 		}))
-		lg := &drac.Legacy{Address: ls.URL, User: user, Password: password}
+		lg := must[*drac.Legacy](t)(drac.NewLegacy(ls.URL, drac.Config{Username: user, Password: password}))
 		if err := lg.Login(ctx); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}

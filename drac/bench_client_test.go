@@ -3,6 +3,8 @@ package drac_test
 import (
 	"context"
 	"testing"
+
+	"github.com/pxelator/pxelator/drac"
 )
 
 // BenchmarkPowerState measures one power state reading through each
@@ -10,10 +12,9 @@ import (
 func BenchmarkPowerState(b *testing.B) {
 	ctx := context.Background()
 	_, srv := startBMC(b)
-	rf := newRedfish(srv, nil)
-	rfBasic := newRedfish(srv, nil)
-	rfBasic.BasicAuth = true
-	lg := newLegacy(srv, nil)
+	rf := newRedfish(b, srv, drac.Config{})
+	rfBasic := newRedfish(b, srv, drac.Config{BasicAuth: true})
+	lg := newLegacy(b, srv, drac.Config{})
 	for _, c := range []struct {
 		name string
 		p    power

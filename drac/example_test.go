@@ -3,6 +3,8 @@ package drac_test
 import (
 	"context"
 	"fmt"
+	"log"
+	"net"
 	"time"
 
 	"github.com/pxelator/pxelator"
@@ -11,8 +13,8 @@ import (
 )
 
 // Switch a machine off and on again through Redfish, against an
-// emulated iDRAC. Against a real card, Address is the card's host name
-// and HTTPClient one that trusts its certificate.
+// emulated iDRAC. Against a real card, the address is the card's host
+// name and HTTPClient one that trusts its certificate.
 func ExampleRedfish() {
 	bmc := dractest.New("root", "calvin")
 	srv := dractest.NewTLSServer(bmc)
@@ -20,7 +22,11 @@ func ExampleRedfish() {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c := &drac.Redfish{Address: srv.URL, User: "root", Password: "calvin", HTTPClient: srv.Client()}
+	c, err := drac.NewRedfish(srv.URL, drac.Config{Username: "root", Password: "calvin", HTTPClient: srv.Client()})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer c.Close(ctx)
 
 	if err := c.Off(ctx); err != nil {
@@ -52,7 +58,11 @@ func ExampleLegacy() {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c := &drac.Legacy{Address: srv.URL, User: "root", Password: "calvin", HTTPClient: srv.Client()}
+	c, err := drac.NewLegacy(srv.URL, drac.Config{Username: "root", Password: "calvin", HTTPClient: srv.Client()})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer c.Close(ctx)
 
 	st, err := c.PowerState(ctx)
@@ -76,7 +86,11 @@ func ExampleLegacy_VirtualConsole() {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c := &drac.Legacy{Address: srv.URL, User: "root", Password: "calvin", HTTPClient: srv.Client()}
+	c, err := drac.NewLegacy(srv.URL, drac.Config{Username: "root", Password: "calvin", HTTPClient: srv.Client()})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer c.Logout(ctx)
 
 	s, err := c.VirtualConsole(ctx)
@@ -87,4 +101,26 @@ func ExampleLegacy_VirtualConsole() {
 	fmt.Println("keyboard/mouse:", s.KeyboardMousePort, "video:", s.VideoPort, "encrypted:", s.Encrypted)
 	// Output:
 	// keyboard/mouse: 5900 video: 5901 encrypted: true
+}
+
+// Configure a Redfish client from the attributes of a machine in the
+// store.
+func ExampleNewRedfishFor() {
+	bmc := dractest.New("root", "calvin")
+	srv := dractest.NewTLSServer(bmc)
+	defer srv.Close()
+
+	m := pxelator.Machine{MAC: net.HardwareAddr{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}}
+	m.Set(drac.AttrAddress, srv.URL) // normally an address such as 10.0.2.5
+	m.Set(drac.AttrUsername, "root")
+	m.SetSecret(drac.AttrPassword, "calvin")
+
+	c, err := drac.NewRedfishFor(m, drac.Config{HTTPClient: srv.Client()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	st, err := c.PowerState(context.Background())
+	fmt.Println(st, err)
+	c.Close(context.Background())
+	// Output: on <nil>
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -14,7 +13,6 @@ import (
 	"sync"
 
 	"github.com/pxelator/pxelator"
-	"github.com/pxelator/pxelator/audit"
 )
 
 // Paths of the legacy DRAC web interface and of remote RACADM.
@@ -28,41 +26,22 @@ const (
 )
 
 // Legacy is a client of the DRAC web interface (DRAC 5, iDRAC 6) and of
-// remote RACADM over HTTPS, for cards that speak no Redfish.
+// remote RACADM over HTTPS, for cards that speak no Redfish. [NewLegacy]
+// returns one.
 //
 // The power methods run "racadm serveraction ..." through /cgi-bin/exec,
 // logging in on first use, once more when the card has dropped the
 // session, and out on Close. Login, VirtualConsole and Logout use the
 // web interface's own session.
 //
-// Set the fields before the first call and do not change them afterwards.
 // A Legacy is safe for concurrent use.
 type Legacy struct {
-	// Address is "host", "host:port" or "https://host:port"; the scheme
-	// defaults to https. It must not hold credentials.
-	Address  string
-	User     string
-	Password string
-	// InsecureSkipVerify accepts any TLS certificate, such as the
-	// self-signed certificate a DRAC ships with. Only used when
-	// HTTPClient is nil.
-	InsecureSkipVerify bool
-	// HTTPClient sends the requests; nil means a client of its own that
-	// verifies certificates. Its Jar and CheckRedirect are replaced.
-	HTTPClient *http.Client
-	// Recorder, if not nil, receives an audit event for every power
-	// action and state reading.
-	Recorder audit.Recorder
-	// Logger, if not nil, receives debug logs. Nothing secret is logged.
-	Logger *slog.Logger
-
-	initOnce sync.Once
-	initErr  error
-	ep       endpoint
-	web      *http.Client // with a cookie jar for the web session
-	rac      *http.Client // without: the RACADM sid is sent by hand
-	webLock  chan struct{}
-	racLock  chan struct{}
+	cfg     Config
+	ep      endpoint
+	web     *http.Client // with a cookie jar for the web session
+	rac     *http.Client // without: the RACADM sid is sent by hand
+	webLock chan struct{}
+	racLock chan struct{}
 
 	mu     sync.Mutex
 	webIn  bool   // a web session is open
@@ -70,17 +49,28 @@ type Legacy struct {
 	racSID string // remote RACADM session id
 }
 
-func (c *Legacy) init() error {
-	c.initOnce.Do(func() {
-		c.ep, c.initErr = parseAddress("legacy", c.Address)
-		jar, _ := cookiejar.New(nil)
-		c.web = newHTTPClient(c.HTTPClient, c.InsecureSkipVerify, jar)
-		c.rac = newHTTPClient(c.HTTPClient, c.InsecureSkipVerify, nil)
-		c.rac.Jar = nil
-		c.webLock = make(chan struct{}, 1)
-		c.racLock = make(chan struct{}, 1)
-	})
-	return c.initErr
+// NewLegacy returns a client of the web interface and remote RACADM of
+// the DRAC at address, which is "host", "host:port" or
+// "https://host:port" (the scheme defaults to https) and must not hold
+// credentials: they go in cfg. SystemID and BasicAuth of cfg are not
+// used.
+func NewLegacy(address string, cfg Config) (*Legacy, error) {
+	ep, err := parseAddress("legacy", address)
+	if err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	jar, _ := cookiejar.New(nil)
+	c := &Legacy{
+		cfg:     cfg,
+		ep:      ep,
+		web:     newHTTPClient(cfg.HTTPClient, cfg.InsecureSkipVerify, jar),
+		rac:     newHTTPClient(cfg.HTTPClient, cfg.InsecureSkipVerify, nil),
+		webLock: make(chan struct{}, 1),
+		racLock: make(chan struct{}, 1),
+	}
+	c.rac.Jar = nil
+	return c, nil
 }
 
 // lock takes a one-slot lock, or gives up when ctx is done.
@@ -95,11 +85,8 @@ func lock(ctx context.Context, l chan struct{}, op string) error {
 
 // Login logs in to the web interface (/cgi-bin/webcgi/login). The card
 // answers HTTP 200 either way; RC 0x3000 is success and 0x140004 a
-// refusal, returned as an error wrapping [ErrAuth].
+// refusal, returned as an error wrapping [ErrUnauthorized].
 func (c *Legacy) Login(ctx context.Context) error {
-	if err := c.init(); err != nil {
-		return err
-	}
 	if err := lock(ctx, c.webLock, "web login"); err != nil {
 		return err
 	}
@@ -108,7 +95,7 @@ func (c *Legacy) Login(ctx context.Context) error {
 }
 
 func (c *Legacy) webLogin(ctx context.Context) error {
-	form := url.Values{"user": {c.User}, "password": {c.Password}}
+	form := url.Values{"user": {c.cfg.Username}, "password": {c.cfg.Password}}
 	req, err := http.NewRequest(http.MethodPost, c.ep.url(webLoginPath), strings.NewReader(form.Encode()))
 	if err != nil {
 		return fmt.Errorf("drac: web login: %w", redactURLError(err))
@@ -131,7 +118,7 @@ func (c *Legacy) webLogin(ctx context.Context) error {
 	c.mu.Lock()
 	c.webIn, c.st2 = true, l.st2
 	c.mu.Unlock()
-	logger(c.Logger).DebugContext(ctx, "drac: web session opened", "host", c.ep.host)
+	c.cfg.Logger.DebugContext(ctx, "drac: web session opened", "host", c.ep.host)
 	return nil
 }
 
@@ -155,9 +142,6 @@ func sessionGone(r *response) bool {
 // more when the card has dropped the session.
 func (c *Legacy) VirtualConsole(ctx context.Context) (*KVMSession, error) {
 	const op = "virtual console"
-	if err := c.init(); err != nil {
-		return nil, err
-	}
 	if err := lock(ctx, c.webLock, op); err != nil {
 		return nil, err
 	}
@@ -186,9 +170,9 @@ func (c *Legacy) VirtualConsole(ctx context.Context) (*KVMSession, error) {
 		}
 		if sessionGone(resp) {
 			if attempt > 0 {
-				return nil, fmt.Errorf("drac: %s: HTTP %d right after a new login: %w", op, resp.status, ErrAuth)
+				return nil, fmt.Errorf("drac: %s: HTTP %d right after a new login: %w", op, resp.status, ErrUnauthorized)
 			}
-			logger(c.Logger).DebugContext(ctx, "drac: web session rejected, logging in again", "host", c.ep.host)
+			c.cfg.Logger.DebugContext(ctx, "drac: web session rejected, logging in again", "host", c.ep.host)
 			if err := c.webLogin(ctx); err != nil {
 				return nil, err
 			}
@@ -207,9 +191,6 @@ func (c *Legacy) VirtualConsole(ctx context.Context) (*KVMSession, error) {
 
 // Logout ends the web interface session.
 func (c *Legacy) Logout(ctx context.Context) error {
-	if err := c.init(); err != nil {
-		return err
-	}
 	c.mu.Lock()
 	in := c.webIn
 	c.webIn, c.st2 = false, ""
@@ -248,9 +229,6 @@ func (e *CommandError) Error() string {
 // "serveraction", "powerstatus"), and returns its output. A command that
 // fails returns a *CommandError.
 func (c *Legacy) RACADM(ctx context.Context, args ...string) (string, error) {
-	if err := c.init(); err != nil {
-		return "", err
-	}
 	cmd := strings.Join(args, " ")
 	op := "racadm " + cmd
 	var esc bytes.Buffer
@@ -291,9 +269,9 @@ func (c *Legacy) RACADM(ctx context.Context, args ...string) (string, error) {
 		if gone {
 			c.dropRACSession(sid)
 			if attempt > 0 {
-				return "", fmt.Errorf("drac: %s: session rejected right after a new login: %w", op, ErrAuth)
+				return "", fmt.Errorf("drac: %s: session rejected right after a new login: %w", op, ErrUnauthorized)
 			}
-			logger(c.Logger).DebugContext(ctx, "drac: RACADM session rejected, logging in again", "host", c.ep.host)
+			c.cfg.Logger.DebugContext(ctx, "drac: RACADM session rejected, logging in again", "host", c.ep.host)
 			continue
 		}
 		if code != 0 {
@@ -340,8 +318,8 @@ func (c *Legacy) racSession(ctx context.Context, fresh bool) (string, error) {
 		return sid, nil // another caller logged in meanwhile
 	}
 	var u, p bytes.Buffer
-	_ = xml.EscapeText(&u, []byte(c.User))
-	_ = xml.EscapeText(&p, []byte(c.Password))
+	_ = xml.EscapeText(&u, []byte(c.cfg.Username))
+	_ = xml.EscapeText(&p, []byte(c.cfg.Password))
 	body := "<?xml version='1.0'?><LOGIN><REQ><USERNAME>" + u.String() + "</USERNAME><PASSWORD>" +
 		p.String() + "</PASSWORD></REQ></LOGIN>"
 	req, err := http.NewRequest(http.MethodPost, c.ep.url(racLoginPath), strings.NewReader(body))
@@ -366,16 +344,13 @@ func (c *Legacy) racSession(ctx context.Context, fresh bool) (string, error) {
 	c.mu.Lock()
 	c.racSID = sid
 	c.mu.Unlock()
-	logger(c.Logger).DebugContext(ctx, "drac: RACADM session opened", "host", c.ep.host)
+	c.cfg.Logger.DebugContext(ctx, "drac: RACADM session opened", "host", c.ep.host)
 	return sid, nil
 }
 
 // Close logs out of the RACADM session and of the web interface, where
 // one is open.
 func (c *Legacy) Close(ctx context.Context) error {
-	if err := c.init(); err != nil {
-		return err
-	}
 	c.mu.Lock()
 	sid := c.racSID
 	c.racSID = ""
@@ -403,7 +378,7 @@ func (c *Legacy) PowerState(ctx context.Context) (pxelator.PowerState, error) {
 			err = fmt.Errorf("drac: racadm serveraction powerstatus: output %q: %w", clean(out), ErrProtocol)
 		}
 	}
-	powerRecord(ctx, c.Recorder, c.ep.host, "power_state", auditFields("racadm", "state", string(st), "error", err))
+	c.cfg.record(ctx, c.ep.host, "power_state", auditFields("racadm", "state", string(st), "error", err))
 	return st, err
 }
 
@@ -449,6 +424,6 @@ func (c *Legacy) serverAction(ctx context.Context, auditAction, action, already 
 			err = fmt.Errorf("%w: %w", ce, ErrNotAllowed)
 		}
 	}
-	powerRecord(ctx, c.Recorder, c.ep.host, auditAction, auditFields("racadm", "request", action, "result", result, "error", err))
+	c.cfg.record(ctx, c.ep.host, auditAction, auditFields("racadm", "request", action, "result", result, "error", err))
 	return err
 }

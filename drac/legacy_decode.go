@@ -148,7 +148,7 @@ func decodeWebLogin(b []byte) (webLogin, error) {
 		case rcLoginOK:
 			return webLogin{}, nil
 		case rcLoginFailed:
-			return webLogin{}, fmt.Errorf("%w: login refused (RC 0x%x)", ErrAuth, code)
+			return webLogin{}, fmt.Errorf("%w: login refused (RC 0x%x)", ErrUnauthorized, code)
 		}
 		return webLogin{}, fmt.Errorf("login failed with RC 0x%x", code)
 	}
@@ -157,7 +157,7 @@ func decodeWebLogin(b []byte) (webLogin, error) {
 		// locked, too many sessions) are refusals. Reconstructed from
 		// public client code: only 0 is known for certain.
 		if ar != "0" {
-			return webLogin{}, fmt.Errorf("%w: login refused (authResult %s)", ErrAuth, clean(ar))
+			return webLogin{}, fmt.Errorf("%w: login refused (authResult %s)", ErrUnauthorized, clean(ar))
 		}
 		fwd, _ := d.leaf("forwardUrl")
 		var l webLogin
@@ -194,7 +194,7 @@ func decodeRACADMLogin(b []byte) (sid string, err error) {
 	}
 	if code != 0 || sid == "" || sid == "0" {
 		state, _ := d.leaf("STATENAME")
-		return "", fmt.Errorf("%w: RACADM login refused (RC 0x%x, %s)", ErrAuth, code, clean(state))
+		return "", fmt.Errorf("%w: RACADM login refused (RC 0x%x, %s)", ErrUnauthorized, code, clean(state))
 	}
 	return sid, nil
 }

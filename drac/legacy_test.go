@@ -10,13 +10,15 @@ import (
 	"testing"
 
 	"github.com/pxelator/pxelator"
-	"github.com/pxelator/pxelator/audit"
 	"github.com/pxelator/pxelator/audit/audittest"
 	"github.com/pxelator/pxelator/drac"
 )
 
-func newLegacy(srv *httptest.Server, rec audit.Recorder) *drac.Legacy {
-	return &drac.Legacy{Address: srv.URL, User: user, Password: password, HTTPClient: srv.Client(), Recorder: rec}
+// newLegacy returns a Legacy client of the emulator srv. Empty
+// credentials and HTTPClient in cfg are those of the emulator.
+func newLegacy(t testing.TB, srv *httptest.Server, cfg drac.Config) *drac.Legacy {
+	t.Helper()
+	return must[*drac.Legacy](t)(drac.NewLegacy(srv.URL, emulatorConfig(srv, cfg)))
 }
 
 func TestLegacyPowerActions(t *testing.T) {
@@ -67,7 +69,7 @@ func TestLegacyPowerActions(t *testing.T) {
 			ctx := testContext(t)
 			bmc, srv := startBMC(t)
 			bmc.SetPower(tt.start)
-			c := newLegacy(srv, nil)
+			c := newLegacy(t, srv, drac.Config{})
 			calls := map[string]func() error{
 				"On": func() error { return c.On(ctx) }, "Off": func() error { return c.Off(ctx) },
 				"SoftOff": func() error { return c.SoftOff(ctx) }, "Cycle": func() error { return c.Cycle(ctx) },
@@ -108,7 +110,7 @@ func TestLegacyPowerActions(t *testing.T) {
 func TestLegacyRACADMCommandError(t *testing.T) {
 	ctx := testContext(t)
 	_, srv := startBMC(t)
-	c := newLegacy(srv, nil)
+	c := newLegacy(t, srv, drac.Config{})
 	defer c.Close(ctx)
 	_, err := c.RACADM(ctx, "serveraction", "explode")
 	var ce *drac.CommandError
@@ -124,14 +126,13 @@ func TestLegacyRACADMCommandError(t *testing.T) {
 func TestLegacyAuth(t *testing.T) {
 	ctx := testContext(t)
 	bmc, srv := startBMC(t)
-	c := newLegacy(srv, nil)
-	c.Password = "wrong-secret"
-	if err := c.Login(ctx); !errors.Is(err, drac.ErrAuth) {
-		t.Fatalf("web login: %v, want ErrAuth", err)
+	c := newLegacy(t, srv, drac.Config{Password: "wrong-secret"})
+	if err := c.Login(ctx); !errors.Is(err, drac.ErrUnauthorized) {
+		t.Fatalf("web login: %v, want ErrUnauthorized", err)
 	}
 	_, err := c.PowerState(ctx)
-	if !errors.Is(err, drac.ErrAuth) {
-		t.Fatalf("racadm: %v, want ErrAuth", err)
+	if !errors.Is(err, drac.ErrUnauthorized) {
+		t.Fatalf("racadm: %v, want ErrUnauthorized", err)
 	}
 	if strings.Contains(err.Error(), "wrong-secret") {
 		t.Errorf("password in error: %v", err)
@@ -145,7 +146,7 @@ func TestLegacyVirtualConsole(t *testing.T) {
 	ctx := testContext(t)
 	bmc, srv := startBMC(t)
 	bmc.SetVirtualConsole(5900, 5902, false)
-	c := newLegacy(srv, nil)
+	c := newLegacy(t, srv, drac.Config{})
 	if err := c.Login(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +180,7 @@ func TestLegacyVirtualConsole(t *testing.T) {
 func TestLegacySessionExpiry(t *testing.T) {
 	ctx := testContext(t)
 	bmc, srv := startBMC(t)
-	c := newLegacy(srv, nil)
+	c := newLegacy(t, srv, drac.Config{})
 	defer c.Close(ctx)
 	if _, err := c.PowerState(ctx); err != nil {
 		t.Fatal(err)
@@ -200,7 +201,7 @@ func TestLegacyAudit(t *testing.T) {
 	ctx := testContext(t)
 	_, srv := startBMC(t)
 	rec := &audittest.Recorder{}
-	c := newLegacy(srv, rec)
+	c := newLegacy(t, srv, drac.Config{Recorder: rec})
 	defer c.Close(ctx)
 	if err := c.On(ctx); err != nil {
 		t.Fatal(err)
@@ -226,10 +227,8 @@ func TestNothingSecretLogged(t *testing.T) {
 	bmc, srv := startBMC(t)
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	rf := newRedfish(srv, nil)
-	rf.Logger = log
-	lg := newLegacy(srv, nil)
-	lg.Logger = log
+	rf := newRedfish(t, srv, drac.Config{Logger: log})
+	lg := newLegacy(t, srv, drac.Config{Logger: log})
 	if _, err := rf.PowerState(ctx); err != nil {
 		t.Fatal(err)
 	}

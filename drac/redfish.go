@@ -7,14 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 
 	"github.com/pxelator/pxelator"
-	"github.com/pxelator/pxelator/audit"
 )
 
 // Redfish paths of an iDRAC (and of any Redfish service).
@@ -25,46 +23,19 @@ const (
 
 // Redfish is a client of the Redfish API of an iDRAC (iDRAC 7 and later,
 // firmware 2.40 and later): power state and power actions of one
-// ComputerSystem.
+// ComputerSystem. [NewRedfish] and [NewRedfishFor] return one.
 //
 // By default it logs in with a Redfish session (X-Auth-Token) on first
 // use, logs in again once when the BMC says the session is gone, and
-// logs out on Close. With BasicAuth set it sends HTTP Basic credentials
-// on every request instead.
+// logs out on Close. With [Config.BasicAuth] it sends HTTP Basic
+// credentials on every request instead.
 //
-// Set the fields before the first call and do not change them afterwards.
 // A Redfish is safe for concurrent use.
 type Redfish struct {
-	// Address is "host", "host:port" or "https://host:port"; the scheme
-	// defaults to https. It must not hold credentials.
-	Address  string
-	User     string
-	Password string
-	// SystemID is the ComputerSystem's Id ("System.Embedded.1" on an
-	// iDRAC). When empty, the only member of /redfish/v1/Systems is used.
-	SystemID string
-	// BasicAuth selects HTTP Basic authentication instead of a session.
-	BasicAuth bool
-	// InsecureSkipVerify accepts any TLS certificate, such as the
-	// self-signed certificate an iDRAC ships with. Only used when
-	// HTTPClient is nil. Prefer an HTTPClient that trusts the card's
-	// certificate.
-	InsecureSkipVerify bool
-	// HTTPClient sends the requests; nil means a client of its own that
-	// verifies certificates. Its CheckRedirect is replaced: redirects are
-	// never followed.
-	HTTPClient *http.Client
-	// Recorder, if not nil, receives an audit event for every power
-	// action and state reading.
-	Recorder audit.Recorder
-	// Logger, if not nil, receives debug logs. Nothing secret is logged.
-	Logger *slog.Logger
-
-	initOnce sync.Once
-	initErr  error
-	ep       endpoint
-	hc       *http.Client
-	login    chan struct{} // a one-slot lock: one login at a time
+	cfg   Config
+	ep    endpoint
+	hc    *http.Client
+	login chan struct{} // a one-slot lock: one login at a time
 
 	mu      sync.Mutex
 	token   string // X-Auth-Token of the current session
@@ -72,23 +43,28 @@ type Redfish struct {
 	sys     *System
 }
 
-func (c *Redfish) init() error {
-	c.initOnce.Do(func() {
-		c.ep, c.initErr = parseAddress("redfish", c.Address)
-		c.hc = newHTTPClient(c.HTTPClient, c.InsecureSkipVerify, nil)
-		c.login = make(chan struct{}, 1)
-	})
-	return c.initErr
+// NewRedfish returns a Redfish client of the iDRAC at address, which is
+// "host", "host:port" or "https://host:port" (the scheme defaults to
+// https) and must not hold credentials: they go in cfg.
+func NewRedfish(address string, cfg Config) (*Redfish, error) {
+	ep, err := parseAddress("redfish", address)
+	if err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	return &Redfish{
+		cfg:   cfg,
+		ep:    ep,
+		hc:    newHTTPClient(cfg.HTTPClient, cfg.InsecureSkipVerify, nil),
+		login: make(chan struct{}, 1),
+	}, nil
 }
 
 // Login opens a Redfish session now. The power methods log in by
 // themselves when needed; Login lets a caller check the credentials early.
 // With BasicAuth it only checks that the service answers.
 func (c *Redfish) Login(ctx context.Context) error {
-	if err := c.init(); err != nil {
-		return err
-	}
-	if c.BasicAuth {
+	if c.cfg.BasicAuth {
 		_, err := c.do(ctx, http.MethodGet, systemsPath, nil, "login")
 		return err
 	}
@@ -113,7 +89,7 @@ func (c *Redfish) relogin(ctx context.Context, stale string) error {
 	if tok := c.currentToken(); tok != "" && tok != stale {
 		return nil
 	}
-	body, err := json.Marshal(map[string]string{"UserName": c.User, "Password": c.Password})
+	body, err := json.Marshal(map[string]string{"UserName": c.cfg.Username, "Password": c.cfg.Password})
 	if err != nil {
 		return fmt.Errorf("drac: login: %w", err)
 	}
@@ -135,7 +111,7 @@ func (c *Redfish) relogin(ctx context.Context, stale string) error {
 		if resp.status == http.StatusBadRequest {
 			// iDRAC answers a wrong password to a session login with 401;
 			// some firmware uses 400. Either is a refusal.
-			return fmt.Errorf("%w: %w", e, ErrAuth)
+			return fmt.Errorf("%w: %w", e, ErrUnauthorized)
 		}
 		return e
 	}
@@ -153,16 +129,13 @@ func (c *Redfish) relogin(ctx context.Context, stale string) error {
 	c.mu.Lock()
 	c.token, c.session = tok, loc
 	c.mu.Unlock()
-	logger(c.Logger).DebugContext(ctx, "drac: redfish session opened", "host", c.ep.host)
+	c.cfg.Logger.DebugContext(ctx, "drac: redfish session opened", "host", c.ep.host)
 	return nil
 }
 
 // Close ends the Redfish session, if one is open. The Redfish can be used
 // again afterwards: it logs in anew.
 func (c *Redfish) Close(ctx context.Context) error {
-	if err := c.init(); err != nil {
-		return err
-	}
 	c.mu.Lock()
 	tok, loc := c.token, c.session
 	c.token, c.session = "", ""
@@ -207,10 +180,7 @@ func checkJSON(resp *response, op string) error {
 // the session has expired. A non-2xx status is returned as an *Error,
 // except 409 which the caller interprets: the response is returned too.
 func (c *Redfish) do(ctx context.Context, method, path string, body []byte, op string) (*response, error) {
-	if err := c.init(); err != nil {
-		return nil, err
-	}
-	if !c.BasicAuth && c.currentToken() == "" {
+	if !c.cfg.BasicAuth && c.currentToken() == "" {
 		if err := c.relogin(ctx, ""); err != nil {
 			return nil, err
 		}
@@ -230,8 +200,8 @@ func (c *Redfish) do(ctx context.Context, method, path string, body []byte, op s
 		req.Header.Set("Accept", "application/json")
 		req.Header.Set("OData-Version", "4.0")
 		tok := ""
-		if c.BasicAuth {
-			req.SetBasicAuth(c.User, c.Password)
+		if c.cfg.BasicAuth {
+			req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
 		} else {
 			tok = c.currentToken()
 			req.Header.Set("X-Auth-Token", tok)
@@ -243,10 +213,10 @@ func (c *Redfish) do(ctx context.Context, method, path string, body []byte, op s
 		if err := checkJSON(resp, op); err != nil {
 			return nil, err
 		}
-		if resp.status == http.StatusUnauthorized && !c.BasicAuth && attempt == 0 {
+		if resp.status == http.StatusUnauthorized && !c.cfg.BasicAuth && attempt == 0 {
 			// The session expired or was deleted on the BMC: log in once
 			// more and repeat the request once.
-			logger(c.Logger).DebugContext(ctx, "drac: redfish session rejected, logging in again", "host", c.ep.host)
+			c.cfg.Logger.DebugContext(ctx, "drac: redfish session rejected, logging in again", "host", c.ep.host)
 			if err := c.relogin(ctx, tok); err != nil {
 				return nil, err
 			}
@@ -256,7 +226,7 @@ func (c *Redfish) do(ctx context.Context, method, path string, body []byte, op s
 			return resp, nil
 		}
 		e := decodeError(op, resp.status, resp.body)
-		if resp.status == http.StatusUnauthorized && !c.BasicAuth {
+		if resp.status == http.StatusUnauthorized && !c.cfg.BasicAuth {
 			return nil, fmt.Errorf("%w (rejected again right after a new login)", e)
 		}
 		return nil, e
@@ -264,7 +234,7 @@ func (c *Redfish) do(ctx context.Context, method, path string, body []byte, op s
 }
 
 // System reads the ComputerSystem resource, discovering its path on
-// first use when SystemID is empty.
+// first use when [Config.SystemID] is empty.
 func (c *Redfish) System(ctx context.Context) (*System, error) {
 	path, err := c.systemPath(ctx)
 	if err != nil {
@@ -292,8 +262,8 @@ func (c *Redfish) System(ctx context.Context) (*System, error) {
 
 // systemPath returns the path of the system resource.
 func (c *Redfish) systemPath(ctx context.Context) (string, error) {
-	if c.SystemID != "" {
-		return systemsPath + "/" + url.PathEscape(c.SystemID), nil
+	if c.cfg.SystemID != "" {
+		return systemsPath + "/" + url.PathEscape(c.cfg.SystemID), nil
 	}
 	c.mu.Lock()
 	sys := c.sys
@@ -333,11 +303,11 @@ func (c *Redfish) systemPath(ctx context.Context) (string, error) {
 func (c *Redfish) PowerState(ctx context.Context) (pxelator.PowerState, error) {
 	sys, err := c.System(ctx)
 	if err != nil {
-		powerRecord(ctx, c.Recorder, c.ep.host, "power_state", auditFields("redfish", "error", err))
+		c.cfg.record(ctx, c.ep.host, "power_state", auditFields("redfish", "error", err))
 		return pxelator.PowerUnknown, err
 	}
 	st := sys.Power()
-	powerRecord(ctx, c.Recorder, c.ep.host, "power_state", auditFields("redfish", "state", string(st), "redfish_state", sys.PowerState))
+	c.cfg.record(ctx, c.ep.host, "power_state", auditFields("redfish", "state", string(st), "redfish_state", sys.PowerState))
 	return st, nil
 }
 
@@ -379,7 +349,7 @@ func (c *Redfish) action(ctx context.Context, auditAction, resetType string) err
 	if errors.Is(err, errAlready) {
 		result, err = "already", nil
 	}
-	powerRecord(ctx, c.Recorder, c.ep.host, auditAction, auditFields("redfish", "request", resetType, "result", result, "error", err))
+	c.cfg.record(ctx, c.ep.host, auditAction, auditFields("redfish", "request", resetType, "result", result, "error", err))
 	return err
 }
 
@@ -425,25 +395,4 @@ func (c *Redfish) reset(ctx context.Context, resetType string) error {
 		return e
 	}
 	return nil
-}
-
-// Machine attributes that name a machine's iDRAC.
-const (
-	AttrAddress  = "drac.address"
-	AttrUser     = "drac.user"
-	AttrPassword = "drac.password" // a secret attribute
-)
-
-// FromMachine returns a Redfish client for the iDRAC of m, from its
-// attributes drac.address, drac.user and drac.password. The caller sets
-// the other fields (HTTPClient, Recorder, ...) before the first call.
-func FromMachine(m pxelator.Machine) (*Redfish, error) {
-	addr := m.Get(AttrAddress)
-	if addr == "" {
-		return nil, fmt.Errorf("drac: machine %s has no %s", m.MAC, AttrAddress)
-	}
-	if _, err := parseAddress("redfish", addr); err != nil {
-		return nil, err
-	}
-	return &Redfish{Address: addr, User: m.Get(AttrUser), Password: m.Get(AttrPassword)}, nil
 }

@@ -142,11 +142,11 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Is makes errors.Is(err, ErrAuth) true for 401 and 403 and
+// Is makes errors.Is(err, ErrUnauthorized) true for 401 and 403 and
 // errors.Is(err, ErrNotAllowed) true for 400, 405 and 409.
 func (e *Error) Is(target error) bool {
 	switch target {
-	case ErrAuth:
+	case ErrUnauthorized:
 		return e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden
 	case ErrNotAllowed:
 		switch e.StatusCode {

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/pxelator/pxelator"
-	"github.com/pxelator/pxelator/audit"
 	"github.com/pxelator/pxelator/audit/audittest"
 	"github.com/pxelator/pxelator/drac"
 	"github.com/pxelator/pxelator/drac/dractest"
@@ -35,6 +34,7 @@ type power interface {
 	Cycle(ctx context.Context) error
 	Reset(ctx context.Context) error
 	PowerState(ctx context.Context) (pxelator.PowerState, error)
+	Close(ctx context.Context) error
 }
 
 var (
@@ -57,8 +57,37 @@ func startBMC(t testing.TB) (*dractest.BMC, *httptest.Server) {
 	return bmc, srv
 }
 
-func newRedfish(srv *httptest.Server, rec audit.Recorder) *drac.Redfish {
-	return &drac.Redfish{Address: srv.URL, User: user, Password: password, HTTPClient: srv.Client(), Recorder: rec}
+// newRedfish returns a Redfish client of the emulator srv. Empty
+// credentials and HTTPClient in cfg are those of the emulator.
+func newRedfish(t testing.TB, srv *httptest.Server, cfg drac.Config) *drac.Redfish {
+	t.Helper()
+	return must[*drac.Redfish](t)(drac.NewRedfish(srv.URL, emulatorConfig(srv, cfg)))
+}
+
+// emulatorConfig fills in the credentials and HTTPClient of the emulator
+// srv where cfg has none.
+func emulatorConfig(srv *httptest.Server, cfg drac.Config) drac.Config {
+	if cfg.Username == "" {
+		cfg.Username = user
+	}
+	if cfg.Password == "" {
+		cfg.Password = password
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = srv.Client()
+	}
+	return cfg
+}
+
+// must returns a function that returns c, failing t on err.
+func must[C any](t testing.TB) func(c C, err error) C {
+	return func(c C, err error) C {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
 }
 
 func TestRedfishPowerActions(t *testing.T) {
@@ -118,8 +147,7 @@ func TestRedfishPowerActions(t *testing.T) {
 			ctx := testContext(t)
 			bmc, srv := startBMC(t)
 			bmc.SetPower(tt.start)
-			c := newRedfish(srv, nil)
-			c.BasicAuth = tt.basic
+			c := newRedfish(t, srv, drac.Config{BasicAuth: tt.basic})
 			defer c.Close(ctx)
 			calls := map[string]func(context.Context) error{
 				"On": c.On, "Off": c.Off, "SoftOff": c.SoftOff, "Cycle": c.Cycle, "Reset": c.Reset,
@@ -154,7 +182,7 @@ func TestRedfishRefusalMessage(t *testing.T) {
 	ctx := testContext(t)
 	bmc, srv := startBMC(t)
 	bmc.SetPower(pxelator.PowerOff)
-	c := newRedfish(srv, nil)
+	c := newRedfish(t, srv, drac.Config{})
 	err := c.Reset(ctx)
 	var e *drac.Error
 	if !errors.As(err, &e) {
@@ -172,7 +200,7 @@ func TestRedfishUnsupportedResetType(t *testing.T) {
 	ctx := testContext(t)
 	bmc, srv := startBMC(t)
 	bmc.SetResetTypes("On", "ForceOff", "GracefulShutdown", "ForceRestart")
-	c := newRedfish(srv, nil)
+	c := newRedfish(t, srv, drac.Config{})
 	err := c.Cycle(ctx)
 	if !errors.Is(err, errors.ErrUnsupported) {
 		t.Fatalf("Cycle without PowerCycle: %v, want ErrUnsupported", err)
@@ -188,7 +216,7 @@ func TestRedfishUnsupportedResetType(t *testing.T) {
 func TestRedfishNotInListIs400(t *testing.T) {
 	ctx := testContext(t)
 	bmc, srv := startBMC(t)
-	c := newRedfish(srv, nil)
+	c := newRedfish(t, srv, drac.Config{})
 	if _, err := c.System(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -207,8 +235,7 @@ func TestRedfishSystem(t *testing.T) {
 	ctx := testContext(t)
 	_, srv := startBMC(t)
 	for _, id := range []string{"", dractest.SystemID} {
-		c := newRedfish(srv, nil)
-		c.SystemID = id
+		c := newRedfish(t, srv, drac.Config{SystemID: id})
 		sys, err := c.System(ctx)
 		if err != nil {
 			t.Fatalf("SystemID %q: %v", id, err)
@@ -218,8 +245,7 @@ func TestRedfishSystem(t *testing.T) {
 		}
 		c.Close(ctx)
 	}
-	c := newRedfish(srv, nil)
-	c.SystemID = "System.Embedded.2"
+	c := newRedfish(t, srv, drac.Config{SystemID: "System.Embedded.2"})
 	_, err := c.System(ctx)
 	var e *drac.Error
 	if !errors.As(err, &e) || e.StatusCode != 404 {
@@ -231,12 +257,10 @@ func TestRedfishAuth(t *testing.T) {
 	ctx := testContext(t)
 	bmc, srv := startBMC(t)
 	for _, basic := range []bool{false, true} {
-		c := newRedfish(srv, nil)
-		c.Password = "wrong-secret"
-		c.BasicAuth = basic
+		c := newRedfish(t, srv, drac.Config{Password: "wrong-secret", BasicAuth: basic})
 		_, err := c.PowerState(ctx)
-		if !errors.Is(err, drac.ErrAuth) {
-			t.Fatalf("basic=%v: %v, want ErrAuth", basic, err)
+		if !errors.Is(err, drac.ErrUnauthorized) {
+			t.Fatalf("basic=%v: %v, want ErrUnauthorized", basic, err)
 		}
 		if strings.Contains(err.Error(), "wrong-secret") {
 			t.Errorf("the password is in the error: %v", err)
@@ -250,7 +274,7 @@ func TestRedfishAuth(t *testing.T) {
 func TestRedfishSessionExpiry(t *testing.T) {
 	ctx := testContext(t)
 	bmc, srv := startBMC(t)
-	c := newRedfish(srv, nil)
+	c := newRedfish(t, srv, drac.Config{})
 	if err := c.Login(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -285,12 +309,12 @@ func TestRedfishSessionExpiry(t *testing.T) {
 func TestRedfishTLS(t *testing.T) {
 	ctx := testContext(t)
 	_, srv := startBMC(t)
-	c := &drac.Redfish{Address: srv.URL, User: user, Password: password}
+	c := must[*drac.Redfish](t)(drac.NewRedfish(srv.URL, drac.Config{Username: user, Password: password}))
 	_, err := c.PowerState(ctx)
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("self-signed certificate accepted by default: %v", err)
 	}
-	c = &drac.Redfish{Address: srv.URL, User: user, Password: password, InsecureSkipVerify: true}
+	c = must[*drac.Redfish](t)(drac.NewRedfish(srv.URL, drac.Config{Username: user, Password: password, InsecureSkipVerify: true}))
 	if _, err := c.PowerState(ctx); err != nil {
 		t.Fatalf("InsecureSkipVerify: %v", err)
 	}
@@ -301,7 +325,7 @@ func TestRedfishAudit(t *testing.T) {
 	ctx := testContext(t)
 	_, srv := startBMC(t)
 	rec := &audittest.Recorder{}
-	c := newRedfish(srv, rec)
+	c := newRedfish(t, srv, drac.Config{Recorder: rec})
 	defer c.Close(ctx)
 	if err := c.Off(ctx); err != nil {
 		t.Fatal(err)
@@ -330,32 +354,40 @@ func TestRedfishAudit(t *testing.T) {
 }
 
 func TestAddressWithCredentials(t *testing.T) {
-	ctx := testContext(t)
-	c := &drac.Redfish{Address: "https://root:topsecret@192.0.2.1"}
-	_, err := c.PowerState(ctx)
+	const address = "https://root:topsecret@192.0.2.1"
+	_, err := drac.NewRedfish(address, drac.Config{})
 	if err == nil || strings.Contains(err.Error(), "topsecret") {
 		t.Fatalf("address with credentials: %v", err)
 	}
+	_, err = drac.NewLegacy(address, drac.Config{})
+	if err == nil || strings.Contains(err.Error(), "topsecret") {
+		t.Fatalf("legacy address with credentials: %v", err)
+	}
 }
 
-func TestFromMachine(t *testing.T) {
+func TestNewRedfishFor(t *testing.T) {
 	ctx := testContext(t)
 	_, srv := startBMC(t)
-	var m pxelator.Machine
-	if _, err := drac.FromMachine(m); err == nil {
+	m := pxelator.Machine{MAC: []byte{0x52, 0x54, 0, 1, 2, 3}}
+	if _, err := drac.NewRedfishFor(m, drac.Config{}); err == nil {
 		t.Fatal("machine without drac.address accepted")
 	}
 	m.Set(drac.AttrAddress, srv.URL)
-	m.Set(drac.AttrUser, user)
+	m.Set(drac.AttrUsername, "nobody")
 	m.SetSecret(drac.AttrPassword, password)
-	c, err := drac.FromMachine(m)
-	if err != nil {
-		t.Fatal(err)
+	c := must[*drac.Redfish](t)(drac.NewRedfishFor(m, drac.Config{Username: user, HTTPClient: srv.Client()}))
+	if _, err := c.PowerState(ctx); !errors.Is(err, drac.ErrUnauthorized) {
+		t.Fatalf("with %s nobody: PowerState: %v, want ErrUnauthorized (the attribute takes the place of Config.Username)", drac.AttrUsername, err)
 	}
-	c.HTTPClient = srv.Client()
+	m.Set(drac.AttrUsername, user)
+	rec := &audittest.Recorder{}
+	c = must[*drac.Redfish](t)(drac.NewRedfishFor(m, drac.Config{HTTPClient: srv.Client(), Recorder: rec}))
 	defer c.Close(ctx)
 	if st, err := c.PowerState(ctx); err != nil || st != pxelator.PowerOn {
 		t.Fatalf("PowerState: %s, %v", st, err)
+	}
+	if evs := rec.Find("drac", "power_state"); len(evs) != 1 || evs[0].MAC.String() != "52:54:00:01:02:03" {
+		t.Fatalf("audit = %+v, want one power_state with the machine's MAC", evs)
 	}
 }
 
@@ -375,7 +407,7 @@ func TestRedfishResetStatuses(t *testing.T) {
 		{204, ``, nil, false},
 		{400, `{"error":{"code":"Base.1.5.GeneralError"}}`, drac.ErrNotAllowed, false},
 		{405, ``, drac.ErrNotAllowed, false},
-		{403, ``, drac.ErrAuth, false},
+		{403, ``, drac.ErrUnauthorized, false},
 		{500, `not json`, nil, true},
 	}
 	for _, tt := range tests {
@@ -390,7 +422,7 @@ func TestRedfishResetStatuses(t *testing.T) {
 				io.WriteString(w, tt.body)
 			}))
 			defer srv.Close()
-			c := &drac.Redfish{Address: srv.URL, SystemID: dractest.SystemID, BasicAuth: true}
+			c := must[*drac.Redfish](t)(drac.NewRedfish(srv.URL, drac.Config{SystemID: dractest.SystemID, BasicAuth: true}))
 			err := c.Off(testContext(t))
 			switch {
 			case tt.other:

@@ -6,14 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
-
-	"github.com/pxelator/pxelator/audit"
 )
 
 // maxBody bounds every response body the package reads: a Redfish system
@@ -22,9 +18,9 @@ const maxBody = 1 << 20
 
 // Errors the clients wrap. Test with errors.Is.
 var (
-	// ErrAuth means the BMC refused the credentials, at login or again
-	// right after a fresh login.
-	ErrAuth = errors.New("authentication failed")
+	// ErrUnauthorized means the BMC refused the credentials, at login or
+	// again right after a fresh login.
+	ErrUnauthorized = errors.New("authentication failed")
 	// ErrNotAllowed means the BMC refused a power action in the current
 	// state (Redfish 400, or a 409 that is not "already in that state").
 	ErrNotAllowed = errors.New("action not allowed")
@@ -55,7 +51,7 @@ func parseAddress(pkgOp, addr string) (endpoint, error) {
 		return endpoint{}, fmt.Errorf("drac: %s: bad address: %w", pkgOp, redactURLError(err))
 	}
 	if u.User != nil {
-		return endpoint{}, fmt.Errorf("drac: %s: address must not hold credentials; set User and Password", pkgOp)
+		return endpoint{}, fmt.Errorf("drac: %s: address must not hold credentials; put them in Config", pkgOp)
 	}
 	if u.Scheme != "https" && u.Scheme != "http" {
 		return endpoint{}, fmt.Errorf("drac: %s: unsupported scheme %q", pkgOp, u.Scheme)
@@ -171,42 +167,4 @@ func snippet(b []byte) string {
 		s = s[:n] + "..."
 	}
 	return s
-}
-
-// powerRecord sends one audit event for a power action or state reading.
-func powerRecord(ctx context.Context, rec audit.Recorder, host, action string, fields map[string]any) {
-	if rec == nil {
-		return
-	}
-	e := audit.Event{Package: "drac", Action: action, Ident: host, Fields: fields}
-	if ip, err := netip.ParseAddr(host); err == nil {
-		e.IP = ip
-		e.Ident = ""
-	}
-	audit.Record(ctx, rec, e)
-}
-
-// auditFields returns the fields of a power event: the protocol, the
-// state or request, and the outcome.
-func auditFields(protocol string, kv ...any) map[string]any {
-	f := map[string]any{"protocol": protocol}
-	for i := 0; i+1 < len(kv); i += 2 {
-		k, _ := kv[i].(string)
-		switch v := kv[i+1].(type) {
-		case nil:
-		case error:
-			f[k] = v.Error()
-		default:
-			f[k] = v
-		}
-	}
-	return f
-}
-
-// logger returns l or a logger that discards.
-func logger(l *slog.Logger) *slog.Logger {
-	if l != nil {
-		return l
-	}
-	return slog.New(slog.DiscardHandler)
 }

@@ -51,7 +51,7 @@ func TestDecodeErrorVector(t *testing.T) {
 		e.Code != "Base.1.5.GeneralError" || e.Resolution != "No response action is required." {
 		t.Errorf("got %+v", e)
 	}
-	if e.StatusCode != 409 || !errors.Is(e, ErrNotAllowed) || errors.Is(e, ErrAuth) {
+	if e.StatusCode != 409 || !errors.Is(e, ErrNotAllowed) || errors.Is(e, ErrUnauthorized) {
 		t.Errorf("409 classification wrong: %v", e)
 	}
 	const want = "drac: reset On: HTTP 409 Conflict: Server is already powered ON. (IDRAC.2.1.PSU501)"
@@ -69,9 +69,9 @@ func TestDecodeWebLoginVectors(t *testing.T) {
 		wantErr error
 	}{
 		{"drac5 ok", drac5, "", nil},
-		{"drac5 refused", []byte(strings.Replace(string(drac5), "0x3000", "0x140004", 1)), "", ErrAuth},
+		{"drac5 refused", []byte(strings.Replace(string(drac5), "0x3000", "0x140004", 1)), "", ErrUnauthorized},
 		{"idrac8 ok", readVector(t, "idrac8-data-login-ok.response.xml"), "a47f9a0ea441fdd5bf59c63f902c03d2", nil},
-		{"idrac8 refused", []byte(`<root><status>ok</status><authResult>1</authResult></root>`), "", ErrAuth},
+		{"idrac8 refused", []byte(`<root><status>ok</status><authResult>1</authResult></root>`), "", ErrUnauthorized},
 		{"html", []byte(`<html><body>login</body></html>`), "", ErrProtocol},
 		{"truncated", drac5[:len(drac5)/2], "", ErrProtocol},
 	}
@@ -96,7 +96,7 @@ func TestDecodeLegacyAnswers(t *testing.T) {
 	if err != nil || sid != "1234" {
 		t.Errorf("racadm login: %q, %v", sid, err)
 	}
-	if _, err := decodeRACADMLogin([]byte(`<LOGIN><RESP><RC>0x0</RC><SID>0</SID></RESP></LOGIN>`)); !errors.Is(err, ErrAuth) {
+	if _, err := decodeRACADMLogin([]byte(`<LOGIN><RESP><RC>0x0</RC><SID>0</SID></RESP></LOGIN>`)); !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("SID 0: %v", err)
 	}
 	code, out, err := decodeExec([]byte(`<EXEC><RESP><RC>0x0</RC><CMDRC>0x0</CMDRC><CMDOUTPUT>Server power status: ON

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 
@@ -45,9 +46,20 @@ type Client struct {
 	// (see [ParsePassword]).
 	Password []byte
 
-	// Audit, when not nil, records every packet sent.
-	Audit audit.Recorder
+	// Recorder, when not nil, records every packet sent (never the
+	// SecureOn password).
+	Recorder audit.Recorder
+
+	// Logger receives a debug log of every packet sent (never the
+	// SecureOn password); nil means slog.Default().
+	Logger *slog.Logger
 }
+
+// ErrUnsupported is wrapped by the error of every operation but On (and
+// Wake): a magic packet can only switch a machine on, and is never
+// answered. It wraps [errors.ErrUnsupported], so that one test serves the
+// power packages alike.
+var ErrUnsupported = fmt.Errorf("wake-on-LAN can only switch a machine on: %w", errors.ErrUnsupported)
 
 // errorf returns an error prefixed with the package name.
 func errorf(format string, args ...any) error {
@@ -95,11 +107,19 @@ func (c *Client) Wake(ctx context.Context) error {
 	if err != nil {
 		fields["error"] = err.Error()
 	}
-	audit.Record(ctx, c.Audit, audit.Event{Package: "wol", Action: "wake", MAC: c.MAC, Fields: fields})
+	audit.Record(ctx, c.Recorder, audit.Event{Package: "wol", Action: "wake", MAC: c.MAC, Fields: fields})
+	c.logger().DebugContext(ctx, "wol: magic packet", "mac", c.MAC, "via", via, "secureon", len(c.Password) > 0, "err", err)
 	if err != nil {
 		return errorf("wake %v via %s: %w", c.MAC, via, err)
 	}
 	return nil
+}
+
+func (c *Client) logger() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.Default()
 }
 
 func (c *Client) wakeUDP() error {
@@ -128,28 +148,33 @@ func (c *Client) wakeRaw() error {
 // On is not an error for a running machine.
 func (c *Client) On(ctx context.Context) error { return c.Wake(ctx) }
 
-// Off returns an error wrapping [errors.ErrUnsupported]: Wake-on-LAN
-// cannot switch a machine off.
+// Off returns an error wrapping [ErrUnsupported]: Wake-on-LAN cannot
+// switch a machine off.
 func (c *Client) Off(ctx context.Context) error { return unsupported("off") }
 
-// SoftOff returns an error wrapping [errors.ErrUnsupported].
+// SoftOff returns an error wrapping [ErrUnsupported].
 func (c *Client) SoftOff(ctx context.Context) error { return unsupported("soft off") }
 
-// Cycle returns an error wrapping [errors.ErrUnsupported].
-func (c *Client) Cycle(ctx context.Context) error { return unsupported("power cycle") }
+// Cycle returns an error wrapping [ErrUnsupported].
+func (c *Client) Cycle(ctx context.Context) error { return unsupported("cycle") }
 
-// Reset returns an error wrapping [errors.ErrUnsupported].
+// Reset returns an error wrapping [ErrUnsupported].
 func (c *Client) Reset(ctx context.Context) error { return unsupported("reset") }
 
 // PowerState returns [pxelator.PowerUnknown] and an error wrapping
-// [errors.ErrUnsupported]: a magic packet is never answered.
+// [ErrUnsupported]: a magic packet is never answered.
 func (c *Client) PowerState(ctx context.Context) (pxelator.PowerState, error) {
-	return pxelator.PowerUnknown, unsupported("reading the power state")
+	return pxelator.PowerUnknown, unsupported("power state")
 }
 
 func unsupported(op string) error {
-	return errorf("%s: Wake-on-LAN can only switch a machine on: %w", op, errors.ErrUnsupported)
+	return errorf("%s: %w", op, ErrUnsupported)
 }
+
+// Close does nothing and returns nil: a Client keeps no connection
+// between packets. It completes the power vocabulary of the wol, amt and
+// drac packages, whose clients do hold connections or sessions.
+func (c *Client) Close(ctx context.Context) error { return nil }
 
 // BroadcastAddr returns the subnet-directed broadcast address of the IPv4
 // prefix p, such as 192.168.1.255 for 192.168.1.0/24. It returns the zero

@@ -55,7 +55,7 @@ func TestWakeUDPByteExact(t *testing.T) {
 			defer pc.Close()
 			port := pc.LocalAddr().(*net.UDPAddr).Port
 			rec := &audittest.Recorder{}
-			c := &wol.Client{MAC: target, Broadcast: netip.MustParseAddr("127.0.0.1"), Port: port, Password: tt.password, Audit: rec}
+			c := &wol.Client{MAC: target, Broadcast: netip.MustParseAddr("127.0.0.1"), Port: port, Password: tt.password, Recorder: rec}
 			if err := c.On(context.Background()); err != nil {
 				t.Fatalf("On: %v", err)
 			}
@@ -148,12 +148,16 @@ func TestUnsupported(t *testing.T) {
 	for name, op := range map[string]func(context.Context) error{
 		"Off": c.Off, "SoftOff": c.SoftOff, "Cycle": c.Cycle, "Reset": c.Reset,
 	} {
-		if err := op(ctx); !errors.Is(err, errors.ErrUnsupported) {
+		err := op(ctx)
+		if !errors.Is(err, errors.ErrUnsupported) || !errors.Is(err, wol.ErrUnsupported) {
 			t.Errorf("%s() = %v, want ErrUnsupported", name, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "wake-on-LAN can only switch a machine on") {
+			t.Errorf("%s() = %q, want it to say that Wake-on-LAN cannot do it", name, err)
 		}
 	}
 	st, err := c.PowerState(ctx)
-	if st != pxelator.PowerUnknown || !errors.Is(err, errors.ErrUnsupported) {
+	if st != pxelator.PowerUnknown || !errors.Is(err, errors.ErrUnsupported) || !errors.Is(err, wol.ErrUnsupported) {
 		t.Errorf("PowerState() = %v, %v; want unknown, ErrUnsupported", st, err)
 	}
 }

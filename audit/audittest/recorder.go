@@ -1,5 +1,3 @@
-// Package audittest provides an in-memory [audit.Recorder] and
-// [audit.Inserter] for tests of code that records audit events.
 package audittest
 
 import (

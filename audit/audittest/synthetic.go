@@ -1,6 +1,7 @@
 package audittest
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -32,4 +33,22 @@ func Synthetic(i, machines int) audit.Event {
 		e.Fields = map[string]any{"rtt": float64((i*7919)%1000) / 10}
 	}
 	return e
+}
+
+// LoadSynthetic inserts the events Synthetic(i, machines) for from <= i
+// < to into ins, in batches of 1000 events merged into documents as the
+// Batcher merges them, and returns the first error.
+func LoadSynthetic(ctx context.Context, ins audit.Inserter, from, to, machines int) error {
+	const batch = 1000
+	events := make([]audit.Event, 0, batch)
+	for i := from; i < to; i += batch {
+		events = events[:0]
+		for j := i; j < min(i+batch, to); j++ {
+			events = append(events, Synthetic(j, machines))
+		}
+		if err := ins.Insert(ctx, audit.Merge(events)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -415,26 +415,12 @@ func (s *Store) Events(ctx context.Context, q audit.EventsQuery) (audit.Page, er
 
 // Count implements [audit.Querier].
 func (s *Store) Count(ctx context.Context, q audit.CountQuery) ([]audit.Group, error) {
-	if err := q.Validate(); err != nil {
-		return nil, fmt.Errorf("mongostore: count: %w", err)
-	}
-	gs, err := s.group(ctx, q.Filter, q.By, "")
-	if err != nil {
-		return nil, fmt.Errorf("mongostore: count: %w", err)
-	}
-	return gs, nil
+	return audit.GroupFunc(s.group).Count(ctx, "mongostore", q)
 }
 
 // Stats implements [audit.Querier].
 func (s *Store) Stats(ctx context.Context, q audit.StatsQuery) ([]audit.Group, error) {
-	if err := q.Validate(); err != nil {
-		return nil, fmt.Errorf("mongostore: stats: %w", err)
-	}
-	gs, err := s.group(ctx, q.Filter, q.By, q.Field)
-	if err != nil {
-		return nil, fmt.Errorf("mongostore: stats: %w", err)
-	}
-	return gs, nil
+	return audit.GroupFunc(s.group).Stats(ctx, "mongostore", q)
 }
 
 // group counts entries (and sums the numeric entry field sum, when set)
@@ -458,7 +444,7 @@ func (s *Store) group(ctx context.Context, f audit.Filter, by []string, sum stri
 		return nil, err
 	}
 	defer cur.Close(ctx)
-	groups := make(map[[2]string]*audit.Group)
+	tally := audit.NewTally(len(by))
 	var key [2]string
 	for cur.Next(ctx) {
 		raw := cur.Current
@@ -495,24 +481,13 @@ func (s *Store) group(ctx context.Context, f audit.Filter, by []string, sum stri
 					key[i] = formatRaw(e.Lookup("fields", b))
 				}
 			}
-			g := groups[key]
-			if g == nil {
-				g = &audit.Group{Key: append([]string(nil), key[:len(by)]...)}
-				groups[key] = g
-			}
-			g.Count++
-			g.Sum += x
+			tally.Add(key, 1, x)
 		}
 	}
 	if err := cur.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]audit.Group, 0, len(groups))
-	for _, g := range groups {
-		out = append(out, *g)
-	}
-	// Keys of different types may format alike ("2" and 2): merge.
-	return audit.MergeGroups(out), nil
+	return audit.MergeGroups(tally.Groups()), nil
 }
 
 // docPath is the stored path of a document field.

@@ -21,18 +21,9 @@ import (
 // (the worst case: nothing merges), in batches of 1000 like the Batcher.
 func BenchmarkInsert(b *testing.B) {
 	s := open(b)
-	ctx := context.Background()
-	const batch = 1000
-	events := make([]audit.Event, 0, batch)
 	b.ResetTimer()
-	for i := 0; i < b.N; i += batch {
-		events = events[:0]
-		for j := i; j < min(i+batch, b.N); j++ {
-			events = append(events, audittest.Synthetic(j, 10000))
-		}
-		if err := s.Insert(ctx, audit.Merge(events)); err != nil {
-			b.Fatal(err)
-		}
+	if err := audittest.LoadSynthetic(context.Background(), s, 0, b.N, 10000); err != nil {
+		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
@@ -133,16 +124,9 @@ func BenchmarkLastSeen(b *testing.B) {
 	for _, n := range benchSizes() {
 		b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) {
 			s := loadedStore(b, n)
-			ctx := context.Background()
 			defer reportCPU(b)()
 			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				e := audittest.Synthetic(i*7919%n, 10000)
-				machine := [...]string{e.IP.String(), e.MAC.String(), e.Hostname}[i%3]
-				if _, err := s.LastSeen(ctx, machine); err != nil {
-					b.Fatal(err)
-				}
-			}
+			audittest.BenchLastSeen(b, s, n)
 		})
 	}
 }
@@ -153,15 +137,9 @@ func BenchmarkAvgPerIP(b *testing.B) {
 	for _, n := range benchSizes() {
 		b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) {
 			s := loadedStore(b, n)
-			ctx := context.Background()
 			defer reportCPU(b)()
 			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				gs, err := s.Stats(ctx, audit.StatsQuery{Filter: audit.Filter{Package: "ping"}, Field: "rtt", By: []string{"ip"}})
-				if err != nil || len(gs) != min(n, 10000) {
-					b.Fatalf("%d groups, %v", len(gs), err)
-				}
-			}
+			audittest.BenchAvgPerIP(b, s, n)
 		})
 	}
 }

@@ -5,8 +5,10 @@
 // that a second insert of an id appends entries), time, package, ip, mac
 // and hostname as indexed columns, and its entries as a JSON array. The
 // view documents shows each row as the JSON document the MongoDB backend
-// stores. Queries on entry fields (counts and sums grouped by a field)
-// read the entries with SQLite's JSON functions.
+// stores. Counts grouped by document fields are SQL GROUP BY over the
+// indexes; queries on entry fields (counts by action or by an entry
+// field, sums of a numeric field) select the documents with SQL and read
+// their entries in Go, which is much faster than SQLite's JSON functions.
 //
 // SQLite was chosen over a key-value store (bbolt, pebble) because the
 // grouped queries are SQL GROUP BY over an index, and over an embedded

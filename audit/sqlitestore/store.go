@@ -332,26 +332,12 @@ func (s *Store) Events(ctx context.Context, q audit.EventsQuery) (audit.Page, er
 
 // Count implements [audit.Querier].
 func (s *Store) Count(ctx context.Context, q audit.CountQuery) ([]audit.Group, error) {
-	if err := q.Validate(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: count: %w", err)
-	}
-	gs, err := s.group(ctx, q.Filter, q.By, "")
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: count: %w", err)
-	}
-	return gs, nil
+	return audit.GroupFunc(s.group).Count(ctx, "sqlitestore", q)
 }
 
 // Stats implements [audit.Querier].
 func (s *Store) Stats(ctx context.Context, q audit.StatsQuery) ([]audit.Group, error) {
-	if err := q.Validate(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: stats: %w", err)
-	}
-	gs, err := s.group(ctx, q.Filter, q.By, q.Field)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: stats: %w", err)
-	}
-	return gs, nil
+	return audit.GroupFunc(s.group).Stats(ctx, "sqlitestore", q)
 }
 
 // group counts entries (and sums the numeric entry field sum, when set)
@@ -395,7 +381,7 @@ func (s *Store) group(ctx context.Context, f audit.Filter, by []string, sum stri
 		return nil, err
 	}
 	defer rows.Close()
-	groups := make(map[[2]string]*audit.Group)
+	tally := audit.NewTally(len(by))
 	ks := make([]sql.RawBytes, len(by))
 	var entries sql.RawBytes
 	dest := make([]any, 0, len(by)+1)
@@ -455,13 +441,7 @@ func (s *Store) group(ctx context.Context, f audit.Filter, by []string, sum stri
 					n++
 				}
 			}
-			g := groups[key]
-			if g == nil {
-				g = &audit.Group{Key: append([]string(nil), key[:len(by)]...)}
-				groups[key] = g
-			}
-			g.Count++
-			g.Sum += x
+			tally.Add(key, 1, x)
 		})
 		if err != nil {
 			return nil, err
@@ -470,10 +450,7 @@ func (s *Store) group(ctx context.Context, f audit.Filter, by []string, sum stri
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]audit.Group, 0, len(groups)+len(byDoc))
-	for _, g := range groups {
-		out = append(out, *g)
-	}
+	out := tally.Groups()
 	for _, g := range byDoc {
 		if g.Count > 0 {
 			out = append(out, *g)

@@ -13,16 +13,16 @@ import (
 
 func openAMT(host string, o options) (controller, error) {
 	return amt.NewClient(host, amt.Config{
-		Username: o.user,
-		Password: o.password,
-		Legacy:   o.legacy,
-		Insecure: o.insecure,
-		Timeout:  -1, // the -timeout flag bounds the whole command
+		Username:           o.user,
+		Password:           o.password,
+		Legacy:             o.legacy,
+		InsecureSkipVerify: o.insecure,
+		Timeout:            -1, // the -timeout flag bounds the whole command
 	})
 }
 
 func openDRAC(host string, o options) (controller, error) {
-	return &drac.Redfish{Address: host, User: o.user, Password: o.password, InsecureSkipVerify: o.insecure}, nil
+	return drac.NewRedfish(host, drac.Config{Username: o.user, Password: o.password, InsecureSkipVerify: o.insecure})
 }
 
 func openWOL(mac string, o options) (controller, error) {

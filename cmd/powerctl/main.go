@@ -2,13 +2,15 @@
 // controller, or wakes it by Wake-on-LAN.
 //
 //	powerctl -amt HOST [-user NAME] [-legacy] [-insecure] status|on|off|soft-off|cycle|reset
+//	powerctl -drac HOST [-user NAME] [-insecure] status|on|off|soft-off|cycle|reset
 //	powerctl -wol MAC [-iface NAME | -broadcast ADDR] [-port 9|7] [-secureon PASSWORD] on
 //
 // HOST is an address or name with an optional port, or a URL
-// (https://HOST for TLS on port 16993). The password is read from the
-// environment (AMT_PASSWORD for -amt) unless -password is given; the user
-// name from -user, then AMT_USER, then the backend's default (admin for
-// AMT). The password is never printed.
+// (https://HOST for TLS on port 16993 with -amt; -drac speaks Redfish
+// over https by default). The password is read from the environment
+// (AMT_PASSWORD for -amt, DRAC_PASSWORD for -drac) unless -password is
+// given; the user name from -user, then AMT_USER or DRAC_USER, then the
+// backend's default (admin for AMT). The password is never printed.
 //
 // "status" prints the power state (on, off, sleep or unknown); the other
 // commands print what was done. Switching on a machine that is on, or off
@@ -38,6 +40,7 @@ type controller interface {
 	Cycle(ctx context.Context) error
 	Reset(ctx context.Context) error
 	PowerState(ctx context.Context) (pxelator.PowerState, error)
+	Close(ctx context.Context) error // ends a BMC session
 }
 
 // options are the flags every backend may use.
@@ -128,7 +131,7 @@ func powerctl(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	fs.IntVar(&o.port, "port", 9, "Wake-on-LAN: UDP `PORT` (9 or 7)")
 	fs.StringVar(&o.secureon, "secureon", "", "Wake-on-LAN: SecureOn `PASSWORD` (01:02:03:04:05:06 or 1.2.3.4)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: powerctl -amt HOST | -wol MAC [flags] status|on|off|soft-off|cycle|reset")
+		fmt.Fprintln(fs.Output(), "usage: powerctl -amt HOST | -drac HOST | -wol MAC [flags] status|on|off|soft-off|cycle|reset")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -177,6 +180,8 @@ func powerctl(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		ctx, cancel = context.WithTimeout(ctx, o.timeout)
 		defer cancel()
 	}
+	// Log out even when the operation failed: a BMC has few sessions.
+	defer c.Close(ctx)
 	if cmd == "status" {
 		st, err := c.PowerState(ctx)
 		if err != nil {

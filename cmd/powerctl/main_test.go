@@ -53,6 +53,9 @@ func TestDRAC(t *testing.T) {
 		if strings.Contains(out+errOut, "calvin") {
 			t.Fatalf("powerctl %s printed the password", s.cmd)
 		}
+		if n := bmc.Sessions(); n != 0 {
+			t.Fatalf("powerctl %s left %d Redfish sessions open", s.cmd, n)
+		}
 	}
 }
 

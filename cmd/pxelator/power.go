@@ -22,6 +22,7 @@ type powerController interface {
 	Cycle(ctx context.Context) error
 	Reset(ctx context.Context) error
 	PowerState(ctx context.Context) (pxelator.PowerState, error)
+	Close(ctx context.Context) error // ends a BMC session
 }
 
 // powerSettings are the power flags of the reference server.
@@ -52,21 +53,18 @@ func (s *powerSettings) describe(*settings) string {
 // powerFor returns the power backend of m: its AMT device when it has an
 // amt.address, its Dell iDRAC (Redfish) when it has a drac.address, else
 // Wake-on-LAN, which can only switch it on. readable reports whether the
-// backend can read the power state.
-func powerFor(m pxelator.Machine, s powerSettings, d deps) (c powerController, readable bool, err error) {
+// backend can read the power state. The caller closes c, which logs out
+// of the BMC.
+func powerFor(m pxelator.Machine, o powerSettings, d deps) (c powerController, readable bool, err error) {
 	switch {
 	case m.Get(amt.AttrAddress) != "":
-		c, err := amt.ForMachine(m, amt.Config{Insecure: s.insecure, Audit: d.audit, Logger: d.log})
+		c, err := amt.NewClientFor(m, amt.Config{InsecureSkipVerify: o.insecure, Recorder: d.audit, Logger: d.log})
 		return c, err == nil, err
 	case m.Get(drac.AttrAddress) != "":
-		c, err := drac.FromMachine(m)
-		if err != nil {
-			return nil, false, err
-		}
-		c.InsecureSkipVerify, c.Recorder, c.Logger = s.insecure, d.audit, d.log
-		return c, true, nil
+		c, err := drac.NewRedfishFor(m, drac.Config{InsecureSkipVerify: o.insecure, Recorder: d.audit, Logger: d.log})
+		return c, err == nil, err
 	}
-	return &wol.Client{MAC: m.MAC, Audit: d.audit}, false, nil
+	return &wol.Client{MAC: m.MAC, Recorder: d.audit, Logger: d.log}, false, nil
 }
 
 // powerCommands returns the DNS commands that switch a machine through
@@ -78,6 +76,7 @@ func powerCommands(set *settings, d deps) map[string]dnsd.CommandFunc {
 			if err != nil {
 				return err
 			}
+			defer c.Close(ctx)
 			return op(c, ctx)
 		}
 	}
@@ -110,6 +109,7 @@ func pollPower(ctx context.Context, s powerSettings, d deps) {
 		}
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		state, err := c.PowerState(rctx)
+		c.Close(rctx)
 		cancel()
 		if err != nil {
 			d.log.WarnContext(ctx, "power: reading the state", "machine", m, "err", err)

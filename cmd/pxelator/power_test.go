@@ -14,6 +14,8 @@ import (
 	"github.com/pxelator/pxelator/amt"
 	"github.com/pxelator/pxelator/amt/amttest"
 	"github.com/pxelator/pxelator/audit/audittest"
+	"github.com/pxelator/pxelator/drac"
+	"github.com/pxelator/pxelator/drac/dractest"
 )
 
 func TestPollPower(t *testing.T) {
@@ -25,10 +27,17 @@ func TestPollPower(t *testing.T) {
 	store := pxelator.NewMemStore()
 	withAMT := pxelator.Machine{MAC: net.HardwareAddr{0x52, 0x54, 0, 0, 0, 1}, IP: netip.MustParseAddr("10.0.0.11")}
 	withAMT.Set(amt.AttrAddress, srv.URL)
-	withAMT.Set(amt.AttrUser, srv.Username())
+	withAMT.Set(amt.AttrUsername, srv.Username())
 	withAMT.SetSecret(amt.AttrPassword, srv.Password())
 	wolOnly := pxelator.Machine{MAC: net.HardwareAddr{0x52, 0x54, 0, 0, 0, 2}, IP: netip.MustParseAddr("10.0.0.12")}
-	for _, m := range []pxelator.Machine{withAMT, wolOnly} {
+	bmc := dractest.New("root", "calvin")
+	dsrv := dractest.NewTLSServer(bmc)
+	defer dsrv.Close()
+	withDRAC := pxelator.Machine{MAC: net.HardwareAddr{0x52, 0x54, 0, 0, 0, 3}, IP: netip.MustParseAddr("10.0.0.13")}
+	withDRAC.Set(drac.AttrAddress, dsrv.URL)
+	withDRAC.Set(drac.AttrUsername, "root")
+	withDRAC.SetSecret(drac.AttrPassword, "calvin")
+	for _, m := range []pxelator.Machine{withAMT, wolOnly, withDRAC} {
 		if err := store.Put(ctx, m); err != nil {
 			t.Fatal(err)
 		}
@@ -36,10 +45,18 @@ func TestPollPower(t *testing.T) {
 	rec := &audittest.Recorder{}
 	d := deps{store: store, audit: rec, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 
-	pollPower(ctx, powerSettings{}, d)
+	// The emulated iDRAC has a self-signed certificate: -power-insecure.
+	pollPower(ctx, powerSettings{insecure: true}, d)
 	evs := rec.Find("amt", "power_state")
 	if len(evs) != 1 || evs[0].Fields["state"] != "off" || evs[0].MAC.String() != withAMT.MAC.String() {
 		t.Fatalf("audit = %+v, want one power_state off for %v", evs, withAMT.MAC)
+	}
+	evs = rec.Find("drac", "power_state")
+	if len(evs) != 1 || evs[0].Fields["state"] != "on" || evs[0].MAC.String() != withDRAC.MAC.String() {
+		t.Fatalf("audit = %+v, want one power_state on for %v", evs, withDRAC.MAC)
+	}
+	if n := bmc.Sessions(); n != 0 {
+		t.Errorf("the poll left %d Redfish sessions open", n)
 	}
 
 	c, readable, err := powerFor(wolOnly, powerSettings{}, d)

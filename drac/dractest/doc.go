@@ -8,7 +8,7 @@
 //	bmc := dractest.New("root", "calvin")
 //	srv := dractest.NewTLSServer(bmc)
 //	defer srv.Close()
-//	c := &drac.Redfish{Address: srv.URL, User: "root", Password: "calvin", HTTPClient: srv.Client()}
+//	c, err := drac.NewRedfish(srv.URL, drac.Config{Username: "root", Password: "calvin", HTTPClient: srv.Client()})
 //
 // Answers whose shape no public capture shows (the legacy virtual
 // console and RACADM replies, the refusals) are reconstructed from
