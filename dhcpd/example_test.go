@@ -23,7 +23,7 @@ func ExampleStoreHandler() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	store := pxelator.NewMemStore()
-	h, err := dhcpd.NewHandler(store, dhcpd.Config{
+	h, err := dhcpd.NewStoreHandler(store, dhcpd.Config{
 		ServerIP: netip.MustParseAddr("10.77.0.1"),
 		First:    netip.MustParseAddr("10.77.0.100"),
 		Last:     netip.MustParseAddr("10.77.0.199"),
@@ -36,7 +36,7 @@ func ExampleStoreHandler() {
 		log.Fatal(err)
 	}
 	srv := &dhcpd.Server{Handler: h}
-	go srv.Serve(conn)
+	go srv.ServePacket(conn)
 	defer srv.Shutdown(ctx)
 
 	mac, _ := net.ParseMAC("52:54:00:12:34:56")
