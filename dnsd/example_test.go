@@ -13,15 +13,15 @@ import (
 	"github.com/pxelator/pxelator/dnsd/dnstest"
 )
 
-// A Handler answers names from the store it is given.
-func ExampleNewHandler() {
+// A StoreHandler answers names from the store it is given.
+func ExampleNewStoreHandler() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	store := pxelator.NewMemStore()
 	mac, _ := net.ParseMAC("52:54:00:00:00:0b")
 	store.Put(ctx, pxelator.Machine{MAC: mac, IP: netip.MustParseAddr("10.0.0.11"), Hostname: "kiosk-01"})
 
-	h, err := dnsd.NewHandler(ctx, dnsd.Config{
+	h, err := dnsd.NewStoreHandler(dnsd.Config{
 		Zone:     "pxe",
 		Store:    store,
 		Networks: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")},
@@ -30,6 +30,7 @@ func ExampleNewHandler() {
 		fmt.Println(err)
 		return
 	}
+	defer h.Close()
 	srv := dnstest.NewServer(h)
 	defer srv.Close()
 
@@ -59,17 +60,18 @@ func ExampleNewHandler() {
 // A command runs for the machine named in the query; here it sets the
 // machine's boot profile, so that "ping install.kiosk-01.do.pxe" on any
 // machine asks for kiosk-01 to be installed at its next boot.
-func ExampleHandler_HandleCommand() {
+func ExampleStoreHandler_HandleCommand() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	store := pxelator.NewMemStore()
 	mac, _ := net.ParseMAC("52:54:00:00:00:0b")
 	store.Put(ctx, pxelator.Machine{MAC: mac, IP: netip.MustParseAddr("10.0.0.11"), Hostname: "kiosk-01"})
-	h, _ := dnsd.NewHandler(ctx, dnsd.Config{
+	h, _ := dnsd.NewStoreHandler(dnsd.Config{
 		Zone:           "pxe",
 		Store:          store,
 		CommandClients: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 	})
+	defer h.Close()
 	h.HandleCommand("install", func(ctx context.Context, m pxelator.Machine) error {
 		m.Profile = "install"
 		return store.Put(ctx, m)
