@@ -41,15 +41,7 @@ func (s *Server) ListenAndServe() error {
 	if err != nil {
 		return fmt.Errorf("dnsd: %w", err)
 	}
-	errc := make(chan error, 2)
-	go func() { errc <- s.ServePacket(pc) }()
-	go func() { errc <- s.Serve(l) }()
-	err = <-errc
-	if !errors.Is(err, ErrServerClosed) { // stop the other
-		pc.Close()
-		l.Close()
-	}
-	return err
+	return serve.ServeBoth(pc, l, s.ServePacket, s.Serve, ErrServerClosed)
 }
 
 // ServePacket serves queries arriving on the UDP socket pc until

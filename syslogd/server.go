@@ -135,15 +135,7 @@ func (s *Server) ListenAndServe() error {
 	if err != nil {
 		return fmt.Errorf("syslogd: %w", err)
 	}
-	errc := make(chan error, 2)
-	go func() { errc <- s.ServePacket(pc) }()
-	go func() { errc <- s.Serve(l) }()
-	err = <-errc
-	if !errors.Is(err, ErrServerClosed) {
-		pc.Close()
-		l.Close()
-	}
-	return err
+	return serve.ServeBoth(pc, l, s.ServePacket, s.Serve, ErrServerClosed)
 }
 
 func (s *Server) log() *slog.Logger {

@@ -124,3 +124,42 @@ func TestListen(t *testing.T) {
 		t.Error("Listen on a bad address did not fail")
 	}
 }
+
+// TestServeBoth: when one side fails, the other's socket is closed; when
+// one returns the closed error, the other is left to return by itself.
+func TestServeBoth(t *testing.T) {
+	errClosed := errors.New("closed")
+	failed := errors.New("failed")
+	pc, l, err := serve.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan error, 1)
+	err = serve.ServeBoth(pc, l,
+		func(net.PacketConn) error { return failed },
+		func(l net.Listener) error { _, err := l.Accept(); accepted <- err; return err },
+		errClosed)
+	if !errors.Is(err, failed) {
+		t.Errorf("ServeBoth = %v, want the failure", err)
+	}
+	if err := <-accepted; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("the stream side: %v, want its listener closed", err)
+	}
+
+	pc, l, err = serve.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	defer l.Close()
+	err = serve.ServeBoth(pc, l,
+		func(net.PacketConn) error { return errClosed },
+		func(l net.Listener) error { _, err := l.Accept(); return err }, // until the deferred Close
+		errClosed)
+	if !errors.Is(err, errClosed) {
+		t.Errorf("ServeBoth = %v, want the closed error", err)
+	}
+	if _, err := pc.WriteTo([]byte("x"), pc.LocalAddr()); err != nil {
+		t.Errorf("the packet socket was closed after the closed error: %v", err)
+	}
+}
