@@ -3,6 +3,7 @@ package dnsd_test
 import (
 	"context"
 	"fmt"
+	"log"
 	"net"
 	"net/netip"
 
@@ -90,4 +91,25 @@ func ExampleStoreHandler_HandleCommand() {
 	// Output:
 	// install.kiosk-01.do.pxe.	0	IN	A	10.0.0.11
 	// profile: install
+}
+
+// A Server answers over UDP (ServePacket) and TCP (Serve) on sockets
+// opened ahead with package net, until Shutdown.
+func ExampleServer() {
+	h := dnsd.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
+		w.WriteMsg(new(dns.Msg).SetRcode(req, dns.RcodeRefused))
+	})
+	pc, err := net.ListenPacket("udp", ":53")
+	if err != nil {
+		log.Fatal(err)
+	}
+	l, err := net.Listen("tcp", ":53")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &dnsd.Server{Handler: h}
+	go srv.ServePacket(pc)
+	go srv.Serve(l)
+	// ... later:
+	srv.Shutdown(context.Background())
 }
