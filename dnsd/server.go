@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 
 	"github.com/miekg/dns"
 
@@ -89,18 +90,21 @@ type stopper struct {
 	srv     *dns.Server
 	started <-chan struct{}
 	ctx     context.Context
+	once    sync.Once
 }
 
-// Close begins to stop the server and returns at once: the Tracker waits
-// for serve to return.
+// Close begins to stop the server, once, and returns at once: the
+// Tracker waits for serve to return.
 func (st *stopper) Close() error {
-	go func() {
-		select {
-		case <-st.started:
-			st.srv.ShutdownContext(st.ctx)
-		case <-st.ctx.Done(): // it never started
-		}
-	}()
+	st.once.Do(func() {
+		go func() {
+			select {
+			case <-st.started:
+				st.srv.ShutdownContext(st.ctx)
+			case <-st.ctx.Done(): // it never started
+			}
+		}()
+	})
 	return nil
 }
 
