@@ -46,9 +46,9 @@ func bootService() *service {
 				if err != nil {
 					return nil, fmt.Errorf("tftp: %w", err)
 				}
-				srv := &tftpd.Server{Handler: tftpd.BootServer(files), Recorder: st.audit, Log: st.log}
+				srv := &tftpd.Server{Handler: tftpd.OpenerHandler(files), Recorder: st.audit, Logger: st.log}
 				go func() {
-					if err := srv.Serve(conn); err != nil && !errors.Is(err, tftpd.ErrServerClosed) {
+					if err := srv.ServePacket(conn); err != nil && !errors.Is(err, tftpd.ErrServerClosed) {
 						st.log.Error("tftpd stopped", "err", err)
 					}
 				}()
@@ -64,7 +64,7 @@ func bootService() *service {
 				// The web page of a later issue shares this server: it
 				// adds its handlers to mux.
 				mux := http.NewServeMux()
-				mux.Handle("/boot/", http.StripPrefix("/boot", &boot.Handler{Files: files, Recorder: st.audit, Log: st.log}))
+				mux.Handle("/boot/", http.StripPrefix("/boot", &boot.HTTPHandler{Files: files, Recorder: st.audit, Logger: st.log}))
 				srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 				go func() {
 					if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -79,7 +79,7 @@ func dhcpService() *service {
 				cfg.Boot.IPXEScript = script
 			}
 			maps.Copy(cfg.Boot.Files, files)
-			h, err := dhcpd.NewHandler(st.store, cfg)
+			h, err := dhcpd.NewStoreHandler(st.store, cfg)
 			if err != nil {
 				return nil, err
 			}
@@ -94,7 +94,7 @@ func dhcpService() *service {
 			var srvs []*dhcpd.Server
 			for _, a := range addrs {
 				srv := &dhcpd.Server{Addr: a, Interface: iface, Handler: h, Workers: workers, Recorder: st.audit, Logger: st.log}
-				conn, err := srv.Listen()
+				conn, err := srv.ListenPacket()
 				if err != nil {
 					for _, s := range srvs {
 						s.Shutdown(ctx)
@@ -103,7 +103,7 @@ func dhcpService() *service {
 				}
 				srvs = append(srvs, srv)
 				go func() {
-					if err := srv.Serve(conn); err != nil && !errors.Is(err, dhcpd.ErrServerClosed) {
+					if err := srv.ServePacket(conn); err != nil && !errors.Is(err, dhcpd.ErrServerClosed) {
 						st.log.Error("dhcp: serving stopped", "addr", a, "err", err)
 					}
 				}()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/dnsd"
+	"github.com/pxelator/pxelator/internal/serve"
 )
 
 // dnsOptions are the flags of the DNS service.
@@ -86,13 +87,7 @@ func startDNS(ctx context.Context, st *stack, o *dnsOptions) (stop func(context.
 	if clients == nil {
 		clients = append([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, networks...)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer func() {
-		if err != nil {
-			cancel()
-		}
-	}()
-	h, err := dnsd.NewHandler(ctx, dnsd.Config{
+	h, err := dnsd.NewStoreHandler(dnsd.Config{
 		Zone:           o.domain,
 		Store:          st.store,
 		Server:         st.serverIP,
@@ -100,8 +95,8 @@ func startDNS(ctx context.Context, st *stack, o *dnsOptions) (stop func(context.
 		CommandClients: clients,
 		Forward:        dnsSplitList(o.forward),
 		ForwardClients: clients,
-		Audit:          st.audit,
-		Log:            st.log,
+		Recorder:       st.audit,
+		Logger:         st.log,
 	})
 	if err != nil {
 		return nil, "", err
@@ -109,20 +104,23 @@ func startDNS(ctx context.Context, st *stack, o *dnsOptions) (stop func(context.
 	for name, fn := range dnsCommands(st, o) {
 		h.HandleCommand(name, fn)
 	}
-	pc, l, err := dnsd.Listen(o.addr)
+	pc, l, err := serve.Listen(o.addr)
 	if err != nil {
-		return nil, "", err
+		h.Close()
+		return nil, "", fmt.Errorf("dns: %w", err)
 	}
 	srv := &dnsd.Server{Addr: o.addr, Handler: h}
-	go func() {
-		if err := srv.Serve(pc, l); !errors.Is(err, dnsd.ErrServerClosed) {
+	serveOn := func(f func() error) {
+		if err := f(); !errors.Is(err, dnsd.ErrServerClosed) {
 			st.log.Error("dns: serving", "err", err)
 		}
-	}()
+	}
+	go serveOn(func() error { return srv.ServePacket(pc) })
+	go serveOn(func() error { return srv.Serve(l) })
 	addr = pc.LocalAddr().String()
 	st.log.Info("dns: serving", "addr", addr, "zone", o.domain, "networks", networks)
 	return func(ctx context.Context) error {
-		defer cancel()
+		defer h.Close()
 		return srv.Shutdown(ctx)
 	}, addr, nil
 }
