@@ -4,7 +4,7 @@
 #   - one 64 MiB file, blksize 1468, lockstep and with windowsize 16 (atftp);
 #   - a boot storm: N clients (default 500) fetching a 1 MiB file at once
 #     (busybox tftp, blksize 1468, lockstep), counting failed transfers;
-#   - HTTP: a 64 MiB kernel with curl, boot.Handler beside net/http.FileServer.
+#   - HTTP: a 64 MiB kernel with curl, boot.HTTPHandler beside net/http.FileServer.
 # All servers and clients run on the loopback of a private network
 # namespace, so that dnsmasq can have port 69. Needs root; installs the
 # Debian packages it lacks with apt-get. Times are the best of RUNS runs.
@@ -42,7 +42,7 @@ fi
 (cd "$work" && apt-get download tftpd-hpa >/dev/null 2>&1 && dpkg -x tftpd-hpa_*.deb hpa)
 hpa=$work/hpa/usr/sbin/in.tftpd
 
-# Our server: package tftpd, and HTTP with boot.Handler and net/http.FileServer.
+# Our server: package tftpd, and HTTP with boot.HTTPHandler and net/http.FileServer.
 mkdir "$repo/.tftpbench$$"
 cat > "$repo/.tftpbench$$/main.go" <<'EOF'
 package main
@@ -60,15 +60,15 @@ import (
 func main() {
 	root := flag.String("root", ".", "directory to serve")
 	tftpAddr := flag.String("tftp", "127.0.0.1:6969", "TFTP address")
-	bootAddr := flag.String("http-boot", "", "HTTP address for boot.Handler")
+	bootAddr := flag.String("http-boot", "", "HTTP address for boot.HTTPHandler")
 	stdAddr := flag.String("http-std", "", "HTTP address for net/http.FileServer")
 	flag.Parse()
 	quiet := slog.New(slog.DiscardHandler)
 	go func() {
-		log.Fatal(http.ListenAndServe(*bootAddr, &boot.Handler{Files: &boot.Files{Root: *root}, Log: quiet}))
+		log.Fatal(http.ListenAndServe(*bootAddr, &boot.HTTPHandler{Files: &boot.Files{Root: *root}, Logger: quiet}))
 	}()
 	go func() { log.Fatal(http.ListenAndServe(*stdAddr, http.FileServer(http.Dir(*root)))) }()
-	srv := &tftpd.Server{Addr: *tftpAddr, Handler: tftpd.FileServer(*root), Log: quiet}
+	srv := &tftpd.Server{Addr: *tftpAddr, Handler: tftpd.FileServer(*root), Logger: quiet}
 	log.Fatal(srv.ListenAndServe())
 }
 EOF
@@ -208,4 +208,4 @@ for n in "${names[@]:2}"; do
 		"$(ratio "${lock[$n]}" "${lock[tftpd-go-p4]}")" "$(ratio "${win[$n]}" "${win[tftpd-go-p4]}")" "$(ratio "${stm[$n]}" "${stm[tftpd-go-p4]}")"
 done
 echo
-echo "HTTP, 64 MiB with curl, best of $runs: boot.Handler $http_boot ms, net/http.FileServer $http_std ms ($(ratio "$http_std" "$http_boot"))"
+echo "HTTP, 64 MiB with curl, best of $runs: boot.HTTPHandler $http_boot ms, net/http.FileServer $http_std ms ($(ratio "$http_std" "$http_boot"))"

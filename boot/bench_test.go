@@ -12,7 +12,7 @@ import (
 	"github.com/pxelator/pxelator/boot"
 )
 
-// BenchmarkHTTP fetches a 64 MiB kernel over loopback from boot.Handler
+// BenchmarkHTTP fetches a 64 MiB kernel over loopback from boot.HTTPHandler
 // and, for comparison, from net/http.FileServer.
 func BenchmarkHTTP(b *testing.B) {
 	dir := b.TempDir()
@@ -29,7 +29,7 @@ func BenchmarkHTTP(b *testing.B) {
 		name string
 		h    http.Handler
 	}{
-		{"boot.Handler", &boot.Handler{Files: &boot.Files{Root: dir}, Log: slog.New(slog.DiscardHandler)}},
+		{"boot.HTTPHandler", &boot.HTTPHandler{Files: &boot.Files{Root: dir}, Logger: slog.New(slog.DiscardHandler)}},
 		{"http.FileServer", http.FileServer(http.Dir(dir))},
 	} {
 		b.Run(tt.name, func(b *testing.B) {

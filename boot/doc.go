@@ -1,8 +1,11 @@
-// Package boot serves network-boot files: the static files of a boot root
-// (boot loaders, kernels, a hand-written pxelinux.cfg/default) and
-// per-machine boot configurations rendered from text/template profiles,
-// for TFTP (package tftpd uses it) and over HTTP for iPXE and UEFI HTTP
-// boot.
+// Package boot is the library of network-boot files, not a protocol
+// server: [Files] is a boot root, the static files of a directory (boot
+// loaders, kernels, a hand-written pxelinux.cfg/default) and per-machine
+// boot configurations rendered from text/template profiles. The protocol
+// servers send them: [Files.OpenTFTP] is the method of package tftpd's
+// Opener, so tftpd.OpenerHandler(files) serves them over TFTP without
+// either package importing the other, and [HTTPHandler] serves them over
+// HTTP for iPXE and UEFI HTTP boot.
 //
 // # Per-machine configurations
 //
@@ -33,11 +36,12 @@
 //
 // # HTTP
 //
-// [Handler] serves the same names over HTTP with Content-Length, ranges
-// and conditional requests, never redirects, and records every request
-// through an optional audit.Recorder. It serves the request path without
-// its leading slash; mount it under a prefix with http.StripPrefix. The
-// reference server uses /boot/:
+// [HTTPHandler] serves the same names over HTTP with Content-Length,
+// ranges and conditional requests, never redirects, logs every request to
+// its Logger (nil: slog.Default()) and records it through its Recorder
+// (nil: no audit), the field names of the protocol packages. It serves the
+// request path without its leading slash; mount it under a prefix with
+// http.StripPrefix. The reference server uses /boot/:
 //
-//	mux.Handle("/boot/", http.StripPrefix("/boot", &boot.Handler{Files: files}))
+//	mux.Handle("/boot/", http.StripPrefix("/boot", &boot.HTTPHandler{Files: files}))
 package boot

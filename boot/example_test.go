@@ -41,9 +41,9 @@ func ExampleFiles_Open() {
 	// boot
 }
 
-// ExampleHandler mounts the HTTP boot handler under /boot/ of a mux that
+// ExampleHTTPHandler mounts the HTTP boot handler under /boot/ of a mux that
 // other handlers share.
-func ExampleHandler() {
+func ExampleHTTPHandler() {
 	dir, err := os.MkdirTemp("", "boot")
 	if err != nil {
 		log.Fatal(err)
@@ -52,7 +52,7 @@ func ExampleHandler() {
 	os.WriteFile(dir+"/vmlinuz", []byte("0123456789"), 0o644)
 
 	mux := http.NewServeMux()
-	mux.Handle("/boot/", http.StripPrefix("/boot", &boot.Handler{Files: &boot.Files{Root: dir}}))
+	mux.Handle("/boot/", http.StripPrefix("/boot", &boot.HTTPHandler{Files: &boot.Files{Root: dir}}))
 	s := httptest.NewServer(mux)
 	defer s.Close()
 

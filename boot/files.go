@@ -57,7 +57,8 @@ type Request struct {
 	MAC net.HardwareAddr
 }
 
-// A File is an open boot file. Close it after use.
+// A File is an open boot file. It is an fs.File, read from Content.
+// Close it after use.
 type File struct {
 	// Content is the file's bytes: an *os.File for a static file, so
 	// that it can be sent with sendfile.
@@ -79,6 +80,22 @@ func (f *File) Close() error {
 	return nil
 }
 
+// Read reads from f.Content.
+func (f *File) Read(p []byte) (int, error) { return f.Content.Read(p) }
+
+// Stat describes the file: its name, size and modification time.
+func (f *File) Stat() (fs.FileInfo, error) { return fileInfo{f}, nil }
+
+// fileInfo is the fs.FileInfo of a File, always a regular file.
+type fileInfo struct{ f *File }
+
+func (i fileInfo) Name() string       { return path.Base(i.f.Name) }
+func (i fileInfo) Size() int64        { return i.f.Size }
+func (i fileInfo) Mode() fs.FileMode  { return 0o444 }
+func (i fileInfo) ModTime() time.Time { return i.f.ModTime }
+func (i fileInfo) IsDir() bool        { return false }
+func (i fileInfo) Sys() any           { return nil }
+
 // Open returns the file r asks for: the machine's configuration rendered
 // from its profile when the name is a per-machine name (see [ParseMachineName]) and
 // the machine has a profile with a template for it, and the static file
@@ -94,6 +111,17 @@ func (f *Files) Open(ctx context.Context, r Request) (*File, error) {
 		}
 	}
 	return f.openStatic(name)
+}
+
+// OpenTFTP opens name for the client at the address client, which reached
+// this server at server, as Open does. It is the method of package tftpd's
+// Opener: tftpd.OpenerHandler(files) serves f over TFTP.
+func (f *Files) OpenTFTP(ctx context.Context, name string, client, server netip.Addr) (fs.File, error) {
+	file, err := f.Open(ctx, Request{Name: name, Client: client, Server: server})
+	if err != nil {
+		return nil, err
+	}
+	return file, nil
 }
 
 // openStatic opens name under f.Root.

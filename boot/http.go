@@ -16,30 +16,31 @@ import (
 	"github.com/pxelator/pxelator/audit"
 )
 
-// Handler serves a boot root over HTTP, for iPXE and UEFI HTTP boot: the
-// same static files and per-machine configurations as over TFTP, with
-// Content-Length, range requests and conditional requests, and never a
-// redirect. Only GET and HEAD are allowed.
+// HTTPHandler is the http.Handler of a boot root, for iPXE and UEFI HTTP
+// boot: the same static files and per-machine configurations as over
+// TFTP, with Content-Length, range requests and conditional requests, and
+// never a redirect. Only GET and HEAD are allowed.
 //
-// The file name is the request path without its leading slash, so a
-// Handler is mounted under a prefix with http.StripPrefix; the reference
-// server mounts it at /boot/:
+// The file name is the request path without its leading slash, so an
+// HTTPHandler is mounted under a prefix with http.StripPrefix; the
+// reference server mounts it at /boot/:
 //
 //	mux.Handle("/boot/", http.StripPrefix("/boot", h))
 //
 // For boot.ipxe a query parameter mac=${net0/mac} names the machine, so
 // that iPXE behind a relay or NAT still gets its own script.
-type Handler struct {
+type HTTPHandler struct {
+	// Files is the boot root served.
 	Files *Files
 	// Recorder, if not nil, records every request: client, file, status,
 	// bytes, range and duration.
 	Recorder audit.Recorder
-	// Log receives one line per request; nil means slog.Default().
-	Log *slog.Logger
+	// Logger receives one line per request; nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // ServeHTTP implements http.Handler.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
 	req := Request{Name: r.URL.Path, Client: remoteAddr(r)}
@@ -57,7 +58,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.record(r, req, f, cw, time.Since(start), err)
 }
 
-func (h *Handler) serve(w *countingWriter, r *http.Request, req Request) (*File, error) {
+func (h *HTTPHandler) serve(w *countingWriter, r *http.Request, req Request) (*File, error) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -84,8 +85,8 @@ func (h *Handler) serve(w *countingWriter, r *http.Request, req Request) (*File,
 	return f, nil
 }
 
-func (h *Handler) record(r *http.Request, req Request, f *File, w *countingWriter, d time.Duration, err error) {
-	log := h.Log
+func (h *HTTPHandler) record(r *http.Request, req Request, f *File, w *countingWriter, d time.Duration, err error) {
+	log := h.Logger
 	if log == nil {
 		log = slog.Default()
 	}

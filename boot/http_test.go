@@ -24,7 +24,7 @@ func httpServer(t *testing.T) (*httptest.Server, *boot.Files, *audittest.Recorde
 	f, _ := testRoot(t)
 	rec := &audittest.Recorder{}
 	mux := http.NewServeMux()
-	mux.Handle("/boot/", http.StripPrefix("/boot", &boot.Handler{Files: f, Recorder: rec, Log: slog.New(slog.DiscardHandler)}))
+	mux.Handle("/boot/", http.StripPrefix("/boot", &boot.HTTPHandler{Files: f, Recorder: rec, Logger: slog.New(slog.DiscardHandler)}))
 	s := httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	return s, f, rec

@@ -37,7 +37,7 @@ func BenchmarkHandlerDiscover(b *testing.B) {
 			cfg := testConfig("10.77.0.1", "10.77.255.254")
 			cfg.First = netip.MustParseAddr("10.64.0.1")
 			cfg.Subnet = netip.MustParsePrefix("10.64.0.0/10")
-			h, err := dhcpd.NewHandler(store, cfg)
+			h, err := dhcpd.NewStoreHandler(store, cfg)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -86,7 +86,7 @@ func BenchmarkDORA(b *testing.B) {
 	cfg := testConfig("10.77.0.1", "10.77.255.254")
 	cfg.First = netip.MustParseAddr("10.64.0.1")
 	cfg.Subnet = netip.MustParsePrefix("10.64.0.0/10")
-	h, err := dhcpd.NewHandler(store, cfg)
+	h, err := dhcpd.NewStoreHandler(store, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,10 +1,18 @@
 // Package dhcpd is a DHCP and BOOTP server with PXE support, built on
 // github.com/insomniacslk/dhcp.
 //
-// It follows the shape of net/http: a [Handler] answers one [Request]
-// through a [ResponseWriter], a [HandlerFunc] adapts a function, and a
-// [Server] reads packets with a bounded pool of workers and hands them to
-// its Handler.
+// It follows the shape of net/http and the module's conventions for
+// protocol packages (README, Contributing): a [Handler] answers one
+// [Request] through a [ResponseWriter], a [HandlerFunc] adapts a function,
+// and a [Server] reads packets with a bounded pool of workers and hands
+// them to its Handler. DHCP is datagrams only: [Server.ServePacket] serves
+// a UDP socket, [Server.ListenPacket] opens the one the server needs
+// (bound to Server.Interface with SO_BINDTODEVICE, broadcasts allowed, a
+// large receive buffer) ahead of serving, [Server.ListenAndServe] does
+// both, and after [Server.Shutdown] they return [ErrServerClosed]. The
+// Server's Logger (nil: slog.Default()) gets bad packets and errors, its
+// Recorder (nil: no audit) every packet; [Config] has the same two fields
+// for the StoreHandler.
 //
 // A Request carries what the library's own server does not tell: the
 // interface the packet arrived on (from IP_PKTINFO control messages), the
@@ -30,5 +38,6 @@
 // [Config].Proxy it is a proxy DHCP server that only tells PXE clients
 // what to boot, beside another DHCP server; serve it on port 67 and 4011.
 //
-// Package dhcptest holds a scripted PXE client for tests.
+// Package [github.com/pxelator/pxelator/dhcpd/dhcptest] holds a scripted
+// PXE client and a ResponseRecorder for tests.
 package dhcpd

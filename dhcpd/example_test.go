@@ -2,6 +2,7 @@ package dhcpd_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net"
@@ -23,7 +24,7 @@ func ExampleStoreHandler() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	store := pxelator.NewMemStore()
-	h, err := dhcpd.NewHandler(store, dhcpd.Config{
+	h, err := dhcpd.NewStoreHandler(store, dhcpd.Config{
 		ServerIP: netip.MustParseAddr("10.77.0.1"),
 		First:    netip.MustParseAddr("10.77.0.100"),
 		Last:     netip.MustParseAddr("10.77.0.199"),
@@ -36,7 +37,7 @@ func ExampleStoreHandler() {
 		log.Fatal(err)
 	}
 	srv := &dhcpd.Server{Handler: h}
-	go srv.Serve(conn)
+	go srv.ServePacket(conn)
 	defer srv.Shutdown(ctx)
 
 	mac, _ := net.ParseMAC("52:54:00:12:34:56")
@@ -111,4 +112,28 @@ func ExampleHandlerFunc() {
 	// Output:
 	// 52:54:00:66:66:66 0
 	// 52:54:00:12:34:56 1
+}
+
+// A Server on one interface: ListenPacket opens its socket ahead of
+// ServePacket (bound to the interface, broadcasts allowed), so that a
+// program can open it where it must, in another network namespace say.
+func ExampleServer_ListenPacket() {
+	srv := &dhcpd.Server{
+		Addr:      ":67",
+		Interface: "eth1",
+		Handler: dhcpd.HandlerFunc(func(ctx context.Context, w dhcpd.ResponseWriter, req *dhcpd.Request) {
+			log.Printf("%v from %v on %s", req.Type(), req.MAC(), req.IfName)
+		}),
+	}
+	conn, err := srv.ListenPacket()
+	if err != nil {
+		log.Fatal(err)
+	}
+	go func() {
+		if err := srv.ServePacket(conn); !errors.Is(err, dhcpd.ErrServerClosed) {
+			log.Fatal(err)
+		}
+	}()
+	// ... later:
+	srv.Shutdown(context.Background())
 }

@@ -34,12 +34,12 @@ func FuzzServeDHCP(f *testing.F) {
 	f.Add(discover(f).ToBytes()[:236]) // BOOTP without a cookie
 	store := pxelator.NewMemStore()
 	cfg := testConfig("10.77.0.100", "10.77.0.110")
-	h, err := dhcpd.NewHandler(store, cfg)
+	h, err := dhcpd.NewStoreHandler(store, cfg)
 	if err != nil {
 		f.Fatal(err)
 	}
 	cfg.Proxy = true
-	proxy, err := dhcpd.NewHandler(store, cfg)
+	proxy, err := dhcpd.NewStoreHandler(store, cfg)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -10,88 +10,43 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/audit"
 	"github.com/pxelator/pxelator/audit/audittest"
 	"github.com/pxelator/pxelator/dhcpd"
+	"github.com/pxelator/pxelator/internal/netnstest"
 )
 
 // netns is a pair of network namespaces joined by a veth pair: the server
 // side has 10.77.0.1/16, the client side no address.
 type netns struct {
-	srv, cli     string // namespace names
+	srv, cli     *netnstest.Namespace
 	srvIf, cliIf string
-}
-
-func run(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
 }
 
 // newNetns creates the namespaces, removed when the test ends. It skips
 // the test when not root or without iproute2.
 func newNetns(t *testing.T) *netns {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("interop: needs root to create network namespaces")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("interop: needs ip (iproute2)")
-	}
-	id := fmt.Sprintf("%d%d", os.Getpid()%100000, time.Now().UnixNano()%1000)
-	n := &netns{srv: "dhcpd-s" + id, cli: "dhcpd-c" + id, srvIf: "dsv" + id, cliIf: "dcl" + id}
-	run(t, "ip", "netns", "add", n.srv)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", n.srv).Run() })
-	run(t, "ip", "netns", "add", n.cli)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", n.cli).Run() })
-	run(t, "ip", "link", "add", n.srvIf, "netns", n.srv, "type", "veth", "peer", "name", n.cliIf, "netns", n.cli)
-	run(t, "ip", "-n", n.srv, "addr", "add", "10.77.0.1/16", "dev", n.srvIf)
-	for _, c := range [][]string{{n.srv, n.srvIf}, {n.srv, "lo"}, {n.cli, n.cliIf}, {n.cli, "lo"}} {
-		run(t, "ip", "-n", c[0], "link", "set", c[1], "up")
-	}
+	n := &netns{srv: netnstest.New(t, "dhcpd-s"), cli: netnstest.New(t, "dhcpd-c"), srvIf: "dhcp-srv", cliIf: "dhcp-cli"}
+	netnstest.Veth(t, n.srv, n.srvIf, n.cli, n.cliIf)
+	n.srv.IP(t, "addr", "add", "10.77.0.1/16", "dev", n.srvIf)
 	return n
 }
 
-// listenIn opens srv's socket inside the namespace ns: a goroutine locked
-// to its thread switches the thread into ns and creates the socket there.
-// The thread is never unlocked, so it ends with the goroutine and never
-// runs other code in the wrong namespace.
-func listenIn(t *testing.T, ns string, srv *dhcpd.Server) *net.UDPConn {
+// listenIn opens srv's socket inside the namespace ns.
+func listenIn(t *testing.T, ns *netnstest.Namespace, srv *dhcpd.Server) net.PacketConn {
 	t.Helper()
-	type result struct {
-		conn *net.UDPConn
-		err  error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		f, err := os.Open(filepath.Join("/var/run/netns", ns))
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- result{err: fmt.Errorf("setns: %w", err)}
-			return
-		}
-		conn, err := srv.Listen()
-		ch <- result{conn, err}
-	}()
-	r := <-ch
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	return r.conn
+	var conn net.PacketConn
+	ns.Do(t, func() (err error) {
+		conn, err = srv.ListenPacket()
+		return err
+	})
+	return conn
 }
 
 // lease is what a client reported.
@@ -107,7 +62,7 @@ func TestInteropClients(t *testing.T) {
 	srv := &dhcpd.Server{Handler: newHandler(t, store, cfg), Interface: n.srvIf, Addr: ":67", Recorder: rec}
 	conn := listenIn(t, n.srv, srv)
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(conn) }()
+	go func() { done <- srv.ServePacket(conn) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -129,7 +84,7 @@ func TestInteropClients(t *testing.T) {
 				t.Skipf("interop: %s not installed (Debian: isc-dhcp-client, udhcpc)", c.name)
 			}
 			mac, _ := net.ParseMAC(c.mac)
-			run(t, "ip", "-n", n.cli, "link", "set", "dev", n.cliIf, "address", c.mac)
+			n.cli.IP(t, "link", "set", "dev", n.cliIf, "address", c.mac)
 			first := c.run(t, ctx, n)
 			m, err := store.ByMAC(ctx, mac)
 			if err != nil {
@@ -164,7 +119,7 @@ func runDhclient(t *testing.T, ctx context.Context, n *netns) lease {
 	lf := filepath.Join(dir, "leases")
 	ctx, cancel := context.WithTimeout(ctx, 45*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", n.cli, "dhclient", "-4", "-v", "-1", "-d",
+	cmd := n.cli.Command(ctx, "dhclient", "-4", "-v", "-1", "-d",
 		"-cf", "/dev/null", "-sf", "/bin/true", "-lf", lf, "-pf", filepath.Join(dir, "pid"), n.cliIf)
 	out := waitFor(t, cmd, "bound to")
 	b, err := os.ReadFile(lf)
@@ -191,7 +146,7 @@ func runUdhcpc(t *testing.T, ctx context.Context, n *netns) lease {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 45*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", n.cli, "udhcpc", "-i", n.cliIf, "-n", "-q", "-f",
+	cmd := n.cli.Command(ctx, "udhcpc", "-i", n.cliIf, "-n", "-q", "-f",
 		"-t", "10", "-T", "2", "-s", script)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -261,7 +216,7 @@ func TestInteropAllInterfaces(t *testing.T) {
 		t.Skip("interop: udhcpc not installed (Debian: udhcpc)")
 	}
 	ctx := testCtx(t)
-	out, err := exec.Command("ip", "-n", n.srv, "-o", "link", "show", "dev", n.srvIf).Output()
+	out, err := exec.Command("ip", "-n", n.srv.Name, "-o", "link", "show", "dev", n.srvIf).Output()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +234,7 @@ func TestInteropAllInterfaces(t *testing.T) {
 	})}
 	conn := listenIn(t, n.srv, srv)
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(conn) }()
+	go func() { done <- srv.ServePacket(conn) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

@@ -17,10 +17,12 @@ import (
 	"golang.org/x/net/ipv4"
 
 	"github.com/pxelator/pxelator/audit"
+	"github.com/pxelator/pxelator/internal/serve"
 	"github.com/pxelator/pxelator/internal/sockopt"
 )
 
-// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown.
+// ErrServerClosed is returned by ServePacket and ListenAndServe after
+// Shutdown.
 var ErrServerClosed = errors.New("dhcpd: server closed")
 
 // DefaultWorkers is the number of packets a Server handles at once when
@@ -54,11 +56,7 @@ type Server struct {
 	// Logger receives errors and bad packets; nil means slog.Default().
 	Logger *slog.Logger
 
-	mu       sync.Mutex
-	conns    map[net.PacketConn]struct{}
-	closed   bool
-	workers  sync.WaitGroup
-	cancels  []context.CancelFunc
+	track    serve.Tracker
 	ifnames  sync.Map // int -> string
 	received atomic.Uint64
 	bad      atomic.Uint64
@@ -94,9 +92,12 @@ func (s *Server) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// Listen opens the UDP socket ListenAndServe would serve: bound to
-// s.Addr and, when set, to s.Interface, with broadcasts allowed.
-func (s *Server) Listen() (*net.UDPConn, error) {
+// ListenPacket opens the UDP socket ListenAndServe would serve: bound to
+// s.Addr and, when set, to s.Interface (SO_BINDTODEVICE), with broadcasts
+// allowed and a large receive buffer. Open it ahead of ServePacket where
+// the socket must be made elsewhere, such as in another network
+// namespace.
+func (s *Server) ListenPacket() (net.PacketConn, error) {
 	addr := s.Addr
 	if addr == "" {
 		addr = fmt.Sprintf(":%d", ServerPort)
@@ -116,42 +117,28 @@ func (s *Server) Listen() (*net.UDPConn, error) {
 // ListenAndServe listens on s.Addr (and s.Interface) and serves requests
 // until Shutdown, when it returns ErrServerClosed.
 func (s *Server) ListenAndServe() error {
-	conn, err := s.Listen()
+	conn, err := s.ListenPacket()
 	if err != nil {
 		return err
 	}
-	return s.Serve(conn)
+	return s.ServePacket(conn)
 }
 
-// Serve serves requests read from conn until Shutdown, when it returns
-// ErrServerClosed. conn is closed on return. The interface and local
-// address of a request are known when conn is a *net.UDPConn.
-func (s *Server) Serve(conn net.PacketConn) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		conn.Close()
+// ServePacket serves requests read from conn until Shutdown, when it
+// returns ErrServerClosed. conn is closed on return. The interface and
+// local address of a request are known when conn is a *net.UDPConn.
+func (s *Server) ServePacket(conn net.PacketConn) error {
+	release, ok := s.track.Track(conn)
+	if !ok {
 		return ErrServerClosed
 	}
-	if s.conns == nil {
-		s.conns = make(map[net.PacketConn]struct{})
-	}
-	s.conns[conn] = struct{}{}
-	s.cancels = append(s.cancels, cancel)
+	defer release()
+	ctx, cancel := s.track.Context()
+	defer cancel()
 	n := s.Workers
 	if n <= 0 {
 		n = DefaultWorkers
 	}
-	s.workers.Add(n)
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, conn)
-		s.mu.Unlock()
-		conn.Close()
-	}()
 
 	var (
 		pc     *ipv4.PacketConn
@@ -167,10 +154,7 @@ func (s *Server) Serve(conn net.PacketConn) error {
 	}
 	errc := make(chan error, n)
 	for range n {
-		go func() {
-			defer s.workers.Done()
-			errc <- s.work(ctx, conn, pc, withCM, uint16(port))
-		}()
+		go func() { errc <- s.work(ctx, conn, pc, withCM, uint16(port)) }()
 	}
 	var first error
 	for range n {
@@ -179,10 +163,7 @@ func (s *Server) Serve(conn net.PacketConn) error {
 			conn.Close() // stop the other workers
 		}
 	}
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
+	if s.track.Closed() {
 		return ErrServerClosed
 	}
 	return first
@@ -340,29 +321,7 @@ func (s *Server) recordPacket(ctx context.Context, req *Request, p *dhcpv4.DHCPv
 // Shutdown stops the server: it closes the sockets, then waits for the
 // requests being handled to finish, or for ctx to be done, when it cancels
 // their context and returns ctx.Err().
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closed = true
-	for c := range s.conns {
-		c.Close()
-	}
-	cancels := s.cancels
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		s.workers.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		for _, c := range cancels {
-			c()
-		}
-		return ctx.Err()
-	}
-}
+func (s *Server) Shutdown(ctx context.Context) error { return s.track.Shutdown(ctx) }
 
 // writer is the ResponseWriter of one request.
 type writer struct {

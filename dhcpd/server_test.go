@@ -50,7 +50,7 @@ func serveB(t testing.TB, srv *dhcpd.Server) string {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(conn) }()
+	go func() { done <- srv.ServePacket(conn) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -66,7 +66,7 @@ func serveB(t testing.TB, srv *dhcpd.Server) string {
 
 func newHandler(t *testing.T, store pxelator.Store, cfg dhcpd.Config) *dhcpd.StoreHandler {
 	t.Helper()
-	h, err := dhcpd.NewHandler(store, cfg)
+	h, err := dhcpd.NewStoreHandler(store, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -531,7 +531,7 @@ func TestServePlainPacketConn(t *testing.T) {
 	}
 	srv := &dhcpd.Server{Handler: newHandler(t, pxelator.NewMemStore(), testConfig("10.77.0.100", "10.77.0.200"))}
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(packetConn{conn}) }()
+	go func() { done <- srv.ServePacket(packetConn{conn}) }()
 	relayInfo := dhcpv4.OptRelayAgentInfo(dhcpv4.OptGeneric(dhcpv4.GenericOptionCode(1), []byte("port7")))
 	_, ack, err := client(t, conn.LocalAddr().String(), testMAC, dhcpv4.WithOption(relayInfo)).DORA(ctx)
 	if err != nil {
@@ -562,7 +562,7 @@ func TestShutdownCancelsStuckHandlers(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(conn) }()
+	go func() { done <- srv.ServePacket(conn) }()
 	c := client(t, conn.LocalAddr().String(), testMAC)
 	p, _ := c.New(dhcpv4.MessageTypeDiscover)
 	c.SendBytes(p.ToBytes())
@@ -576,7 +576,7 @@ func TestShutdownCancelsStuckHandlers(t *testing.T) {
 	if err := <-done; !errors.Is(err, dhcpd.ErrServerClosed) {
 		t.Errorf("Serve = %v", err)
 	}
-	if err := srv.Serve(conn); !errors.Is(err, dhcpd.ErrServerClosed) {
+	if err := srv.ServePacket(conn); !errors.Is(err, dhcpd.ErrServerClosed) {
 		t.Errorf("Serve after Shutdown = %v", err)
 	}
 }
@@ -651,7 +651,7 @@ func TestOfferBeforeWriteAckAfter(t *testing.T) {
 	}
 }
 
-func TestNewHandlerErrors(t *testing.T) {
+func TestNewStoreHandlerErrors(t *testing.T) {
 	ok := testConfig("10.77.0.100", "10.77.0.200")
 	tests := []struct {
 		name string
@@ -667,15 +667,15 @@ func TestNewHandlerErrors(t *testing.T) {
 	for _, tt := range tests {
 		cfg := ok
 		tt.edit(&cfg)
-		if _, err := dhcpd.NewHandler(pxelator.NewMemStore(), cfg); err == nil {
+		if _, err := dhcpd.NewStoreHandler(pxelator.NewMemStore(), cfg); err == nil {
 			t.Errorf("%s: no error", tt.name)
 		}
 	}
-	if _, err := dhcpd.NewHandler(nil, ok); err == nil {
+	if _, err := dhcpd.NewStoreHandler(nil, ok); err == nil {
 		t.Error("nil store: no error")
 	}
 	proxy := dhcpd.Config{ServerIP: serverIP, Proxy: true}
-	if _, err := dhcpd.NewHandler(pxelator.NewMemStore(), proxy); err != nil {
+	if _, err := dhcpd.NewStoreHandler(pxelator.NewMemStore(), proxy); err != nil {
 		t.Errorf("proxy without a range: %v", err)
 	}
 }

@@ -95,8 +95,8 @@ func (h *StoreHandler) Stats() HandlerStats {
 	return HandlerStats{NewMachines: h.created.Load(), Limited: h.limited.Load(), PoolFull: h.full.Load(), NAKs: h.nack.Load(), Busy: h.busy.Load()}
 }
 
-// NewHandler returns a StoreHandler for the machines of store.
-func NewHandler(store pxelator.Store, cfg Config) (*StoreHandler, error) {
+// NewStoreHandler returns a StoreHandler for the machines of store.
+func NewStoreHandler(store pxelator.Store, cfg Config) (*StoreHandler, error) {
 	if store == nil {
 		return nil, errors.New("dhcpd: no store")
 	}

@@ -15,9 +15,9 @@ import (
 	"github.com/pxelator/pxelator/dnsd/dnstest"
 )
 
-// benchHandler returns a Handler over a store of n machines named
+// benchHandler returns a StoreHandler over a store of n machines named
 // host-<i> at 10.1.<i/256>.<i%256>.
-func benchHandler(b *testing.B, n int) *dnsd.Handler {
+func benchHandler(b *testing.B, n int) *dnsd.StoreHandler {
 	store := pxelator.NewMemStore()
 	for i := range n {
 		m := pxelator.Machine{
@@ -29,15 +29,14 @@ func benchHandler(b *testing.B, n int) *dnsd.Handler {
 			b.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	b.Cleanup(cancel)
-	h, err := dnsd.NewHandler(ctx, dnsd.Config{
+	h, err := dnsd.NewStoreHandler(dnsd.Config{
 		Zone: "pxe", Store: store,
 		Networks: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")},
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { h.Close() })
 	return h
 }
 

@@ -24,7 +24,7 @@ type CommandFunc func(ctx context.Context, m pxelator.Machine) error
 // matched without regard to case; a nil fn removes the command.
 // HandleCommand panics on a name that is not a valid DNS name, like
 // http.ServeMux does on a bad pattern. It is safe to call while serving.
-func (h *Handler) HandleCommand(name string, fn CommandFunc) {
+func (h *StoreHandler) HandleCommand(name string, fn CommandFunc) {
 	n := strings.ToLower(strings.TrimSuffix(name, "."))
 	if _, ok := dns.IsDomainName(n); !ok || n == "" || strings.Contains(n, "..") || strings.ContainsAny(n, `\ `) {
 		panic(fmt.Sprintf("dnsd: bad command name %q", name))
@@ -116,6 +116,9 @@ func (c *commands) endsWith(suffix string) bool {
 // within the window, in which case it waits for and returns that run's
 // result. ran tells whether this call ran fn.
 func (c *commands) run(ctx context.Context, name string, fn CommandFunc, m pxelator.Machine) (ran bool, err error) {
+	if err := ctx.Err(); err != nil { // the handler is closed
+		return false, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	key := name + " " + m.MAC.String()
@@ -184,7 +187,7 @@ func call(ctx context.Context, fn CommandFunc, m pxelator.Machine) (err error) {
 }
 
 // command answers a name in the command zone.
-func (h *Handler) command(m *dns.Msg, q *query) {
+func (h *StoreHandler) command(ctx context.Context, m *dns.Msg, q *query) {
 	if h.cmdClients != nil && !contains(h.cmdClients, q.client) {
 		m.Authoritative = false
 		m.Rcode = dns.RcodeRefused
@@ -197,7 +200,7 @@ func (h *Handler) command(m *dns.Msg, q *query) {
 	rel := q.name[:len(q.name)-len(h.czone)-1]
 	name, host, fn := h.cmds.lookup(rel)
 	if fn == nil {
-		if h.cmds.above(h.ctx, h.store, rel) {
+		if h.cmds.above(ctx, h.store, rel) {
 			h.nodata(m, h.zone) // a resolver minimising the name on its way down
 			return
 		}
@@ -205,7 +208,7 @@ func (h *Handler) command(m *dns.Msg, q *query) {
 		return
 	}
 	q.command = name
-	mach, err := h.store.ByHostname(h.ctx, host)
+	mach, err := h.store.ByHostname(ctx, host)
 	if err != nil {
 		h.lookupFailed(m, err, h.zone)
 		return
@@ -215,9 +218,11 @@ func (h *Handler) command(m *dns.Msg, q *query) {
 		h.nodata(m, h.zone) // AAAA from the same ping: answered, nothing run
 		return
 	}
-	ran, err := h.cmds.run(h.ctx, name, fn, mach)
+	cctx, cancel := h.callContext(ctx)
+	ran, err := h.cmds.run(cctx, name, fn, mach)
+	cancel()
 	if ran {
-		h.recordCommand(q, err)
+		h.recordCommand(ctx, q, err)
 	}
 	if err != nil {
 		m.Rcode = dns.RcodeServerFailure
@@ -226,7 +231,7 @@ func (h *Handler) command(m *dns.Msg, q *query) {
 	m.Answer = append(m.Answer, h.a(q.owner, mach.IP, 0))
 }
 
-func (h *Handler) recordCommand(q *query, err error) {
+func (h *StoreHandler) recordCommand(ctx context.Context, q *query, err error) {
 	args := []any{"command", q.command, "machine", q.machine.Hostname, "client", q.client}
 	fields := map[string]any{"command": q.command}
 	if err != nil {
@@ -235,7 +240,7 @@ func (h *Handler) recordCommand(q *query, err error) {
 	} else {
 		h.log.Info("dnsd: command ran", args...)
 	}
-	audit.Record(h.ctx, h.audit, audit.Event{
+	audit.Record(ctx, h.audit, audit.Event{
 		Package: "dnsd", Action: "command", IP: q.client,
 		MAC: q.machine.MAC, Hostname: q.machine.Hostname, Fields: fields,
 	})

@@ -1,12 +1,19 @@
 // Package dnsd answers DNS queries for the machines of a [pxelator.Store]
 // and runs commands asked for by DNS name.
 //
-// A [Handler] is a [github.com/miekg/dns.Handler]: it is served by a
-// [Server] (UDP and TCP on one address), by a plain [dns.Server], or
-// wrapped by middleware like any other dns.Handler; [dns.HandlerFunc]
-// adapts a function.
+// It follows the module's conventions for protocol packages (README,
+// Contributing), on top of github.com/miekg/dns: [Handler] and
+// [HandlerFunc] are aliases of [dns.Handler] and [dns.HandlerFunc], so
+// that miekg's middleware and this package's handlers wrap each other. A
+// [Server] serves a Handler with [Server.ServePacket] for UDP sockets,
+// [Server.Serve] for TCP listeners and [Server.ListenAndServe] for both
+// on one address (open sockets ahead with net.ListenPacket and
+// net.Listen); after [Server.Shutdown] each returns [ErrServerClosed].
 //
-// The Handler is authoritative for one zone, say "pxe":
+// [StoreHandler], made by [NewStoreHandler], is the PXElator handler:
+// Config.Logger (nil: slog.Default()) gets its commands and errors,
+// Config.Recorder (nil: no audit) its queries. It follows the store until
+// [StoreHandler.Close]. It is authoritative for one zone, say "pxe":
 //
 //   - A for <hostname>.pxe, the machine's address, straight from the store,
 //     so that a change of the store is answered by the next query;
@@ -16,7 +23,7 @@
 //   - NXDOMAIN with the SOA in the authority section for unknown names, and
 //     NOERROR without answers (NODATA) for other types of known names.
 //
-// Names outside these zones are REFUSED: the Handler is never an open
+// Names outside these zones are REFUSED: the handler is never an open
 // resolver. With [Config.Forward] it forwards them to upstream servers,
 // for clients in [Config.ForwardClients] only.
 //
@@ -28,7 +35,7 @@
 //
 //	<command>.<hostname>.<command zone>    e.g. wake.kiosk-01.do.pxe
 //
-// runs the command registered under that name with [Handler.HandleCommand]
+// runs the command registered under that name with [StoreHandler.HandleCommand]
 // for the machine, answers with the machine's address (TTL 0) when the
 // command succeeds and SERVFAIL when it fails, and records an audit event.
 // A command name may have several labels ("boot.install"). Commands are off
@@ -49,5 +56,5 @@
 // loopback port for tests.
 //
 // Every query is recorded through the optional [audit.Recorder] in
-// [Config.Audit] (package "dnsd", actions "query" and "command").
+// [Config.Recorder] (package "dnsd", actions "query" and "command").
 package dnsd

@@ -3,6 +3,7 @@ package dnsd_test
 import (
 	"context"
 	"fmt"
+	"log"
 	"net"
 	"net/netip"
 
@@ -13,15 +14,15 @@ import (
 	"github.com/pxelator/pxelator/dnsd/dnstest"
 )
 
-// A Handler answers names from the store it is given.
-func ExampleNewHandler() {
+// A StoreHandler answers names from the store it is given.
+func ExampleNewStoreHandler() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	store := pxelator.NewMemStore()
 	mac, _ := net.ParseMAC("52:54:00:00:00:0b")
 	store.Put(ctx, pxelator.Machine{MAC: mac, IP: netip.MustParseAddr("10.0.0.11"), Hostname: "kiosk-01"})
 
-	h, err := dnsd.NewHandler(ctx, dnsd.Config{
+	h, err := dnsd.NewStoreHandler(dnsd.Config{
 		Zone:     "pxe",
 		Store:    store,
 		Networks: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")},
@@ -30,6 +31,7 @@ func ExampleNewHandler() {
 		fmt.Println(err)
 		return
 	}
+	defer h.Close()
 	srv := dnstest.NewServer(h)
 	defer srv.Close()
 
@@ -59,17 +61,18 @@ func ExampleNewHandler() {
 // A command runs for the machine named in the query; here it sets the
 // machine's boot profile, so that "ping install.kiosk-01.do.pxe" on any
 // machine asks for kiosk-01 to be installed at its next boot.
-func ExampleHandler_HandleCommand() {
+func ExampleStoreHandler_HandleCommand() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	store := pxelator.NewMemStore()
 	mac, _ := net.ParseMAC("52:54:00:00:00:0b")
 	store.Put(ctx, pxelator.Machine{MAC: mac, IP: netip.MustParseAddr("10.0.0.11"), Hostname: "kiosk-01"})
-	h, _ := dnsd.NewHandler(ctx, dnsd.Config{
+	h, _ := dnsd.NewStoreHandler(dnsd.Config{
 		Zone:           "pxe",
 		Store:          store,
 		CommandClients: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 	})
+	defer h.Close()
 	h.HandleCommand("install", func(ctx context.Context, m pxelator.Machine) error {
 		m.Profile = "install"
 		return store.Put(ctx, m)
@@ -88,4 +91,25 @@ func ExampleHandler_HandleCommand() {
 	// Output:
 	// install.kiosk-01.do.pxe.	0	IN	A	10.0.0.11
 	// profile: install
+}
+
+// A Server answers over UDP (ServePacket) and TCP (Serve) on sockets
+// opened ahead with package net, until Shutdown.
+func ExampleServer() {
+	h := dnsd.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
+		w.WriteMsg(new(dns.Msg).SetRcode(req, dns.RcodeRefused))
+	})
+	pc, err := net.ListenPacket("udp", ":53")
+	if err != nil {
+		log.Fatal(err)
+	}
+	l, err := net.Listen("tcp", ":53")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &dnsd.Server{Handler: h}
+	go srv.ServePacket(pc)
+	go srv.Serve(l)
+	// ... later:
+	srv.Shutdown(context.Background())
 }

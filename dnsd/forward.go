@@ -8,7 +8,7 @@ import (
 	"github.com/miekg/dns"
 )
 
-// forwarder passes queries for names outside the Handler's zones to
+// forwarder passes queries for names outside the handler's zones to
 // upstream servers, for allowed clients only.
 type forwarder struct {
 	upstreams []string

@@ -92,16 +92,14 @@ func fuzzSeeds(t testing.TB) [][]byte {
 	return seeds
 }
 
-// fuzzHandler is a Handler with every feature on, whose commands count
+// fuzzHandler is a StoreHandler with every feature on, whose commands count
 // their runs.
-func fuzzHandler(t testing.TB) (*dnsd.Handler, *atomic.Int32) {
+func fuzzHandler(t testing.TB) (*dnsd.StoreHandler, *atomic.Int32) {
 	store := pxelator.NewMemStore()
 	for _, m := range testMachines {
 		putMachine(t, store, m.mac, m.ip, m.host)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	h, err := dnsd.NewHandler(ctx, dnsd.Config{
+	h, err := dnsd.NewStoreHandler(dnsd.Config{
 		Zone:          "pxe",
 		Store:         store,
 		Server:        netip.MustParseAddr("10.0.0.1"),
@@ -111,6 +109,7 @@ func fuzzHandler(t testing.TB) (*dnsd.Handler, *atomic.Int32) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { h.Close() })
 	var runs atomic.Int32
 	cmd := func(ctx context.Context, m pxelator.Machine) error { runs.Add(1); return nil }
 	h.HandleCommand("wake", cmd)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,9 +31,17 @@ const (
 // day 2020 value, which avoids IP fragmentation).
 const ednsSize = 1232
 
-// Config configures a [Handler].
+// A Handler answers DNS queries: it is [dns.Handler], so that the
+// middleware of package github.com/miekg/dns and this package's wrap
+// each other's handlers.
+type Handler = dns.Handler
+
+// HandlerFunc adapts a function to a [Handler]; it is [dns.HandlerFunc].
+type HandlerFunc = dns.HandlerFunc
+
+// Config configures a [StoreHandler].
 type Config struct {
-	// Zone is the zone the Handler is authoritative for, e.g. "pxe".
+	// Zone is the zone the handler is authoritative for, e.g. "pxe".
 	Zone string
 	// Store holds the machines whose names are answered.
 	Store pxelator.Store
@@ -62,7 +71,7 @@ type Config struct {
 	CommandTimeout time.Duration
 
 	// Forward lists upstream servers (host:port) for names outside the
-	// Handler's zones. Without it, or for clients outside
+	// handler's zones. Without it, or for clients outside
 	// ForwardClients, such names are REFUSED.
 	Forward []string
 	// ForwardClients are the networks whose clients may use Forward.
@@ -71,17 +80,17 @@ type Config struct {
 	// DefaultForwardTimeout.
 	ForwardTimeout time.Duration
 
-	// Audit, when not nil, records every query and every command run.
-	Audit audit.Recorder
-	// Log receives command runs and errors; nil means slog.Default().
-	Log *slog.Logger
+	// Recorder, when not nil, records every query and every command run.
+	Recorder audit.Recorder
+	// Logger receives command runs and errors; nil means slog.Default().
+	Logger *slog.Logger
 }
 
-// Handler is a [dns.Handler] that answers authoritatively for a zone from
-// a [pxelator.Store] and runs commands asked for by name. Create it with
-// [NewHandler]; it is safe for concurrent use.
-type Handler struct {
-	ctx     context.Context
+// StoreHandler is the PXElator [Handler]: it answers authoritatively for
+// a zone from a [pxelator.Store] and runs commands asked for by name.
+// Create it with [NewStoreHandler] and Close it after use; it is safe for
+// concurrent use.
+type StoreHandler struct {
 	store   pxelator.Store
 	zone    string // canonical and fully qualified: "pxe."
 	czone   string // "do.pxe."
@@ -99,11 +108,16 @@ type Handler struct {
 
 	audit audit.Recorder
 	log   *slog.Logger
+
+	closeOnce sync.Once
+	closed    chan struct{}      // closed by Close: commands and forwards stop
+	stopWatch context.CancelFunc // stops following the store
+	watching  chan struct{}      // closed when the store is no longer followed
 }
 
-// NewHandler returns a Handler for cfg. It follows the store's changes
-// (for the SOA serial) and runs commands until ctx is done.
-func NewHandler(ctx context.Context, cfg Config) (*Handler, error) {
+// NewStoreHandler returns a StoreHandler for cfg. It follows the store's
+// changes (for the SOA serial) until Close.
+func NewStoreHandler(cfg Config) (*StoreHandler, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("dnsd: config: no store")
 	}
@@ -123,8 +137,7 @@ func NewHandler(ctx context.Context, cfg Config) (*Handler, error) {
 	if cfg.Server.IsValid() && !cfg.Server.Unmap().Is4() {
 		return nil, fmt.Errorf("dnsd: config: server address %v is not IPv4", cfg.Server)
 	}
-	h := &Handler{
-		ctx:        ctx,
+	h := &StoreHandler{
 		store:      cfg.Store,
 		zone:       zone,
 		czone:      czone,
@@ -138,8 +151,10 @@ func NewHandler(ctx context.Context, cfg Config) (*Handler, error) {
 			window:  cmp.Or(cfg.CommandWindow, DefaultCommandWindow),
 			timeout: cmp.Or(cfg.CommandTimeout, DefaultCommandTimeout),
 		},
-		audit: cfg.Audit,
-		log:   cfg.Log,
+		audit:    cfg.Recorder,
+		log:      cfg.Logger,
+		closed:   make(chan struct{}),
+		watching: make(chan struct{}),
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -155,8 +170,11 @@ func NewHandler(ctx context.Context, cfg Config) (*Handler, error) {
 		h.fwd = newForwarder(cfg.Forward, cfg.ForwardClients, cmp.Or(cfg.ForwardTimeout, DefaultForwardTimeout))
 	}
 	h.serial.Store(h.base)
-	gens := cfg.Store.Watch(ctx)
+	watch, stop := context.WithCancel(context.Background())
+	h.stopWatch = stop
+	gens := cfg.Store.Watch(watch)
 	go func() {
+		defer close(h.watching)
 		for gen := range gens {
 			h.serial.Store(h.base + uint32(gen))
 		}
@@ -164,13 +182,45 @@ func NewHandler(ctx context.Context, cfg Config) (*Handler, error) {
 	return h, nil
 }
 
+// Close stops following the store (the SOA serial stays where it is) and
+// cancels the commands and forwarded queries in flight; later ones fail
+// at once. Names are still answered from the store. Close returns nil.
+func (h *StoreHandler) Close() error {
+	h.closeOnce.Do(func() {
+		close(h.closed)
+		h.stopWatch()
+		<-h.watching
+	})
+	return nil
+}
+
+// callContext returns the context of one command run or forwarded query:
+// ctx's, canceled too when h is closed. Call cancel when it is over.
+func (h *StoreHandler) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	select {
+	case <-h.closed:
+		cancel()
+		return ctx, cancel
+	default:
+	}
+	go func() {
+		select {
+		case <-h.closed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
 // Serial returns the serial of the zones' SOA records: the time the
-// Handler was made (in seconds since 1970) plus the store's generation, so
+// handler was made (in seconds since 1970) plus the store's generation, so
 // that it grows with every change of the store and, as long as the store
 // changes less than once a second on average, across restarts too.
-func (h *Handler) Serial() uint32 { return h.serial.Load() }
+func (h *StoreHandler) Serial() uint32 { return h.serial.Load() }
 
-// query is what the Handler learnt about one query, for the audit record.
+// query is what the handler learnt about one query, for the audit record.
 type query struct {
 	client    netip.Addr
 	tcp       bool
@@ -183,13 +233,14 @@ type query struct {
 }
 
 // ServeDNS implements dns.Handler.
-func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+func (h *StoreHandler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+	ctx := context.Background() // dns.Handler has none; commands and forwards end with Close
 	q := query{client: addrOf(w.RemoteAddr())}
 	_, q.tcp = w.RemoteAddr().(*net.TCPAddr)
-	resp := h.respond(req, &q)
+	resp := h.respond(ctx, req, &q)
 	h.finish(req, resp, q.tcp)
 	if h.audit != nil { // before the reply, so that a client that has it finds the record
-		h.record(&q, resp)
+		h.record(ctx, &q, resp)
 	}
 	if err := w.WriteMsg(resp); err != nil {
 		h.log.Debug("dnsd: writing reply", "client", q.client, "err", err)
@@ -197,7 +248,7 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 }
 
 // respond returns the reply to req without its EDNS0 and size handling.
-func (h *Handler) respond(req *dns.Msg, q *query) *dns.Msg {
+func (h *StoreHandler) respond(ctx context.Context, req *dns.Msg, q *query) *dns.Msg {
 	m := new(dns.Msg)
 	if len(req.Question) != 1 || req.Response {
 		return m.SetRcodeFormatError(req)
@@ -221,21 +272,23 @@ func (h *Handler) respond(req *dns.Msg, q *query) *dns.Msg {
 	switch {
 	case inZone(q.name, h.czone):
 		m.Authoritative = true
-		h.command(m, q)
+		h.command(ctx, m, q)
 	case inZone(q.name, h.zone):
 		m.Authoritative = true
-		h.hostZone(m, q)
+		h.hostZone(ctx, m, q)
 	default:
 		for _, rz := range h.reverse {
 			if inZone(q.name, rz) {
 				m.Authoritative = true
-				h.reverseZone(m, q, rz)
+				h.reverseZone(ctx, m, q, rz)
 				return m
 			}
 		}
 		if h.fwd != nil && contains(h.fwd.clients, q.client) {
 			q.forwarded = true
-			return h.fwd.forward(h.ctx, req, q.tcp)
+			ctx, cancel := h.callContext(ctx)
+			defer cancel()
+			return h.fwd.forward(ctx, req, q.tcp)
 		}
 		m.SetRcode(req, dns.RcodeRefused)
 	}
@@ -244,7 +297,7 @@ func (h *Handler) respond(req *dns.Msg, q *query) *dns.Msg {
 
 // finish adds the OPT record an EDNS0 client expects and truncates a UDP
 // reply to the size the client can take.
-func (h *Handler) finish(req, resp *dns.Msg, tcp bool) {
+func (h *StoreHandler) finish(req, resp *dns.Msg, tcp bool) {
 	size := dns.MinMsgSize
 	if opt := req.IsEdns0(); opt != nil {
 		size = int(max(opt.UDPSize(), dns.MinMsgSize))
@@ -258,7 +311,7 @@ func (h *Handler) finish(req, resp *dns.Msg, tcp bool) {
 }
 
 // hostZone answers names in the zone: the apex, ns.<zone> and hosts.
-func (h *Handler) hostZone(m *dns.Msg, q *query) {
+func (h *StoreHandler) hostZone(ctx context.Context, m *dns.Msg, q *query) {
 	if q.name == h.zone {
 		h.apex(m, q.qtype, h.zone)
 		return
@@ -272,7 +325,7 @@ func (h *Handler) hostZone(m *dns.Msg, q *query) {
 		}
 		return
 	}
-	mach, err := h.store.ByHostname(h.ctx, host)
+	mach, err := h.store.ByHostname(ctx, host)
 	if err != nil {
 		h.lookupFailed(m, err, h.zone)
 		return
@@ -286,7 +339,7 @@ func (h *Handler) hostZone(m *dns.Msg, q *query) {
 }
 
 // reverseZone answers names in the reverse zone rz.
-func (h *Handler) reverseZone(m *dns.Msg, q *query, rz string) {
+func (h *StoreHandler) reverseZone(ctx context.Context, m *dns.Msg, q *query, rz string) {
 	if q.name == rz {
 		h.apex(m, q.qtype, rz)
 		return
@@ -300,7 +353,7 @@ func (h *Handler) reverseZone(m *dns.Msg, q *query, rz string) {
 		h.nodata(m, rz)
 		return
 	}
-	mach, err := h.store.ByIP(h.ctx, ip)
+	mach, err := h.store.ByIP(ctx, ip)
 	if err == nil && mach.Hostname == "" {
 		err = pxelator.ErrNotFound
 	}
@@ -320,7 +373,7 @@ func (h *Handler) reverseZone(m *dns.Msg, q *query, rz string) {
 }
 
 // apex answers SOA and NS queries for the apex of zone.
-func (h *Handler) apex(m *dns.Msg, qtype uint16, zone string) {
+func (h *StoreHandler) apex(m *dns.Msg, qtype uint16, zone string) {
 	switch qtype {
 	case dns.TypeSOA:
 		m.Answer = append(m.Answer, h.soa(zone))
@@ -335,7 +388,7 @@ func (h *Handler) apex(m *dns.Msg, qtype uint16, zone string) {
 	}
 }
 
-func (h *Handler) glue(m *dns.Msg) {
+func (h *StoreHandler) glue(m *dns.Msg) {
 	if h.server.IsValid() {
 		m.Extra = append(m.Extra, h.a(h.nsName, h.server, h.ttl))
 	}
@@ -343,7 +396,7 @@ func (h *Handler) glue(m *dns.Msg) {
 
 // lookupFailed answers NXDOMAIN for a name the store does not hold and
 // SERVFAIL when the store fails.
-func (h *Handler) lookupFailed(m *dns.Msg, err error, zone string) {
+func (h *StoreHandler) lookupFailed(m *dns.Msg, err error, zone string) {
 	if errors.Is(err, pxelator.ErrNotFound) {
 		h.nxdomain(m, zone)
 		return
@@ -352,16 +405,16 @@ func (h *Handler) lookupFailed(m *dns.Msg, err error, zone string) {
 	m.Rcode = dns.RcodeServerFailure
 }
 
-func (h *Handler) nxdomain(m *dns.Msg, zone string) {
+func (h *StoreHandler) nxdomain(m *dns.Msg, zone string) {
 	m.Rcode = dns.RcodeNameError
 	m.Ns = append(m.Ns, h.soa(zone))
 }
 
-func (h *Handler) nodata(m *dns.Msg, zone string) {
+func (h *StoreHandler) nodata(m *dns.Msg, zone string) {
 	m.Ns = append(m.Ns, h.soa(zone))
 }
 
-func (h *Handler) soa(zone string) dns.RR {
+func (h *StoreHandler) soa(zone string) dns.RR {
 	return &dns.SOA{
 		Hdr:     dns.RR_Header{Name: zone, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: h.ttl},
 		Ns:      h.nsName,
@@ -374,14 +427,14 @@ func (h *Handler) soa(zone string) dns.RR {
 	}
 }
 
-func (h *Handler) ns(zone string) dns.RR {
+func (h *StoreHandler) ns(zone string) dns.RR {
 	return &dns.NS{
 		Hdr: dns.RR_Header{Name: zone, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: h.ttl},
 		Ns:  h.nsName,
 	}
 }
 
-func (h *Handler) a(name string, ip netip.Addr, ttl uint32) dns.RR {
+func (h *StoreHandler) a(name string, ip netip.Addr, ttl uint32) dns.RR {
 	b := ip.As4()
 	return &dns.A{
 		Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: ttl},
@@ -390,7 +443,7 @@ func (h *Handler) a(name string, ip netip.Addr, ttl uint32) dns.RR {
 }
 
 // record sends the audit event of one query.
-func (h *Handler) record(q *query, resp *dns.Msg) {
+func (h *StoreHandler) record(ctx context.Context, q *query, resp *dns.Msg) {
 	proto := "udp"
 	if q.tcp {
 		proto = "tcp"
@@ -411,7 +464,7 @@ func (h *Handler) record(q *query, resp *dns.Msg) {
 	if q.machine.Hostname != "" {
 		e.MAC = q.machine.MAC
 	}
-	audit.Record(h.ctx, h.audit, e)
+	audit.Record(ctx, h.audit, e)
 }
 
 // zoneName returns the canonical, fully qualified form of a zone name.

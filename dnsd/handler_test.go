@@ -31,7 +31,7 @@ var testMachines = []struct{ mac, ip, host string }{
 
 type fixture struct {
 	store *pxelator.MemStore
-	h     *dnsd.Handler
+	h     *dnsd.StoreHandler
 	srv   *dnstest.Server
 	rec   *audittest.Recorder
 	ctx   context.Context
@@ -52,16 +52,17 @@ func newFixture(t *testing.T, change func(*dnsd.Config)) *fixture {
 		Store:    f.store,
 		Server:   netip.MustParseAddr("10.0.0.1"),
 		Networks: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")},
-		Audit:    f.rec,
-		Log:      slog.New(slog.NewTextHandler(t.Output(), nil)),
+		Recorder: f.rec,
+		Logger:   slog.New(slog.NewTextHandler(t.Output(), nil)),
 	}
 	if change != nil {
 		change(&cfg)
 	}
-	h, err := dnsd.NewHandler(ctx, cfg)
+	h, err := dnsd.NewStoreHandler(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { h.Close() })
 	f.h = h
 	f.srv = dnstest.NewServer(h)
 	t.Cleanup(func() {
@@ -597,7 +598,7 @@ func TestHandleCommandBadName(t *testing.T) {
 	}
 }
 
-func TestNewHandlerErrors(t *testing.T) {
+func TestNewStoreHandlerErrors(t *testing.T) {
 	store := pxelator.NewMemStore()
 	tests := []struct {
 		name string
@@ -614,9 +615,9 @@ func TestNewHandlerErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := dnsd.NewHandler(context.Background(), tt.cfg)
+			_, err := dnsd.NewStoreHandler(tt.cfg)
 			if err == nil || !strings.HasPrefix(err.Error(), "dnsd: ") {
-				t.Errorf("NewHandler: %v, want a dnsd error", err)
+				t.Errorf("NewStoreHandler: %v, want a dnsd error", err)
 			}
 		})
 	}
@@ -667,5 +668,51 @@ func TestEveryType(t *testing.T) {
 	}
 	if n := wake.n.Load(); n != 1 {
 		t.Errorf("command ran %d times, want 1", n)
+	}
+}
+
+// TestStoreHandlerClose: Close cancels a command that is running, makes
+// later ones fail, and stops following the store, while names are still
+// answered.
+func TestStoreHandlerClose(t *testing.T) {
+	f := newFixture(t, func(c *dnsd.Config) { c.CommandTimeout = time.Hour })
+	block := &counter{release: make(chan struct{}), started: make(chan struct{})}
+	f.h.HandleCommand("block", block.run)
+	answer := make(chan *dns.Msg, 1)
+	go func() {
+		r, err := f.srv.Exchange(f.ctx, "tcp", new(dns.Msg).SetQuestion("block.kiosk-01.do.pxe.", dns.TypeA))
+		if err != nil {
+			t.Error(err)
+		}
+		answer <- r
+	}()
+	<-block.started
+	if err := f.h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-answer; r == nil || r.Rcode != dns.RcodeServerFailure {
+		t.Errorf("command running at Close: %v, want SERVFAIL", r)
+	}
+	if evs := f.rec.Find("dnsd", "command"); len(evs) != 1 || !strings.Contains(fmt.Sprint(evs[0].Fields["error"]), "context canceled") {
+		t.Errorf("command events: %+v", evs)
+	}
+	wake := &counter{}
+	f.h.HandleCommand("wake", wake.run)
+	if r := f.ask(t, "udp", "wake.kiosk-01.do.pxe", dns.TypeA); r.Rcode != dns.RcodeServerFailure {
+		t.Errorf("command after Close: %s, want SERVFAIL", dns.RcodeToString[r.Rcode])
+	}
+	if n := wake.n.Load(); n != 0 {
+		t.Errorf("a command ran %d times after Close", n)
+	}
+	serial := f.h.Serial()
+	putMachine(t, f.store, "52:54:00:00:00:99", "10.0.0.99", "late")
+	if r := f.ask(t, "udp", "late.pxe", dns.TypeA); len(r.Answer) != 1 {
+		t.Errorf("name after Close: %v", r)
+	}
+	if got := f.h.Serial(); got != serial {
+		t.Errorf("serial moved from %d to %d after Close", serial, got)
+	}
+	if err := f.h.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
 	}
 }

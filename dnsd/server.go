@@ -4,140 +4,115 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
-	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/pxelator/pxelator/internal/serve"
 )
 
-// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown.
+// ErrServerClosed is returned by Serve, ServePacket and ListenAndServe
+// after Shutdown.
 var ErrServerClosed = errors.New("dnsd: server closed")
 
-// Server serves a [dns.Handler] over UDP and TCP on one address.
+// Server serves a [Handler] over UDP ([Server.ServePacket]) and TCP
+// ([Server.Serve]), with the server of package github.com/miekg/dns for
+// each socket. The zero value is ready to use; fields must not change
+// after serving began.
 type Server struct {
-	// Addr is the address to listen on, ":53" when empty.
+	// Addr is the UDP and TCP address ListenAndServe listens on, ":53"
+	// when empty.
 	Addr string
 	// Handler answers the queries.
-	Handler dns.Handler
+	Handler Handler
 
-	mu      sync.Mutex
-	closed  bool
-	servers []*dns.Server
-	started []chan struct{}
+	track serve.Tracker // the dns.Servers, one per socket
 }
 
-// Listen opens a UDP socket and a TCP listener on the same address. With
-// port 0 both get the same ephemeral port.
-func Listen(addr string) (net.PacketConn, net.Listener, error) {
+// ListenAndServe listens on s.Addr over UDP and TCP, on one port, and
+// serves queries until Shutdown or until either fails.
+func (s *Server) ListenAndServe() error {
+	addr := s.Addr
 	if addr == "" {
 		addr = ":53"
 	}
-	var err error
-	for range 10 { // an ephemeral UDP port may be taken for TCP: try again
-		var pc net.PacketConn
-		pc, err = net.ListenPacket("udp", addr)
-		if err != nil {
-			return nil, nil, fmt.Errorf("dnsd: %w", err)
-		}
-		var l net.Listener
-		l, err = net.Listen("tcp", pc.LocalAddr().String())
-		if err == nil {
-			return pc, l, nil
-		}
-		pc.Close()
-		if _, port, _ := net.SplitHostPort(addr); port != "0" {
-			break
-		}
-	}
-	return nil, nil, fmt.Errorf("dnsd: %w", err)
-}
-
-// ListenAndServe listens on s.Addr over UDP and TCP and serves queries
-// until Shutdown.
-func (s *Server) ListenAndServe() error {
-	pc, l, err := Listen(s.Addr)
+	pc, l, err := serve.Listen(addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("dnsd: %w", err)
 	}
-	return s.Serve(pc, l)
+	return serve.ServeBoth(pc, l, s.ServePacket, s.Serve, ErrServerClosed)
 }
 
-// Serve serves queries arriving on pc (UDP) and l (TCP), either of which
-// may be nil, until Shutdown. It closes both.
-func (s *Server) Serve(pc net.PacketConn, l net.Listener) error {
-	var srvs []*dns.Server
-	if pc != nil {
-		srvs = append(srvs, &dns.Server{PacketConn: pc, Handler: s.Handler})
+// ServePacket serves queries arriving on the UDP socket pc until
+// Shutdown, and then returns ErrServerClosed. It closes pc.
+func (s *Server) ServePacket(pc net.PacketConn) error {
+	if pc == nil {
+		return errors.New("dnsd: serve: no packet connection")
 	}
-	if l != nil {
-		srvs = append(srvs, &dns.Server{Listener: l, Handler: s.Handler})
+	return s.serve(&dns.Server{PacketConn: pc, Handler: s.Handler}, pc)
+}
+
+// Serve accepts TCP connections on l and serves their queries until
+// Shutdown, and then returns ErrServerClosed. It closes l.
+func (s *Server) Serve(l net.Listener) error {
+	if l == nil {
+		return errors.New("dnsd: serve: no listener")
 	}
-	if len(srvs) == 0 {
-		return errors.New("dnsd: serve: no connection to serve")
-	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		closeAll(pc, l)
+	return s.serve(&dns.Server{Listener: l, Handler: s.Handler}, l)
+}
+
+// serve runs srv, which serves the socket c, until Shutdown.
+func (s *Server) serve(srv *dns.Server, c io.Closer) error {
+	defer c.Close()
+	started := make(chan struct{})
+	srv.NotifyStartedFunc = func() { close(started) }
+	ctx, cancel := s.track.Context() // canceled when Shutdown stops waiting
+	defer cancel()
+	release, ok := s.track.Track(&stopper{srv: srv, started: started, ctx: ctx})
+	if !ok {
 		return ErrServerClosed
 	}
-	errc := make(chan error, len(srvs))
-	for _, srv := range srvs {
-		started := make(chan struct{})
-		srv.NotifyStartedFunc = func() { close(started) }
-		s.servers = append(s.servers, srv)
-		s.started = append(s.started, started)
-		go func() { errc <- srv.ActivateAndServe() }()
-	}
-	s.mu.Unlock()
-	first := <-errc
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if !closed { // one transport failed: stop the other
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		s.Shutdown(ctx)
-		cancel()
-	}
-	for range len(srvs) - 1 {
-		<-errc
-	}
-	if closed || first == nil {
+	defer release()
+	err := srv.ActivateAndServe()
+	if err == nil || s.track.Closed() {
 		return ErrServerClosed
 	}
-	return fmt.Errorf("dnsd: %w", first)
+	return fmt.Errorf("dnsd: %w", err)
+}
+
+// A stopper is how Shutdown stops one dns.Server: once the server has
+// started, it stops reading and waits for the queries being answered (a
+// UDP socket stays open for their replies), or until ctx, the context of
+// that server's serve call, is done.
+type stopper struct {
+	srv     *dns.Server
+	started <-chan struct{}
+	ctx     context.Context
+	once    sync.Once
+}
+
+// Close begins to stop the server, once, and returns at once: the
+// Tracker waits for serve to return.
+func (st *stopper) Close() error {
+	st.once.Do(func() {
+		go func() {
+			select {
+			case <-st.started:
+				st.srv.ShutdownContext(st.ctx)
+			case <-st.ctx.Done(): // it never started
+			}
+		}()
+	})
+	return nil
 }
 
 // Shutdown stops the server: it stops reading queries and waits, until
 // ctx is done, for the queries being answered.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closed = true
-	srvs, started := s.servers, s.started
-	s.mu.Unlock()
-	var errs []error
-	for i, srv := range srvs {
-		select {
-		case <-started[i]:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if err := srv.ShutdownContext(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := s.track.Shutdown(ctx); err != nil {
 		return fmt.Errorf("dnsd: shutdown: %w", err)
 	}
 	return nil
-}
-
-func closeAll(pc net.PacketConn, l net.Listener) {
-	if pc != nil {
-		pc.Close()
-	}
-	if l != nil {
-		l.Close()
-	}
 }

@@ -17,15 +17,28 @@ func TestServerShutdownBeforeServe(t *testing.T) {
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	pc, l, err := dnsd.Listen("127.0.0.1:0")
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Serve(pc, l); !errors.Is(err, dnsd.ErrServerClosed) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ServePacket(pc); !errors.Is(err, dnsd.ErrServerClosed) {
+		t.Errorf("ServePacket after Shutdown: %v, want ErrServerClosed", err)
+	}
+	if err := s.Serve(l); !errors.Is(err, dnsd.ErrServerClosed) {
 		t.Errorf("Serve after Shutdown: %v, want ErrServerClosed", err)
 	}
-	if err := s.Serve(nil, nil); err == nil {
-		t.Error("Serve without connections did not fail")
+	if err := s.ServePacket(nil); err == nil {
+		t.Error("ServePacket without a connection did not fail")
+	}
+	if err := s.Serve(nil); err == nil {
+		t.Error("Serve without a listener did not fail")
+	}
+	if err := s.ListenAndServe(); !errors.Is(err, dnsd.ErrServerClosed) {
+		t.Errorf("ListenAndServe after Shutdown: %v, want ErrServerClosed", err)
 	}
 }
 
@@ -38,7 +51,7 @@ func TestServerUDPOnly(t *testing.T) {
 	}
 	s := &dnsd.Server{Handler: dns.HandlerFunc(bigUpstream)}
 	done := make(chan error, 1)
-	go func() { done <- s.Serve(pc, nil) }()
+	go func() { done <- s.ServePacket(pc) }()
 	c := &dns.Client{Timeout: 10 * time.Second}
 	r, _, err := c.ExchangeContext(ctx, new(dns.Msg).SetQuestion("a.example.", dns.TypeA), pc.LocalAddr().String())
 	if err != nil || !r.Truncated {
@@ -48,21 +61,45 @@ func TestServerUDPOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := <-done; !errors.Is(err, dnsd.ErrServerClosed) {
-		t.Errorf("Serve: %v, want ErrServerClosed", err)
+		t.Errorf("ServePacket: %v, want ErrServerClosed", err)
 	}
 }
 
-func TestListenErrors(t *testing.T) {
-	pc, l, err := dnsd.Listen("127.0.0.1:0")
+// TestListenAndServe serves UDP and TCP on one address until Shutdown; a
+// second server on the same address fails to listen.
+func TestListenAndServe(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	probe, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pc.Close()
-	defer l.Close()
-	if _, _, err := dnsd.Listen(pc.LocalAddr().String()); err == nil {
-		t.Error("Listen on a port in use did not fail")
+	addr := probe.LocalAddr().String()
+	probe.Close()
+	s := &dnsd.Server{Addr: addr, Handler: dns.HandlerFunc(bigUpstream)}
+	done := make(chan error, 1)
+	go func() { done <- s.ListenAndServe() }()
+	var r *dns.Msg
+	for _, network := range []string{"udp", "tcp"} {
+		c := &dns.Client{Net: network, Timeout: 10 * time.Second}
+		for { // until the server listens
+			r, _, err = c.ExchangeContext(ctx, new(dns.Msg).SetQuestion("a.example.", dns.TypeA), addr)
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err != nil || r.Truncated != (network == "udp") {
+			t.Errorf("%s: %v, %v", network, r, err)
+		}
 	}
-	if _, _, err := dnsd.Listen("no-such-host.invalid:53"); err == nil {
-		t.Error("Listen on a bad address did not fail")
+	if err := (&dnsd.Server{Addr: addr}).ListenAndServe(); err == nil || errors.Is(err, dnsd.ErrServerClosed) {
+		t.Errorf("ListenAndServe on an address in use: %v, want an error", err)
+	}
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, dnsd.ErrServerClosed) {
+		t.Errorf("ListenAndServe: %v, want ErrServerClosed", err)
 	}
 }

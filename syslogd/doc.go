@@ -11,6 +11,16 @@
 // address. A message that does not parse is not dropped: it reaches the
 // handler as raw text with Err set.
 //
+// It follows the module's conventions for protocol packages (README,
+// Contributing): a one-method [Handler] with the [HandlerFunc] adapter, and
+// a [Server] with [Server.ServePacket] for UDP sockets, [Server.Serve] for
+// TCP listeners, [Server.ListenAndServe] for both on Server.Addr, and
+// [Server.Shutdown], after which each returns [ErrServerClosed].
+// Server.Logger (nil: slog.Default()) gets the server's own errors; the
+// audit is a Handler, [AuditHandler], as syslog messages are what it
+// records. Package [github.com/pxelator/pxelator/syslogd/syslogtest]
+// holds a server on loopback and a recording handler for tests.
+//
 // [AuditHandler] records every message as an audit event whose id is the
 // sender and the second, so that an audit.Batcher merges the 133 kernel
 // lines a machine sends while it boots into one document.

@@ -10,13 +10,13 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/ipv4"
 
 	"github.com/pxelator/pxelator"
+	"github.com/pxelator/pxelator/internal/serve"
 )
 
 // Defaults of a [Server].
@@ -72,14 +72,7 @@ type Server struct {
 	IdleTimeout    time.Duration // TCP silence between messages; 0 means DefaultIdleTimeout, <0 none
 	ReadTimeout    time.Duration // time to receive one begun TCP message; 0 means DefaultReadTimeout
 
-	mu      sync.Mutex
-	closed  bool
-	serving map[io.Closer]struct{} // listeners and packet connections
-	conns   map[net.Conn]struct{}
-	wg      sync.WaitGroup
-	ctx     context.Context
-	cancel  context.CancelFunc
-
+	track serve.Tracker // listeners, packet connections and TCP connections
 	stats stats
 }
 
@@ -131,64 +124,18 @@ func (s *Server) Stats() Stats {
 	}
 }
 
-// ListenAndServe listens on Addr over both UDP and TCP and serves both
-// until Shutdown or a listener fails.
+// ListenAndServe listens on Addr over both UDP and TCP (on one port) and
+// serves both until Shutdown or a listener fails.
 func (s *Server) ListenAndServe() error {
 	addr := s.Addr
 	if addr == "" {
 		addr = DefaultAddr
 	}
-	pc, err := net.ListenPacket("udp", addr)
+	pc, l, err := serve.Listen(addr)
 	if err != nil {
 		return fmt.Errorf("syslogd: %w", err)
 	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		pc.Close()
-		return fmt.Errorf("syslogd: %w", err)
-	}
-	errc := make(chan error, 2)
-	go func() { errc <- s.ServePacket(pc) }()
-	go func() { errc <- s.Serve(l) }()
-	err = <-errc
-	if !errors.Is(err, ErrServerClosed) {
-		pc.Close()
-		l.Close()
-	}
-	return err
-}
-
-// register registers c, a listener or packet connection, for Shutdown to
-// close, and returns the handlers' context and the function that closes
-// c and forgets it. When the server is shut down it closes c and reports
-// false.
-func (s *Server) register(c io.Closer) (ctx context.Context, unregister func(), ok bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.init() {
-		c.Close()
-		return nil, nil, false
-	}
-	s.serving[c] = struct{}{}
-	s.wg.Add(1)
-	return s.ctx, func() {
-		s.mu.Lock()
-		delete(s.serving, c)
-		s.mu.Unlock()
-		c.Close()
-		s.wg.Done()
-	}, true
-}
-
-// init makes the maps and the handlers' context, and reports whether the
-// server is shut down. s.mu is held.
-func (s *Server) init() bool {
-	if s.serving == nil {
-		s.serving = make(map[io.Closer]struct{})
-		s.conns = make(map[net.Conn]struct{})
-		s.ctx, s.cancel = context.WithCancel(context.Background())
-	}
-	return s.closed
+	return serve.ServeBoth(pc, l, s.ServePacket, s.Serve, ErrServerClosed)
 }
 
 func (s *Server) log() *slog.Logger {
@@ -215,11 +162,13 @@ func (s *Server) handler() Handler {
 // ServePacket reads syslog datagrams from pc until Shutdown or a read
 // error. It closes pc when it returns.
 func (s *Server) ServePacket(pc net.PacketConn) error {
-	ctx, unregister, ok := s.register(pc)
+	release, ok := s.track.Track(pc)
 	if !ok {
 		return ErrServerClosed
 	}
-	defer unregister()
+	defer release()
+	ctx, cancel := s.track.Context()
+	defer cancel()
 	if rb, ok := pc.(interface{ SetReadBuffer(int) error }); ok {
 		rb.SetReadBuffer(udpSocketBuffer) // best effort: the kernel may cap it
 	}
@@ -248,7 +197,7 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 	for {
 		n, err := r.read()
 		if err != nil {
-			if s.shuttingDown() {
+			if s.track.Closed() {
 				return ErrServerClosed
 			}
 			s.stats.readErrors.Add(1)
@@ -449,11 +398,11 @@ func (s *Server) deliver(ctx context.Context, h Handler, batch []*Message) {
 // in either framing of RFC 6587, until Shutdown or an accept error. It
 // closes l when it returns.
 func (s *Server) Serve(l net.Listener) error {
-	ctx, unregister, ok := s.register(l)
+	release, ok := s.track.Track(l)
 	if !ok {
 		return ErrServerClosed
 	}
-	defer unregister()
+	defer release()
 	maxConns := s.MaxConns
 	if maxConns <= 0 {
 		maxConns = DefaultMaxConns
@@ -462,7 +411,7 @@ func (s *Server) Serve(l net.Listener) error {
 	for {
 		c, err := l.Accept()
 		if err != nil {
-			if s.shuttingDown() {
+			if s.track.Closed() {
 				return ErrServerClosed
 			}
 			var te interface{ Temporary() bool }
@@ -475,39 +424,42 @@ func (s *Server) Serve(l net.Listener) error {
 			return fmt.Errorf("syslogd: accept: %w", err)
 		}
 		backoff = 0
-		if !s.track(c, maxConns) {
+		release, ok := s.accept(c, maxConns)
+		if !ok {
 			continue
 		}
-		go s.serveConn(ctx, c)
+		go s.serveConn(c, release)
 	}
 }
 
-// track registers c, or closes and counts it when the server is full or
-// shut down.
-func (s *Server) track(c net.Conn, maxConns int) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed || len(s.conns) >= maxConns {
+// accept registers c for Shutdown to close, or closes and counts it when
+// the server is full or shut down.
+func (s *Server) accept(c net.Conn, maxConns int) (release func(), ok bool) {
+	if s.stats.active.Add(1) > int64(maxConns) {
+		s.stats.active.Add(-1)
 		s.stats.refused.Add(1)
 		c.Close()
-		return false
+		return nil, false
 	}
-	s.conns[c] = struct{}{}
-	s.wg.Add(1)
+	release, ok = s.track.Track(c)
+	if !ok { // shut down
+		s.stats.active.Add(-1)
+		s.stats.refused.Add(1)
+		return nil, false
+	}
 	s.stats.conns.Add(1)
-	s.stats.active.Add(1)
-	return true
+	return release, true
 }
 
-func (s *Server) serveConn(ctx context.Context, c net.Conn) {
+// serveConn reads the messages of c until it is closed; release forgets
+// and closes it.
+func (s *Server) serveConn(c net.Conn, release func()) {
 	defer func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		c.Close()
+		release()
 		s.stats.active.Add(-1)
-		s.wg.Done()
 	}()
+	ctx, cancel := s.track.Context()
+	defer cancel()
 	var from netip.AddrPort
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		from = ta.AddrPort()
@@ -546,7 +498,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 				q <- batch
 			}
 			switch {
-			case s.shuttingDown(), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+			case s.track.Closed(), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
 			case errors.Is(err, os.ErrDeadlineExceeded):
 				s.stats.timeouts.Add(1)
 			default:
@@ -601,37 +553,13 @@ func (d *deadlineConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (s *Server) shuttingDown() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
-}
-
 // Shutdown stops the server: it closes the listeners and packet
-// connections, ends the reads of open TCP connections, and waits for the
-// messages being handled, or until ctx is done.
+// connections, ends the reads of open TCP connections (the messages
+// already read are still handled), and waits for the messages being
+// handled, or until ctx is done, when it cancels the handlers' context.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.init()
-	s.closed = true
-	for c := range s.serving {
-		c.Close()
+	if err := s.track.Shutdown(ctx); err != nil {
+		return fmt.Errorf("syslogd: shutdown: %w", err)
 	}
-	for c := range s.conns {
-		c.Close() // messages already buffered are still handled
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		s.cancel()
-		return nil
-	case <-ctx.Done():
-		s.cancel()
-		return fmt.Errorf("syslogd: shutdown: %w", ctx.Err())
-	}
+	return nil
 }

@@ -23,7 +23,7 @@ func BenchmarkGet(b *testing.B) {
 		b.Fatal(err)
 	}
 	s := tftptest.NewUnstartedServer(tftpd.FileServer(dir))
-	s.Config.Log = slog.New(slog.DiscardHandler)
+	s.Config.Logger = slog.New(slog.DiscardHandler)
 	s.Start()
 	defer s.Close()
 	for _, opts := range []map[string]string{

@@ -1,6 +1,18 @@
 // Package tftpd is a TFTP server for network boot, in the style of
-// net/http: a [Handler] answers read requests, a [ServeMux] routes them by
-// file name, and a [Server] runs the protocol.
+// net/http: a [Handler] answers read requests, a [HandlerFunc] adapts a
+// function, a [ServeMux] routes them by file name, and a [Server] runs the
+// protocol.
+//
+// It follows the module's conventions for protocol packages (README,
+// Contributing): [Server.ServePacket] serves a UDP socket (TFTP has no
+// stream transport, so there is no Serve), [Server.ListenAndServe]
+// listens on Server.Addr, and [Server.Shutdown] stops reading requests,
+// waits for the running transfers until its context is done and then
+// aborts them; after it, ServePacket and ListenAndServe return
+// [ErrServerClosed]. Server.Logger (nil: slog.Default()) gets one line per
+// transfer and Server.Recorder (nil: no audit) one event. Package
+// [github.com/pxelator/pxelator/tftpd/tftptest] holds a server on a
+// loopback port and a scripted client for tests.
 //
 // The server speaks RFC 1350 with the option extension (RFC 2347) and the
 // options blksize (RFC 2348), tsize and timeout (RFC 2349) and windowsize
@@ -8,10 +20,13 @@
 // get many blocks per acknowledgement. Block numbers roll over after
 // 65535, so files of any size can be sent. Write requests are refused.
 //
-// [FileServer] serves a directory read-only, and [BootServer] adds the
-// per-machine boot configurations of package boot (pxelinux.cfg/01-<mac>,
-// GRUB's grub.cfg-01-<mac>, iPXE scripts) rendered from each machine's
-// profile in a pxelator.Store. Nothing outside the root is served.
+// [FileServer] serves a directory read-only; nothing outside it is
+// served. [OpenerHandler] serves the files of any [Opener], the small
+// interface this package asks of a file source: package boot's Files is
+// one, rendering per-machine boot configurations (pxelinux.cfg/01-<mac>,
+// GRUB's grub.cfg-01-<mac>, iPXE scripts) from each machine's profile in a
+// pxelator.Store, and the reference server wires it in. This package does
+// not import boot.
 //
 // Each transfer has its own socket, closed when the transfer ends,
 // whether it succeeded, timed out or the client went away. The server

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
+	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
+	"testing/fstest"
 
-	"github.com/pxelator/pxelator"
-	"github.com/pxelator/pxelator/boot"
 	"github.com/pxelator/pxelator/tftpd"
 	"github.com/pxelator/pxelator/tftpd/tftptest"
 )
@@ -57,29 +57,30 @@ func ExampleServeMux() {
 	// other: "" tftptest: server error 1: file not found
 }
 
-// ExampleBootServer serves per-machine pxelinux configurations rendered
-// from the embedded "linux" profile, and static files otherwise.
-func ExampleBootServer() {
-	store := pxelator.NewMemStore()
-	m := pxelator.Machine{MAC: mustMAC("52:54:00:12:34:56"), IP: mustAddr("10.0.0.5"), Hostname: "ws-05", Profile: "linux"}
-	m.Set("cmdline", "console=ttyS0")
-	store.Put(context.Background(), m)
+// greeter is an Opener that makes hello.txt for each client.
+type greeter struct{}
 
-	s := tftptest.NewServer(tftpd.BootServer(&boot.Files{Root: os.TempDir(), Store: store}))
-	defer s.Close()
-	data, _, err := (&tftptest.Client{}).Get(context.Background(), s.Addr, "pxelinux.cfg/01-52-54-00-12-34-56")
-	if err != nil {
-		log.Fatal(err)
+func (greeter) OpenTFTP(ctx context.Context, name string, client, server netip.Addr) (fs.File, error) {
+	if name != "hello.txt" {
+		return nil, fs.ErrNotExist
 	}
-	fmt.Print(strings.ReplaceAll(string(data), "\t", "  "))
+	text := fmt.Sprintf("hello %v, this is %v\n", client, server)
+	return fstest.MapFS{name: {Data: []byte(text)}}.Open(name)
+}
+
+// ExampleOpenerHandler serves files an Opener makes for the client that
+// asks (package boot's Files is one: per-machine boot configurations).
+func ExampleOpenerHandler() {
+	s := tftptest.NewServer(tftpd.OpenerHandler(greeter{}))
+	defer s.Close()
+	c := &tftptest.Client{Options: map[string]string{"tsize": "0"}}
+	for _, name := range []string{"hello.txt", "other"} {
+		data, res, err := c.Get(context.Background(), s.Addr, name)
+		fmt.Printf("%s: %q %v %v\n", name, data, res.OACK, err)
+	}
 	// Output:
-	// # PXElator profile "linux" for ws-05 52:54:00:12:34:56 10.0.0.5.
-	// DEFAULT linux
-	// PROMPT 0
-	// LABEL linux
-	//   KERNEL vmlinuz
-	//   INITRD initrd.gz
-	//   APPEND initrd=initrd.gz console=ttyS0
+	// hello.txt: "hello 127.0.0.1, this is 127.0.0.1\n" map[tsize:35] <nil>
+	// other: "" map[] tftptest: server error 1: file not found
 }
 
 func ExampleServer() {

@@ -6,8 +6,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,10 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/audit"
 	"github.com/pxelator/pxelator/audit/audittest"
-	"github.com/pxelator/pxelator/boot"
 	"github.com/pxelator/pxelator/tftpd"
 	"github.com/pxelator/pxelator/tftpd/tftptest"
 )
@@ -93,7 +89,7 @@ func startServer(t *testing.T, h tftpd.Handler) (*tftptest.Server, *audittest.Re
 	rec := &audittest.Recorder{}
 	s := tftptest.NewUnstartedServer(h)
 	s.Config.Recorder = rec
-	s.Config.Log = slog.New(slog.DiscardHandler)
+	s.Config.Logger = slog.New(slog.DiscardHandler)
 	s.Config.Timeout = 2 * time.Second
 	s.Start()
 	t.Cleanup(s.Close)
@@ -202,61 +198,6 @@ func TestInteropEscapesRefused(t *testing.T) {
 			}
 		})
 	}
-}
-
-func mustMAC(s string) net.HardwareAddr {
-	m, err := pxelator.ParseMAC(s)
-	if err != nil {
-		panic(err)
-	}
-	return m
-}
-
-func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
-
-// TestInteropBootConfigs asks for per-machine pxelinux and GRUB names the
-// way pxelinux does, with tftp-hpa's client: the machine at 127.0.0.1 gets
-// its profile, other names fall back to the static files.
-func TestInteropBootConfigs(t *testing.T) {
-	tool := needTool(t, "tftp")
-	root, _ := bootRoot(t)
-	if err := os.MkdirAll(filepath.Join(root, "pxelinux.cfg"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "pxelinux.cfg", "default"), []byte("DEFAULT static\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	store := pxelator.NewMemStore()
-	m := pxelator.Machine{MAC: mustMAC("52:54:00:12:34:56"), IP: mustAddr("127.0.0.1"), Hostname: "lo", Profile: "local"}
-	if err := store.Put(context.Background(), m); err != nil {
-		t.Fatal(err)
-	}
-	s, rec := startServer(t, tftpd.BootServer(&boot.Files{Root: root, Store: store}))
-	tests := []struct{ name, want string }{
-		{"pxelinux.cfg/01-52-54-00-12-34-56", "LOCALBOOT 0"},
-		{"pxelinux.cfg/7F000001", "LOCALBOOT 0"},
-		{"pxelinux.cfg/7F0", "LOCALBOOT 0"},
-		{"pxelinux.cfg/01-52-54-00-99-99-99", ""}, // unknown: error packet
-		{"pxelinux.cfg/0A", ""},                   // not this client
-		{"pxelinux.cfg/default", "DEFAULT static"},
-		{"grub.cfg-01-52-54-00-12-34-56", "exit"},
-		{"boot.ipxe", "sanboot"},
-	}
-	for _, tt := range tests {
-		out := filepath.Join(t.TempDir(), "out")
-		msg, err := run(t, time.Minute, tool, "-m", "binary", s.Addr.Addr().String(), strconv.Itoa(int(s.Addr.Port())), "-c", "get", tt.name, out)
-		got, _ := os.ReadFile(out)
-		if tt.want == "" {
-			if !strings.Contains(msg, "Error code 1") {
-				t.Errorf("get %s: %q %v, want error code 1", tt.name, msg, err)
-			}
-			continue
-		}
-		if err != nil || !strings.Contains(string(got), tt.want) {
-			t.Errorf("get %s: %q (%v %s), want %q", tt.name, got, err, msg, tt.want)
-		}
-	}
-	waitEvents(t, rec, "tftpd", len(tests))
 }
 
 // waitEvents waits until n events of pkg have been recorded: the server

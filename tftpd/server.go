@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/ipv6"
 
 	"github.com/pxelator/pxelator/audit"
+	"github.com/pxelator/pxelator/internal/serve"
 	"github.com/pxelator/pxelator/internal/sockopt"
 )
 
@@ -28,7 +29,8 @@ const (
 	DefaultReadBuffer    = 8 << 20
 )
 
-// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown.
+// ErrServerClosed is returned by ServePacket and ListenAndServe after
+// Shutdown.
 var ErrServerClosed = errors.New("tftpd: server closed")
 
 // A Server answers TFTP read requests (RFC 1350) with the options blksize
@@ -36,8 +38,8 @@ var ErrServerClosed = errors.New("tftpd: server closed")
 // Write requests are refused. Each transfer has its own socket (its own
 // transfer ID), closed when the transfer ends, whether it succeeded or not.
 //
-// The zero value is ready to use; fields must not change after Serve has
-// been called.
+// The zero value is ready to use; fields must not change after
+// ServePacket has been called.
 type Server struct {
 	// Addr is the address ListenAndServe listens on, ":69" if empty.
 	Addr string
@@ -49,8 +51,8 @@ type Server struct {
 	// timeout or client gone), bytes, duration_ms, and for transfers
 	// blksize, windowsize and resent (blocks sent again), error if any.
 	Recorder audit.Recorder
-	// Log receives one line per transfer; nil means slog.Default().
-	Log *slog.Logger
+	// Logger receives one line per transfer; nil means slog.Default().
+	Logger *slog.Logger
 
 	// MaxTransfers bounds concurrent transfers (default
 	// DefaultMaxTransfers). Requests beyond it are dropped and the client
@@ -72,23 +74,17 @@ type Server struct {
 	// queued rather than lost.
 	ReadBuffer int
 
+	track    serve.Tracker // the request sockets and the transfers
 	mu       sync.Mutex
-	closed   bool
-	conns    map[net.PacketConn]struct{}
 	active   map[netip.AddrPort]*claim // each client's latest running transfer
 	sem      chan struct{}
-	wg       sync.WaitGroup
-	ctx      context.Context // canceled to abort the transfers
-	cancel   context.CancelFunc
 	initOnce sync.Once
 }
 
 func (s *Server) init() {
 	s.initOnce.Do(func() {
-		s.conns = make(map[net.PacketConn]struct{})
 		s.active = make(map[netip.AddrPort]*claim)
 		s.sem = make(chan struct{}, cmpOr(s.MaxTransfers, DefaultMaxTransfers))
-		s.ctx, s.cancel = context.WithCancel(context.Background())
 	})
 }
 
@@ -101,13 +97,13 @@ func cmpOr[T comparable](v, def T) T {
 }
 
 func (s *Server) log() *slog.Logger {
-	if s.Log != nil {
-		return s.Log
+	if s.Logger != nil {
+		return s.Logger
 	}
 	return slog.Default()
 }
 
-// ListenAndServe listens on the UDP address s.Addr and calls Serve.
+// ListenAndServe listens on the UDP address s.Addr and calls ServePacket.
 func (s *Server) ListenAndServe() error {
 	addr := cmpOr(s.Addr, ":69")
 	network := "udp4"
@@ -120,27 +116,18 @@ func (s *Server) ListenAndServe() error {
 	if err != nil {
 		return fmt.Errorf("tftpd: %w", err)
 	}
-	return s.Serve(conn)
+	return s.ServePacket(conn)
 }
 
-// Serve answers the requests that arrive on conn until Shutdown is called,
-// and then returns ErrServerClosed. Serve closes conn.
-func (s *Server) Serve(conn net.PacketConn) error {
+// ServePacket answers the requests that arrive on conn until Shutdown is
+// called, and then returns ErrServerClosed. ServePacket closes conn.
+func (s *Server) ServePacket(conn net.PacketConn) error {
 	s.init()
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		conn.Close()
+	release, ok := s.track.Track(conn)
+	if !ok {
 		return ErrServerClosed
 	}
-	s.conns[conn] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, conn)
-		s.mu.Unlock()
-		conn.Close()
-	}()
+	defer release()
 
 	port := uint16(0)
 	if ua, ok := conn.LocalAddr().(*net.UDPAddr); ok {
@@ -157,7 +144,7 @@ func (s *Server) Serve(conn net.PacketConn) error {
 	for {
 		n, from, dst, err := read(buf)
 		if err != nil {
-			if s.shuttingDown() {
+			if s.track.Closed() {
 				return ErrServerClosed
 			}
 			var ne net.Error
@@ -171,12 +158,6 @@ func (s *Server) Serve(conn net.PacketConn) error {
 		}
 		s.handle(conn, buf[:n], from, netip.AddrPortFrom(dst, port))
 	}
-}
-
-func (s *Server) shuttingDown() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
 }
 
 // handle answers one packet that arrived on the request port.
@@ -196,10 +177,6 @@ func (s *Server) handle(conn net.PacketConn, pkt []byte, from netip.AddrPort, lo
 	req.RemoteAddr, req.LocalAddr = from, local
 
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return
-	}
 	if c, ok := s.active[from]; ok && c.file == req.Filename && !c.answered.Load() { // a retransmitted request
 		s.mu.Unlock()
 		return
@@ -211,9 +188,13 @@ func (s *Server) handle(conn net.PacketConn, pkt []byte, from netip.AddrPort, lo
 		s.log().Warn("tftpd: too many transfers, request dropped", "client", from, "file", req.Filename, "max", cap(s.sem))
 		return
 	}
+	if !s.track.Add() { // shut down
+		<-s.sem
+		s.mu.Unlock()
+		return
+	}
 	c := &claim{file: req.Filename}
 	s.active[from] = c
-	s.wg.Add(1)
 	s.mu.Unlock()
 	go s.serve(req, c)
 }
@@ -238,7 +219,7 @@ func (s *Server) serve(req *Request, c *claim) {
 		}
 		s.mu.Unlock()
 		<-s.sem
-		s.wg.Done()
+		s.track.Done()
 	}()
 	st := s.transfer(req, &c.answered)
 	if st.outcome != "" {
@@ -285,7 +266,7 @@ func (s *Server) transfer(req *Request, answered *atomic.Bool) stats {
 		conn.write(appendError(nil, perr.Code, perr.Msg))
 		return stats{outcome: "refused", err: perr}
 	}
-	ctx, cancel := context.WithCancel(s.ctx)
+	ctx, cancel := s.track.Context() // canceled when Shutdown gives up waiting
 	defer cancel()
 	stop := context.AfterFunc(ctx, conn.interrupt)
 	defer stop()
@@ -363,27 +344,11 @@ func (s *Server) record(client netip.AddrPort, req *Request, st stats) {
 // end until ctx is done, then aborts the remaining ones with an ERROR
 // packet and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.init()
-	s.mu.Lock()
-	s.closed = true
-	for c := range s.conns {
-		c.Close()
+	err := s.track.Shutdown(ctx)
+	if err != nil {
+		s.track.Wait() // the aborted transfers send their ERROR and end
 	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		s.cancel()
-		return nil
-	case <-ctx.Done():
-		s.cancel()
-		<-done
-		return ctx.Err()
-	}
+	return err
 }
 
 // reader reads one request with the address it came from and the address

@@ -257,7 +257,7 @@ func TestMisbehavingClients(t *testing.T) {
 	rec := &recorder{}
 	s := tftptest.NewUnstartedServer(tftpd.FileServer(root))
 	s.Config.Recorder = rec
-	s.Config.Log = slog.New(slog.DiscardHandler)
+	s.Config.Logger = slog.New(slog.DiscardHandler)
 	s.Config.Timeout = 100 * time.Millisecond
 	s.Config.Retries = 2
 	s.Start()
@@ -342,7 +342,7 @@ func (r *recorder) changed() <-chan struct{} {
 func TestStorm(t *testing.T) {
 	root, files := bootRoot(t)
 	s := tftptest.NewUnstartedServer(tftpd.FileServer(root))
-	s.Config.Log = slog.New(slog.DiscardHandler)
+	s.Config.Logger = slog.New(slog.DiscardHandler)
 	s.Config.MaxTransfers = 20
 	s.Start()
 	t.Cleanup(s.Close)
@@ -373,7 +373,7 @@ func TestShutdownAbortsTransfers(t *testing.T) {
 		<-ctx.Done()
 	})
 	s := tftptest.NewUnstartedServer(h)
-	s.Config.Log = slog.New(slog.DiscardHandler)
+	s.Config.Logger = slog.New(slog.DiscardHandler)
 	s.Start()
 	errc := make(chan error, 1)
 	go func() {
@@ -394,7 +394,7 @@ func TestShutdownAbortsTransfers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Config.Serve(conn); !errors.Is(err, tftpd.ErrServerClosed) {
+	if err := s.Config.ServePacket(conn); !errors.Is(err, tftpd.ErrServerClosed) {
 		t.Errorf("Serve after Shutdown: %v", err)
 	}
 }
@@ -430,7 +430,7 @@ func TestRequestAddresses(t *testing.T) {
 func TestLossRecovery(t *testing.T) {
 	root, files := bootRoot(t)
 	s := tftptest.NewUnstartedServer(tftpd.FileServer(root))
-	s.Config.Log = slog.New(slog.DiscardHandler)
+	s.Config.Logger = slog.New(slog.DiscardHandler)
 	s.Config.Timeout = 200 * time.Millisecond
 	s.Config.Retries = 20 // a loaded machine may not run the client for a while
 	s.Start()
@@ -567,7 +567,7 @@ func TestHandlerContext(t *testing.T) {
 		}
 	})
 	s := tftptest.NewUnstartedServer(h)
-	s.Config.Log = slog.New(slog.DiscardHandler)
+	s.Config.Logger = slog.New(slog.DiscardHandler)
 	s.Config.Timeout = 100 * time.Millisecond
 	s.Start()
 	t.Cleanup(s.Close)
@@ -585,11 +585,11 @@ func TestWildcardListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := make(chan *tftpd.Request, 1)
-	srv := &tftpd.Server{Log: slog.New(slog.DiscardHandler), Handler: tftpd.HandlerFunc(func(ctx context.Context, w tftpd.ResponseWriter, r *tftpd.Request) {
+	srv := &tftpd.Server{Logger: slog.New(slog.DiscardHandler), Handler: tftpd.HandlerFunc(func(ctx context.Context, w tftpd.ResponseWriter, r *tftpd.Request) {
 		got <- r
 		io.WriteString(w, "hello")
 	})}
-	go srv.Serve(conn)
+	go srv.ServePacket(conn)
 	t.Cleanup(func() { srv.Shutdown(context.Background()) })
 	port := conn.LocalAddr().(*net.UDPAddr).Port
 	addr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))

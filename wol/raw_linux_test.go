@@ -3,75 +3,24 @@ package wol_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/mdlayher/packet"
+	"github.com/pxelator/pxelator/internal/netnstest"
 	"github.com/pxelator/pxelator/wol"
-	"golang.org/x/sys/unix"
 )
-
-// netns is a network namespace created for one test.
-type netns struct {
-	name string
-}
 
 // newNetns creates a namespace holding the veth pair wolA <-> wolB, both
 // up, with wolB carrying the MAC address of the machine to wake. It is
 // deleted when the test ends, also on failure.
-func newNetns(t *testing.T, peerMAC net.HardwareAddr) *netns {
+func newNetns(t *testing.T, peerMAC net.HardwareAddr) *netnstest.Namespace {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("raw Ethernet test needs root to create a network namespace")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("raw Ethernet test needs ip(8) from iproute2")
-	}
-	ns := &netns{name: fmt.Sprintf("pxwol%d", os.Getpid())}
-	run := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %v: %v\n%s", args, err, out)
-		}
-	}
-	run("netns", "add", ns.name)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns.name).Run() })
-	run("-n", ns.name, "link", "add", "wolA", "type", "veth", "peer", "name", "wolB")
-	run("-n", ns.name, "link", "set", "wolB", "address", peerMAC.String())
-	run("-n", ns.name, "link", "set", "wolA", "up")
-	run("-n", ns.name, "link", "set", "wolB", "up")
+	ns := netnstest.New(t, "pxwol")
+	netnstest.Veth(t, ns, "wolA", ns, "wolB")
+	ns.IP(t, "link", "set", "wolB", "address", peerMAC.String())
 	return ns
-}
-
-// do runs f on an OS thread that has joined the namespace. The thread is
-// never unlocked, so the Go runtime discards it when f returns and no
-// other goroutine ever runs in the namespace by accident. Sockets opened
-// by f stay in the namespace after it returns.
-func (ns *netns) do(t *testing.T, f func() error) {
-	t.Helper()
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		fd, err := unix.Open("/var/run/netns/"+ns.name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer unix.Close(fd)
-		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns: %w", err)
-			return
-		}
-		errc <- f()
-	}()
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
 }
 
 func TestWakeRawByteExact(t *testing.T) {
@@ -90,7 +39,7 @@ func TestWakeRawByteExact(t *testing.T) {
 				listener *packet.Conn
 				srcMAC   net.HardwareAddr
 			)
-			ns.do(t, func() error {
+			ns.Do(t, func() error {
 				a, err := net.InterfaceByName("wolA")
 				if err != nil {
 					return err

@@ -1,4 +1,4 @@
-// Command dnsd serves the dnsd Handler over a MemStore of N machines for
+// Command dnsd serves a dnsd.StoreHandler over a MemStore of N machines for
 // bench/dns.sh, renaming one more machine every -rename while it serves,
 // and writes the same names as a hosts file (for dnsmasq) and a dnsperf
 // query file.
@@ -63,23 +63,20 @@ func run(addr string, n int, zone string, rename time.Duration, hosts, queries s
 			return err
 		}
 	}
-	h, err := dnsd.NewHandler(ctx, dnsd.Config{
+	h, err := dnsd.NewStoreHandler(dnsd.Config{
 		Zone:     zone,
 		Store:    store,
 		Networks: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")},
-		Log:      slog.New(slog.DiscardHandler),
+		Logger:   slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		return err
 	}
-	pc, l, err := dnsd.Listen(addr)
-	if err != nil {
-		return err
-	}
-	srv := &dnsd.Server{Handler: h}
+	defer h.Close()
+	srv := &dnsd.Server{Addr: addr, Handler: h}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(pc, l) }()
-	fmt.Printf("dnsd bench: serving %d machines on %s\n", n, pc.LocalAddr())
+	go func() { served <- srv.ListenAndServe() }()
+	fmt.Printf("dnsd bench: serving %d machines on %s\n", n, addr)
 
 	renames := 0
 	var tick <-chan time.Time

@@ -91,7 +91,7 @@ func newBoot(set *settings, d deps) ([]*service, error) {
 	files := &boot.Files{Root: s.root, Profiles: s.profiles, Store: d.store, HTTPBase: set.httpBase()}
 	var svcs []*service
 	if s.tftp.on() {
-		srv := &tftpd.Server{Handler: tftpd.BootServer(files), Recorder: d.audit, Log: d.log}
+		srv := &tftpd.Server{Handler: tftpd.OpenerHandler(files), Recorder: d.audit, Logger: d.log}
 		var conn net.PacketConn
 		svcs = append(svcs, &service{
 			name: "tftp",
@@ -103,7 +103,7 @@ func newBoot(set *settings, d deps) ([]*service, error) {
 				conn = c
 				return c.LocalAddr().String(), nil
 			},
-			serve: func() error { return serverErr(srv.Serve(conn), tftpd.ErrServerClosed) },
+			serve: func() error { return serverErr(srv.ServePacket(conn), tftpd.ErrServerClosed) },
 			stop: func(ctx context.Context) error {
 				defer closeQuietly(conn) // when Serve never ran
 				return srv.Shutdown(ctx)
@@ -112,7 +112,7 @@ func newBoot(set *settings, d deps) ([]*service, error) {
 	}
 	if s.http.on() {
 		mux := http.NewServeMux()
-		mux.Handle("/boot/", http.StripPrefix("/boot", &boot.Handler{Files: files, Recorder: d.audit, Log: d.log}))
+		mux.Handle("/boot/", http.StripPrefix("/boot", &boot.HTTPHandler{Files: files, Recorder: d.audit, Logger: d.log}))
 		srv := &http.Server{
 			Handler:           mux,
 			ReadHeaderTimeout: httpReadTimeout,

@@ -132,7 +132,7 @@ func newDHCP(set *settings, d deps) ([]*service, error) {
 	}
 	cfg := s.cfg
 	cfg.Recorder, cfg.Logger = d.audit, d.log
-	h, err := dhcpd.NewHandler(d.store, cfg)
+	h, err := dhcpd.NewStoreHandler(d.store, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -148,14 +148,14 @@ func newDHCP(set *settings, d deps) ([]*service, error) {
 		svc := &service{
 			name: "dhcp",
 			listen: func() (string, error) {
-				c, err := srv.Listen()
+				c, err := srv.ListenPacket()
 				if err != nil {
 					return "", listenError("dhcp", a, err)
 				}
 				conn = c
 				return c.LocalAddr().String(), nil
 			},
-			serve: func() error { return serverErr(srv.Serve(conn), dhcpd.ErrServerClosed) },
+			serve: func() error { return serverErr(srv.ServePacket(conn), dhcpd.ErrServerClosed) },
 			stop: func(ctx context.Context) error {
 				defer closeQuietly(conn) // when Serve never ran
 				return srv.Shutdown(ctx)

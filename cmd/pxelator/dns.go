@@ -11,6 +11,7 @@ import (
 
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/dnsd"
+	"github.com/pxelator/pxelator/internal/serve"
 )
 
 // dnsSettings are the flags of the DNS service: the machines' names, and
@@ -88,11 +89,9 @@ func newDNS(set *settings, d deps) ([]*service, error) {
 		return nil, nil
 	}
 	cfg := s.cfg
-	cfg.Store, cfg.Audit, cfg.Log = d.store, d.audit, d.log
-	ctx, cancel := context.WithCancel(context.Background())
-	h, err := dnsd.NewHandler(ctx, cfg)
+	cfg.Store, cfg.Recorder, cfg.Logger = d.store, d.audit, d.log
+	h, err := dnsd.NewStoreHandler(cfg)
 	if err != nil {
-		cancel()
 		return nil, err
 	}
 	for name, fn := range dnsCommands(set, d) {
@@ -105,14 +104,16 @@ func newDNS(set *settings, d deps) ([]*service, error) {
 		name: "dns",
 		listen: func() (string, error) {
 			var err error
-			if pc, l, err = listenUDPTCP(s.addr.addr); err != nil {
+			if pc, l, err = serve.Listen(s.addr.addr); err != nil {
 				return "", listenError("dns", s.addr.addr, err)
 			}
 			return pc.LocalAddr().String(), nil
 		},
-		serve: func() error { return serverErr(srv.Serve(pc, l), dnsd.ErrServerClosed) },
+		serve: func() error {
+			return serverErr(serve.ServeBoth(pc, l, srv.ServePacket, srv.Serve, dnsd.ErrServerClosed), dnsd.ErrServerClosed)
+		},
 		stop: func(ctx context.Context) error {
-			defer cancel()
+			defer h.Close()
 			defer closeQuietly(pc, l) // when Serve never ran
 			return srv.Shutdown(ctx)
 		},

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"syscall"
 	"time"
 )
@@ -98,28 +97,6 @@ func listenError(flagName, addr string, err error) error {
 		hint = "give -" + flagName + " another address, or off"
 	}
 	return fmt.Errorf("cannot listen on %s (-%s): %w; %s", addr, flagName, err, hint)
-}
-
-// listenUDPTCP opens a UDP socket and a TCP listener on the same address,
-// for the services that answer on both (DNS, syslog). With port 0 both
-// get the same ephemeral port.
-func listenUDPTCP(addr string) (net.PacketConn, net.Listener, error) {
-	var err error
-	for range 10 { // an ephemeral UDP port may be taken for TCP: try again
-		var pc net.PacketConn
-		if pc, err = net.ListenPacket("udp", addr); err != nil {
-			return nil, nil, err
-		}
-		var l net.Listener
-		if l, err = net.Listen("tcp", pc.LocalAddr().String()); err == nil {
-			return pc, l, nil
-		}
-		pc.Close()
-		if _, port, _ := net.SplitHostPort(addr); port != "0" {
-			break
-		}
-	}
-	return nil, nil, err
 }
 
 // closeQuietly closes what is not nil, for sockets a service opened but

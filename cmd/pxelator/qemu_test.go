@@ -3,13 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pxelator/pxelator/internal/netnstest"
 )
 
 // TestQEMUBoot boots virtual machines' real PXE firmware from the
@@ -27,9 +29,7 @@ func TestQEMUBoot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots virtual machines")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for a network namespace and a tap device")
-	}
+	netnstest.Need(t) // a namespace with a bridge and a tap
 	qemu, err := exec.LookPath("qemu-system-x86_64")
 	if err != nil {
 		t.Skip("qemu-system-x86_64 not installed (Debian: qemu-system-x86 ipxe-qemu)")
@@ -70,14 +70,14 @@ func TestQEMUBoot(t *testing.T) {
 			via:  "ipxe.efi",
 		},
 	}
-	for i, tt := range tests {
+	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, f := range tt.needs {
 				if _, err := os.Stat(f); err != nil {
 					t.Skipf("%s not installed (Debian: ipxe-qemu ipxe ovmf)", f)
 				}
 			}
-			srvOut := bootQEMU(t, bin, qemu, fmt.Sprintf("pxq%d-%d", os.Getpid(), i), tt.mac, tt.args, tt.root)
+			srvOut := bootQEMU(t, bin, qemu, tt.mac, tt.args, tt.root)
 			if tt.via != "" && !strings.Contains(srvOut, "file="+tt.via) {
 				t.Errorf("the server did not send %s over TFTP:\n%s", tt.via, srvOut)
 			}
@@ -85,20 +85,13 @@ func TestQEMUBoot(t *testing.T) {
 	}
 }
 
-// bootQEMU runs the reference server and one virtual machine in the
-// network namespace ns, waits for the machine to boot the script, and
-// returns what the server logged.
-func bootQEMU(t *testing.T, bin, qemu, ns, mac string, qemuArgs func(dir string) []string, rootFiles map[string]string) string {
+// bootQEMU runs the reference server and one virtual machine in a
+// network namespace of their own, waits for the machine to boot the
+// script, and returns what the server logged.
+func bootQEMU(t *testing.T, bin, qemu, mac string, qemuArgs func(dir string) []string, rootFiles map[string]string) string {
 	const server = "10.78.0.1"
-	netns(t, ns,
-		"ip -n NS link set lo up",
-		"ip -n NS link add br0 type bridge",
-		"ip -n NS addr add "+server+"/24 dev br0",
-		"ip -n NS link set br0 up",
-		"ip -n NS tuntap add dev tap0 mode tap",
-		"ip -n NS link set tap0 master br0",
-		"ip -n NS link set tap0 up",
-	)
+	ns := netnstest.New(t, "pxq")
+	ns.BridgeTap(t, "br0", netip.MustParsePrefix(server+"/24"), "tap0")
 
 	dir := t.TempDir()
 	root := filepath.Join(dir, "tftpboot")
@@ -114,7 +107,7 @@ func bootQEMU(t *testing.T, bin, qemu, ns, mac string, qemuArgs func(dir string)
 
 	conf := filepath.Join(dir, "conf")
 	var srvOut lockedBuffer
-	srv := exec.Command("ip", "netns", "exec", ns, bin,
+	srv := ns.Command(context.Background(), bin,
 		"-conf", conf, "-state", filepath.Join(dir, "state"), "-server-ip", server, "-audit", "sqlite:"+filepath.Join(dir, "audit.db"),
 		"-iface", "br0", "-range", "10.78.0.100-10.78.0.150",
 		"-tftp", server+":69", "-http", server+":80", "-root", root, "-profiles", filepath.Join(dir, "profiles"))
@@ -135,9 +128,9 @@ func bootQEMU(t *testing.T, bin, qemu, ns, mac string, qemuArgs func(dir string)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	var vmOut lockedBuffer
-	args := append([]string{"netns", "exec", ns, qemu, "-accel", "tcg", "-nographic", "-no-reboot", "-boot", "n",
+	args := append([]string{"-accel", "tcg", "-nographic", "-no-reboot", "-boot", "n",
 		"-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no"}, qemuArgs(dir)...)
-	vm := exec.CommandContext(ctx, "ip", args...)
+	vm := ns.Command(ctx, qemu, args...)
 	vm.Stdout, vm.Stderr = &vmOut, &vmOut
 	vm.Stdin = bytes.NewReader(nil)
 	start := time.Now()
@@ -181,22 +174,6 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := os.WriteFile(to, b, 0o644); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// netns creates the network namespace ns, runs the setup commands in it
-// (NS in a command is replaced by ns), and deletes it when the test ends.
-func netns(t *testing.T, ns string, setup ...string) {
-	t.Helper()
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	for _, c := range setup {
-		args := strings.Fields(strings.ReplaceAll(c, "NS", ns))
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v: %s", c, err, out)
-		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/pxelator/pxelator/internal/serve"
 	"github.com/pxelator/pxelator/syslogd"
 )
 
@@ -42,21 +43,13 @@ func newSyslog(set *settings, d deps) ([]*service, error) {
 		name: "syslog",
 		listen: func() (string, error) {
 			var err error
-			if pc, l, err = listenUDPTCP(s.addr.addr); err != nil {
+			if pc, l, err = serve.Listen(s.addr.addr); err != nil {
 				return "", listenError("syslog", s.addr.addr, err)
 			}
 			return pc.LocalAddr().String(), nil
 		},
 		serve: func() error {
-			errc := make(chan error, 2)
-			go func() { errc <- serverErr(srv.ServePacket(pc), syslogd.ErrServerClosed) }()
-			go func() { errc <- serverErr(srv.Serve(l), syslogd.ErrServerClosed) }()
-			for range 2 {
-				if err := <-errc; err != nil {
-					return err // the group stops the other one
-				}
-			}
-			return nil
+			return serverErr(serve.ServeBoth(pc, l, srv.ServePacket, srv.Serve, syslogd.ErrServerClosed), syslogd.ErrServerClosed)
 		},
 		stop: func(ctx context.Context) error {
 			defer closeQuietly(pc, l) // when Serve never ran

@@ -18,7 +18,7 @@ import (
 func ExampleClient_DORA() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	h, err := dhcpd.NewHandler(pxelator.NewMemStore(), dhcpd.Config{
+	h, err := dhcpd.NewStoreHandler(pxelator.NewMemStore(), dhcpd.Config{
 		ServerIP: netip.MustParseAddr("192.0.2.1"),
 		First:    netip.MustParseAddr("192.0.2.10"),
 		Last:     netip.MustParseAddr("192.0.2.20"),
@@ -31,7 +31,7 @@ func ExampleClient_DORA() {
 		log.Fatal(err)
 	}
 	srv := &dhcpd.Server{Handler: h}
-	go srv.Serve(conn)
+	go srv.ServePacket(conn)
 	defer srv.Shutdown(ctx)
 
 	mac, _ := net.ParseMAC("52:54:00:00:00:01")

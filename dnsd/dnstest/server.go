@@ -11,6 +11,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/pxelator/pxelator/dnsd"
+	"github.com/pxelator/pxelator/internal/serve"
 )
 
 // Server is a DNS server listening on 127.0.0.1 over UDP and TCP on the
@@ -25,13 +26,14 @@ type Server struct {
 
 // NewServer starts a server answering with h. It panics when it cannot
 // listen, as httptest.NewServer does. Call Close when done.
-func NewServer(h dns.Handler) *Server {
-	pc, l, err := dnsd.Listen("127.0.0.1:0")
+func NewServer(h dnsd.Handler) *Server {
+	pc, l, err := serve.Listen("127.0.0.1:0")
 	if err != nil {
 		panic(fmt.Sprintf("dnstest: %v", err))
 	}
-	s := &Server{Addr: pc.LocalAddr().String(), srv: &dnsd.Server{Handler: h}, done: make(chan error, 1)}
-	go func() { s.done <- s.srv.Serve(pc, l) }()
+	s := &Server{Addr: pc.LocalAddr().String(), srv: &dnsd.Server{Handler: h}, done: make(chan error, 2)}
+	go func() { s.done <- s.srv.ServePacket(pc) }()
+	go func() { s.done <- s.srv.Serve(l) }()
 	return s
 }
 
@@ -48,8 +50,10 @@ func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)
-	if serr := <-s.done; !errors.Is(serr, dnsd.ErrServerClosed) {
-		err = errors.Join(err, serr)
+	for range 2 {
+		if serr := <-s.done; !errors.Is(serr, dnsd.ErrServerClosed) {
+			err = errors.Join(err, serr)
+		}
 	}
 	return err
 }

@@ -48,7 +48,7 @@ func NewUnstartedServer(h tftpd.Handler) *Server {
 
 // Start starts answering requests.
 func (s *Server) Start() {
-	go func() { s.done <- s.Config.Serve(s.conn) }()
+	go func() { s.done <- s.Config.ServePacket(s.conn) }()
 }
 
 // Close shuts the server down, waiting up to 10 s for running transfers.
