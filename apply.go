@@ -180,7 +180,10 @@ func (a *applier) run() {
 // renamed into place, so that a reader never sees half a machine. It
 // succeeds again when repeated, as a replay does.
 func (s *DirStore) apply(c *change) error {
-	target := filepath.Join(s.dir, c.Dir)
+	target, err := machinePath(s.dir, c.Dir)
+	if err != nil {
+		return err
+	}
 	serverDir := filepath.Dir(target)
 	var trash []string
 	defer func() {
@@ -210,7 +213,11 @@ func (s *DirStore) apply(c *change) error {
 		return err
 	}
 	if c.Old != "" {
-		if err := aside(filepath.Join(s.dir, c.Old), "old"); err != nil {
+		old, err := machinePath(s.dir, c.Old)
+		if err == nil {
+			err = aside(old, "old")
+		}
+		if err != nil {
 			os.RemoveAll(tmp)
 			return err
 		}

@@ -402,6 +402,17 @@ func TestDirStoreJournalReplay(t *testing.T) {
 			`{"dir":"10.77.0.1/10.77.0.9","files":[{"k":"mac","v":"52:54`, false, []pxelator.Machine{m}, "torn end"},
 		{"record out of the root", nil, nil,
 			`{"dir":"../../escaped","files":[{"k":"mac","v":"52:54:00:00:00:09"}]}` + "\n", false, nil, "torn end"},
+		{"record out of the root through an IPv6 zone", nil, nil,
+			`{"dir":"10.77.0.1/fe80::1%../../../../../escaped","files":[{"k":"mac","v":"52:54:00:00:00:09"}]}` + "\n", false, nil, "torn end"},
+		{"delete out of the root through an IPv6 zone", nil, nil,
+			`{"dir":"10.77.0.1/fe80::1%../../../../../victim"}` + "\n", false, nil, "torn end"},
+		{"move out of the root through an IPv6 zone", nil, nil,
+			`{"dir":"10.77.0.1/10.77.0.9","old":"10.77.0.1/fe80::1%../../../../../victim","files":[{"k":"mac","v":"52:54:00:00:00:09"}]}` + "\n",
+			false, nil, "torn end"},
+		{"IPv6 server directory", nil, nil,
+			`{"dir":"fe80::1%eth0/10.77.0.9","files":[{"k":"mac","v":"52:54:00:00:00:09"}]}` + "\n", false, nil, "torn end"},
+		{"IPv6 machine directory", nil, nil,
+			`{"dir":"10.77.0.1/::ffff:10.77.0.9","files":[{"k":"mac","v":"52:54:00:00:00:09"}]}` + "\n", false, nil, "torn end"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -439,6 +450,8 @@ func TestDirStoreJournalReplay(t *testing.T) {
 			if tt.damage != nil {
 				tt.damage(root)
 			}
+			victim := filepath.Join(base, "victim")
+			writeValue(t, filepath.Join(victim, "mac"), "52:54:00:00:00:0a")
 			var log syncBuffer
 			s2 := openDirLog(t, root, &log)
 			got, _ := s2.List(ctx)
@@ -467,6 +480,9 @@ func TestDirStoreJournalReplay(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(base, "escaped")); err == nil {
 				t.Errorf("replay wrote outside the root")
+			}
+			if _, err := os.Stat(filepath.Join(victim, "mac")); err != nil {
+				t.Errorf("replay removed a directory outside the root: %v", err)
 			}
 		})
 	}

@@ -263,11 +263,8 @@ func (c *change) dirs() []string {
 // under the root and files a machine may have.
 func (c *change) validate() error {
 	for _, d := range c.dirs() {
-		server, ip, ok := strings.Cut(d, "/")
-		_, err1 := netip.ParseAddr(server)
-		_, err2 := netip.ParseAddr(ip)
-		if !ok || err1 != nil || err2 != nil {
-			return fmt.Errorf("pxelator: journal: bad directory %q", d)
+		if _, err := machinePath("/", d); err != nil {
+			return err
 		}
 	}
 	for _, f := range c.Files {
@@ -406,6 +403,24 @@ func (s *DirStore) finishCheckpoint() error {
 		return fmt.Errorf("pxelator: journal: %w", err)
 	}
 	return nil
+}
+
+// machinePath returns the path under root of the machine directory rel,
+// "<server-ip>/<machine-ip>" as a change names it. Both must be IPv4
+// addresses, which have no zone (an IPv6 zone may hold "../"), and the
+// path must stay under root.
+func machinePath(root, rel string) (string, error) {
+	server, ip, ok := strings.Cut(rel, "/")
+	s, err1 := netip.ParseAddr(server)
+	a, err2 := netip.ParseAddr(ip)
+	if !ok || err1 != nil || err2 != nil || !s.Is4() || !a.Is4() {
+		return "", fmt.Errorf("pxelator: journal: bad directory %q", rel)
+	}
+	p := filepath.Join(root, server, ip)
+	if r, err := filepath.Rel(root, p); err != nil || !filepath.IsLocal(r) {
+		return "", fmt.Errorf("pxelator: journal: directory %q is not under %s", rel, root)
+	}
+	return p, nil
 }
 
 // syncDir makes the entries of directory dir durable.
