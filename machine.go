@@ -28,7 +28,7 @@ const redacted = "[secret]"
 type Attr struct {
 	Value string
 	// Secret marks a value that never reaches logs, audit records or web
-	// pages. A DirStore writes it to a file of mode 0600.
+	// pages. The dirstore package writes it to a file of mode 0600.
 	Secret bool
 }
 

@@ -17,10 +17,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/audit"
 	"github.com/pxelator/pxelator/audit/audittest"
 	"github.com/pxelator/pxelator/dhcpd"
+	"github.com/pxelator/pxelator/memstore"
 )
 
 // netns is a pair of network namespaces joined by a veth pair: the server
@@ -100,7 +100,7 @@ type lease struct{ ip, hostname, file string }
 func TestInteropClients(t *testing.T) {
 	n := newNetns(t)
 	ctx := testCtx(t)
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	rec := &audittest.Recorder{}
 	cfg := testConfig("10.77.0.100", "10.77.250.250")
 	cfg.Recorder = rec
@@ -267,7 +267,7 @@ func TestInteropAllInterfaces(t *testing.T) {
 	}
 	var index int
 	fmt.Sscanf(string(out), "%d:", &index)
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	h := newHandler(t, store, testConfig("10.77.0.100", "10.77.250.250"))
 	seen := make(chan int, 16)
 	srv := &dhcpd.Server{Addr: ":67", Handler: dhcpd.HandlerFunc(func(ctx context.Context, w dhcpd.ResponseWriter, req *dhcpd.Request) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/boot"
+	"github.com/pxelator/pxelator/memstore"
 	"github.com/pxelator/pxelator/tftpd"
 	"github.com/pxelator/pxelator/tftpd/tftptest"
 )
@@ -60,7 +61,7 @@ func ExampleServeMux() {
 // ExampleBootServer serves per-machine pxelinux configurations rendered
 // from the embedded "linux" profile, and static files otherwise.
 func ExampleBootServer() {
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	m := pxelator.Machine{MAC: mustMAC("52:54:00:12:34:56"), IP: mustAddr("10.0.0.5"), Hostname: "ws-05", Profile: "linux"}
 	m.Set("cmdline", "console=ttyS0")
 	store.Put(context.Background(), m)

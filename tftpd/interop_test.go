@@ -20,6 +20,7 @@ import (
 	"github.com/pxelator/pxelator/audit"
 	"github.com/pxelator/pxelator/audit/audittest"
 	"github.com/pxelator/pxelator/boot"
+	"github.com/pxelator/pxelator/memstore"
 	"github.com/pxelator/pxelator/tftpd"
 	"github.com/pxelator/pxelator/tftpd/tftptest"
 )
@@ -226,7 +227,7 @@ func TestInteropBootConfigs(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "pxelinux.cfg", "default"), []byte("DEFAULT static\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	m := pxelator.Machine{MAC: mustMAC("52:54:00:12:34:56"), IP: mustAddr("127.0.0.1"), Hostname: "lo", Profile: "local"}
 	if err := store.Put(context.Background(), m); err != nil {
 		t.Fatal(err)
