@@ -6,7 +6,8 @@
 //	<dir>/<server-ip>/<machine-ip>/<key>      one value per file, one line
 //
 // Secret attributes are files of mode 0600 (and a file of mode 0600 is a
-// secret). Writes are atomic and durable: a change is first appended to a
+// secret; on Windows, where files keep no such mode, every attribute read
+// from disk counts as a secret, so that none is ever printed). Writes are atomic and durable: a change is first appended to a
 // journal (<dir>/.journal, mode 0600, kept out of git by a <dir>/.gitignore
 // made when there is none) and synced there, one sync shared by the
 // writers that arrive together, and the write returns. Behind it, in the
