@@ -162,8 +162,9 @@ func (l *Log[T]) Pending() int {
 // one. It does so between two groups: paused runs once the group under
 // way has been handed on and before the next one starts, so every record
 // in the file set aside has been handed on when paused runs. Writers wait
-// meanwhile; they do not wait for the sync of the new file's name, which
-// the next group makes. A file set aside before must have been removed.
+// meanwhile (paused must not Append); they do not wait for the sync of
+// the new file's name, which the next group makes. A file set aside
+// before must have been removed.
 func (l *Log[T]) Rotate(paused func()) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
