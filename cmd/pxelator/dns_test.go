@@ -12,12 +12,13 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/pxelator/pxelator"
+	"github.com/pxelator/pxelator/memstore"
 )
 
 func TestDNSService(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	mac, _ := net.ParseMAC("52:54:00:00:00:0b")
 	if err := store.Put(ctx, pxelator.Machine{MAC: mac, IP: netip.MustParseAddr("10.0.0.11"), Hostname: "kiosk-01"}); err != nil {
 		t.Fatal(err)
@@ -72,7 +73,7 @@ func TestDNSService(t *testing.T) {
 }
 
 func TestDNSServiceBadFlags(t *testing.T) {
-	st := &stack{serverIP: netip.MustParseAddr("10.0.0.1"), store: pxelator.NewMemStore(), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	st := &stack{serverIP: netip.MustParseAddr("10.0.0.1"), store: memstore.New(), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for _, o := range []*dnsOptions{
 		{addr: "127.0.0.1:0", domain: "pxe", networks: "10.0.0.0/33"},
 		{addr: "127.0.0.1:0", domain: "pxe", clients: "nonsense"},
