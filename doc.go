@@ -23,6 +23,11 @@
 //   - audit: events, the asynchronous batching recorder, and backends
 //     (embedded SQLite or MongoDB) answering ad-hoc queries
 //
+// The stores of the module implement Store: dirstore keeps machines as
+// files, memstore in memory. This package holds only the API: it imports
+// nothing outside the standard library, so a protocol package that uses
+// a Store links no store engine.
+//
 // Protocol packages import only this package and audit, never each other;
 // cmd/pxelator composes them into the reference server. Test fakes
 // live next to what they fake: pxelatortest holds the conformance suite
@@ -30,7 +35,7 @@
 //
 // # Machines on disk
 //
-// A [DirStore] keeps one directory per machine and one file per value:
+// A dirstore keeps one directory per machine and one file per value:
 //
 //	conf/<server-ip>/<machine-ip>/mac        52:54:00:00:0a:3d
 //	conf/<server-ip>/<machine-ip>/hostname   kiosk-01
@@ -39,5 +44,5 @@
 // A person edits a machine with echo, git diff shows the change, and the
 // running server sees it at once. Lookups by MAC, IP and host name are
 // answered from memory without allocating; writes are atomic and durable.
-// [MemStore] has the same contract in memory.
+// A memstore has the same contract in memory.
 package pxelator

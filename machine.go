@@ -2,6 +2,7 @@ package pxelator
 
 import (
 	"fmt"
+	"iter"
 	"log/slog"
 	"maps"
 	"net"
@@ -27,7 +28,7 @@ const redacted = "[secret]"
 type Attr struct {
 	Value string
 	// Secret marks a value that never reaches logs, audit records or web
-	// pages. A DirStore writes it to a file of mode 0600.
+	// pages. The dirstore package writes it to a file of mode 0600.
 	Secret bool
 }
 
@@ -50,7 +51,7 @@ type Machine struct {
 }
 
 // Get returns the value of the attribute key, or "" when it is not set.
-// It also answers for the well-known keys "hostname" and "profile".
+// It also answers for the fields "mac", "hostname" and "profile".
 func (m Machine) Get(key string) string {
 	switch key {
 	case AttrHostname:
@@ -72,8 +73,10 @@ func (m Machine) Attr(key string) (Attr, bool) {
 	return a, ok
 }
 
-// Set sets the attribute key to value. Setting "hostname" or "profile"
-// sets the field of the same name. An empty value removes the attribute.
+// Set sets the attribute key to value. Setting "mac", "hostname" or
+// "profile" sets the field of the same name; a MAC address that does not
+// parse leaves MAC nil, so that Validate reports it. An empty value
+// removes the attribute.
 func (m *Machine) Set(key, value string) { m.set(key, Attr{Value: value}) }
 
 // SetSecret sets the attribute key to a secret value, such as a BMC
@@ -82,6 +85,9 @@ func (m *Machine) SetSecret(key, value string) { m.set(key, Attr{Value: value, S
 
 func (m *Machine) set(key string, a Attr) {
 	switch key {
+	case AttrMAC:
+		m.MAC, _ = ParseMAC(a.Value) // nil when it does not parse
+		return
 	case AttrHostname:
 		m.Hostname = a.Value
 		return
@@ -104,6 +110,18 @@ func (m *Machine) set(key string, a Attr) {
 // Keys returns the names of the free attributes in sorted order; the
 // fields MAC, IP, Server, Hostname and Profile are not among them.
 func (m Machine) Keys() []string { return slices.Sorted(maps.Keys(m.attrs)) }
+
+// Attrs returns an iterator over the free attributes and their values, in
+// the order of Keys. A store uses it to write secrets apart.
+func (m Machine) Attrs() iter.Seq2[string, Attr] {
+	return func(yield func(string, Attr) bool) {
+		for _, k := range m.Keys() {
+			if !yield(k, m.attrs[k]) {
+				return
+			}
+		}
+	}
+}
 
 // Clone returns a deep copy of m.
 func (m Machine) Clone() Machine {
@@ -173,8 +191,13 @@ func validHostname(h string) error {
 	return nil
 }
 
-// validKey accepts attribute keys that are safe as file names: letters,
-// digits, '.', '-' and '_', not starting with a dot.
+// ValidKey reports whether key can name a free attribute: it is safe as a
+// file name (letters, digits, '.', '-' and '_', not starting with a dot,
+// at most 128 bytes) and is not one of the fields "mac", "hostname" and
+// "profile".
+func ValidKey(key string) bool { return validKey(key) == nil }
+
+// validKey is ValidKey with the reason.
 func validKey(k string) error {
 	if k == "" || k[0] == '.' || len(k) > 128 {
 		return fmt.Errorf("bad attribute key %q", k)
@@ -201,11 +224,7 @@ func (m Machine) String() string {
 	if m.Profile != "" {
 		fmt.Fprintf(&b, " profile=%s", m.Profile)
 	}
-	for _, k := range m.Keys() {
-		v := m.attrs[k].Value
-		if m.attrs[k].Secret {
-			v = redacted
-		}
+	for k, v := range m.printable() {
 		fmt.Fprintf(&b, " %s=%q", k, v)
 	}
 	return b.String()
@@ -224,12 +243,24 @@ func (m Machine) LogValue() slog.Value {
 	if m.Profile != "" {
 		attrs = append(attrs, slog.String("profile", m.Profile))
 	}
-	for _, k := range m.Keys() {
-		v := m.attrs[k].Value
-		if m.attrs[k].Secret {
-			v = redacted
-		}
+	for k, v := range m.printable() {
 		attrs = append(attrs, slog.String(k, v))
 	}
 	return slog.GroupValue(attrs...)
+}
+
+// printable returns an iterator over the free attributes with the values
+// of secrets redacted.
+func (m Machine) printable() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for k, a := range m.Attrs() {
+			v := a.Value
+			if a.Secret {
+				v = redacted
+			}
+			if !yield(k, v) {
+				return
+			}
+		}
+	}
 }

@@ -12,12 +12,13 @@ import (
 
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/boot"
+	"github.com/pxelator/pxelator/memstore"
 )
 
 // ExampleFiles_Open renders a machine's iPXE script from the embedded
 // "linux" profile.
 func ExampleFiles_Open() {
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	m := pxelator.Machine{MAC: mustMAC("52:54:00:12:34:56"), IP: netip.MustParseAddr("10.0.0.5"), Hostname: "ws-05", Profile: "linux"}
 	m.Set("cmdline", "console=ttyS0 quiet")
 	store.Put(context.Background(), m)

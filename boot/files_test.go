@@ -15,6 +15,7 @@ import (
 
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/boot"
+	"github.com/pxelator/pxelator/memstore"
 )
 
 func TestCleanName(t *testing.T) {
@@ -74,7 +75,7 @@ func testRoot(t *testing.T) (*boot.Files, pxelator.Store) {
 	write(t, filepath.Join(profiles, "kiosk", "pxelinux.cfg"),
 		"# {{.Hostname}} {{.MAC}} {{.IP}} via {{.Server}}\nAPPEND url={{.HTTP}}kiosk.img on={{.Attr \"kiosk.on\"}} pw={{.Attr \"amt.password\"}}\n")
 
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	ctx := context.Background()
 	kiosk := pxelator.Machine{MAC: mustMAC("52:54:00:12:34:56"), IP: netip.MustParseAddr("10.0.0.5"), Hostname: "kiosk-01", Profile: "kiosk"}
 	kiosk.Set("kiosk.on", "07:30")
@@ -290,7 +291,7 @@ func TestParseMachineName(t *testing.T) {
 // TestDefaultProfiles renders every embedded template for a machine.
 func TestDefaultProfiles(t *testing.T) {
 	// Render every default for a machine of each profile.
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	m := pxelator.Machine{MAC: mustMAC("02:00:00:00:00:01"), IP: netip.MustParseAddr("10.1.0.1"), Hostname: "h", Profile: "linux"}
 	m.Set("cmdline", "console=ttyS0")
 	must(t, store.Put(context.Background(), m))

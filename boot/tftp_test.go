@@ -18,6 +18,7 @@ import (
 	"github.com/pxelator/pxelator/audit"
 	"github.com/pxelator/pxelator/audit/audittest"
 	"github.com/pxelator/pxelator/boot"
+	"github.com/pxelator/pxelator/memstore"
 	"github.com/pxelator/pxelator/tftpd"
 	"github.com/pxelator/pxelator/tftpd/tftptest"
 )
@@ -29,7 +30,7 @@ var _ tftpd.Opener = (*boot.Files)(nil)
 // rendered from the embedded "linux" profile over TFTP, and static files
 // otherwise.
 func ExampleFiles_OpenTFTP() {
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	m := pxelator.Machine{MAC: mustMAC("52:54:00:12:34:56"), IP: netip.MustParseAddr("10.0.0.5"), Hostname: "ws-05", Profile: "linux"}
 	m.Set("cmdline", "console=ttyS0")
 	store.Put(context.Background(), m)
@@ -62,7 +63,7 @@ func TestInteropTFTP(t *testing.T) {
 	}
 	root := t.TempDir()
 	write(t, filepath.Join(root, "pxelinux.cfg", "default"), "DEFAULT static\n")
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	m := pxelator.Machine{MAC: mustMAC("52:54:00:12:34:56"), IP: netip.MustParseAddr("127.0.0.1"), Hostname: "lo", Profile: "local"}
 	must(t, store.Put(context.Background(), m))
 	rec := &audittest.Recorder{}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/dhcpd/dhcptest"
+	"github.com/pxelator/pxelator/memstore"
 )
 
 // countingStore counts the lookups by IP the allocator makes.
@@ -27,7 +28,7 @@ func (s *countingStore) ByIP(ctx context.Context, ip netip.Addr) (pxelator.Machi
 // costs a few lookups, not a walk over the machines in the range.
 func TestAllocationDoesNotScan(t *testing.T) {
 	ctx := context.Background()
-	mem := pxelator.NewMemStore()
+	mem := memstore.New()
 	const existing = 20000
 	ip := netip.MustParseAddr("10.77.0.100")
 	for i := range existing {
@@ -70,7 +71,7 @@ func TestAllocationDoesNotScan(t *testing.T) {
 // offered (they will ask again) and known machines are still served.
 func TestStoreBehind(t *testing.T) {
 	ctx := context.Background()
-	mem := pxelator.NewMemStore()
+	mem := memstore.New()
 	known := pxelator.Machine{MAC: macN(1 << 20), IP: netip.MustParseAddr("10.77.0.20")}
 	if err := mem.Put(ctx, known); err != nil {
 		t.Fatal(err)
@@ -118,7 +119,7 @@ func (s *conflictStore) Put(ctx context.Context, m pxelator.Machine) error {
 
 func TestAddressTakenDuringWrite(t *testing.T) {
 	ctx := context.Background()
-	store := &conflictStore{Store: pxelator.NewMemStore()}
+	store := &conflictStore{Store: memstore.New()}
 	h := newHandler(t, store, testConfig("10.77.0.100", "10.77.0.200"))
 	serve := func(p *dhcpv4.DHCPv4) *dhcpv4.DHCPv4 {
 		w := &dhcptest.ResponseRecorder{}

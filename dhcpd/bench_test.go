@@ -11,6 +11,7 @@ import (
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/dhcpd"
 	"github.com/pxelator/pxelator/dhcpd/dhcptest"
+	"github.com/pxelator/pxelator/memstore"
 )
 
 func BenchmarkParseRequest(b *testing.B) {
@@ -33,7 +34,7 @@ func BenchmarkHandlerDiscover(b *testing.B) {
 			name = "known"
 		}
 		b.Run(name, func(b *testing.B) {
-			store := pxelator.NewMemStore()
+			store := memstore.New()
 			cfg := testConfig("10.77.0.1", "10.77.255.254")
 			cfg.First = netip.MustParseAddr("10.64.0.1")
 			cfg.Subnet = netip.MustParsePrefix("10.64.0.0/10")
@@ -82,7 +83,7 @@ func (w *discardWriter) Write(ctx context.Context, r *dhcpv4.DHCPv4) error {
 // BenchmarkDORA measures full exchanges through a server on loopback, from
 // parallel clients with distinct MACs; it reports exchanges per second.
 func BenchmarkDORA(b *testing.B) {
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	cfg := testConfig("10.77.0.1", "10.77.255.254")
 	cfg.First = netip.MustParseAddr("10.64.0.1")
 	cfg.Subnet = netip.MustParsePrefix("10.64.0.0/10")

@@ -11,6 +11,7 @@ import (
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/dhcpd"
 	"github.com/pxelator/pxelator/dhcpd/dhcptest"
+	"github.com/pxelator/pxelator/memstore"
 )
 
 func TestBootTableLookup(t *testing.T) {
@@ -79,7 +80,7 @@ func TestBootReplies(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHandler(t, pxelator.NewMemStore(), testConfig("10.77.0.100", "10.77.0.200"))
+			h := newHandler(t, memstore.New(), testConfig("10.77.0.100", "10.77.0.200"))
 			p, _ := dhcpv4.NewDiscovery(macN(i), tt.mods...)
 			w := &dhcptest.ResponseRecorder{}
 			h.ServeDHCP(context.Background(), w, dhcptest.NewRequest(p))

@@ -29,7 +29,7 @@
 // [StoreHandler] is the PXElator handler: it gives every machine of a
 // [pxelator.Store] its own address, starts writing a new machine to the
 // store when it first asks and ACKs only once the machine is durable
-// (RFC 2131 §4.3.1; for a DirStore, in its journal), so that the writes
+// (RFC 2131 §4.3.1; for a dirstore, in its journal), so that the writes
 // of a boot storm share the store's syncs; it admits no more writes than
 // the store completes in half a second and drops the rest (the clients
 // ask again), so a slow disk sheds load instead of queueing it. It chooses a boot file from a

@@ -15,6 +15,7 @@ import (
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/dhcpd"
 	"github.com/pxelator/pxelator/dhcpd/dhcptest"
+	"github.com/pxelator/pxelator/memstore"
 )
 
 // A PXElator DHCP server on a loopback port, and the iPXE ROM of a new
@@ -23,7 +24,7 @@ import (
 func ExampleStoreHandler() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	h, err := dhcpd.NewStoreHandler(store, dhcpd.Config{
 		ServerIP: netip.MustParseAddr("10.77.0.1"),
 		First:    netip.MustParseAddr("10.77.0.100"),

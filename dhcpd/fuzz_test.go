@@ -10,9 +10,9 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/iana"
 
-	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/dhcpd"
 	"github.com/pxelator/pxelator/dhcpd/dhcptest"
+	"github.com/pxelator/pxelator/memstore"
 )
 
 // FuzzServeDHCP runs bytes through the packet path of a server: parsing,
@@ -32,7 +32,7 @@ func FuzzServeDHCP(f *testing.F) {
 		f.Add(discover(f, mods...).ToBytes())
 	}
 	f.Add(discover(f).ToBytes()[:236]) // BOOTP without a cookie
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	cfg := testConfig("10.77.0.100", "10.77.0.110")
 	h, err := dhcpd.NewStoreHandler(store, cfg)
 	if err != nil {

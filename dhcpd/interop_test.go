@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/audit"
 	"github.com/pxelator/pxelator/audit/audittest"
 	"github.com/pxelator/pxelator/dhcpd"
 	"github.com/pxelator/pxelator/internal/netnstest"
+	"github.com/pxelator/pxelator/memstore"
 )
 
 // netns is a pair of network namespaces joined by a veth pair: the server
@@ -55,7 +55,7 @@ type lease struct{ ip, hostname, file string }
 func TestInteropClients(t *testing.T) {
 	n := newNetns(t)
 	ctx := testCtx(t)
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	rec := &audittest.Recorder{}
 	cfg := testConfig("10.77.0.100", "10.77.250.250")
 	cfg.Recorder = rec
@@ -222,7 +222,7 @@ func TestInteropAllInterfaces(t *testing.T) {
 	}
 	var index int
 	fmt.Sscanf(string(out), "%d:", &index)
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	h := newHandler(t, store, testConfig("10.77.0.100", "10.77.250.250"))
 	seen := make(chan int, 16)
 	srv := &dhcpd.Server{Addr: ":67", Handler: dhcpd.HandlerFunc(func(ctx context.Context, w dhcpd.ResponseWriter, req *dhcpd.Request) {

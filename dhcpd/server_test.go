@@ -21,6 +21,7 @@ import (
 	"github.com/pxelator/pxelator/audit/audittest"
 	"github.com/pxelator/pxelator/dhcpd"
 	"github.com/pxelator/pxelator/dhcpd/dhcptest"
+	"github.com/pxelator/pxelator/memstore"
 )
 
 var serverIP = netip.MustParseAddr("10.77.0.1")
@@ -98,7 +99,7 @@ func macN(n int) net.HardwareAddr {
 
 func TestDORA(t *testing.T) {
 	ctx := testCtx(t)
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	rec := &audittest.Recorder{}
 	cfg := testConfig("10.77.0.100", "10.77.0.200")
 	srv := &dhcpd.Server{Handler: newHandler(t, store, cfg), Recorder: rec}
@@ -161,7 +162,7 @@ func TestDORA(t *testing.T) {
 
 func TestKnownMACKeepsAddressAfterRestart(t *testing.T) {
 	ctx := testCtx(t)
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	cfg := testConfig("10.77.0.100", "10.77.0.200")
 	var first []string
 	for run := range 2 {
@@ -187,7 +188,7 @@ func TestKnownMACKeepsAddressAfterRestart(t *testing.T) {
 
 func TestConcurrentAllocation(t *testing.T) {
 	ctx := testCtx(t)
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	srv := &dhcpd.Server{Handler: newHandler(t, store, testConfig("10.77.1.0", "10.77.3.255")), Workers: 16}
 	addr := serve(t, srv)
 	const machines, tries = 40, 3
@@ -238,7 +239,7 @@ func TestConcurrentAllocation(t *testing.T) {
 
 func TestPoolFull(t *testing.T) {
 	ctx := testCtx(t)
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	rec := &audittest.Recorder{}
 	cfg := testConfig("10.77.0.10", "10.77.0.11")
 	cfg.Recorder = rec
@@ -266,7 +267,7 @@ func TestPoolFull(t *testing.T) {
 
 func TestRequestWrongAddressNAK(t *testing.T) {
 	ctx := testCtx(t)
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	// One worker: packets are handled in the order they were sent.
 	srv := &dhcpd.Server{Handler: newHandler(t, store, testConfig("10.77.0.100", "10.77.0.200")), Workers: 1}
 	c := client(t, serve(t, srv), testMAC)
@@ -297,7 +298,7 @@ func TestRequestWrongAddressNAK(t *testing.T) {
 
 func TestDecline(t *testing.T) {
 	ctx := testCtx(t)
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	rec := &audittest.Recorder{}
 	cfg := testConfig("10.77.0.100", "10.77.0.102")
 	cfg.Recorder = rec
@@ -337,7 +338,7 @@ func TestDecline(t *testing.T) {
 
 func TestBOOTP(t *testing.T) {
 	ctx := testCtx(t)
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	srv := &dhcpd.Server{Handler: newHandler(t, store, testConfig("10.77.0.100", "10.77.0.200"))}
 	c := client(t, serve(t, srv), testMAC)
 	p, _ := c.New(0)
@@ -358,7 +359,7 @@ func TestBOOTP(t *testing.T) {
 
 func TestNoNetboot(t *testing.T) {
 	ctx := testCtx(t)
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	m := pxelator.Machine{MAC: testMAC, IP: netip.MustParseAddr("10.77.0.50"), Server: serverIP}
 	m.Set(pxelator.AttrNetboot, "false")
 	if err := store.Put(ctx, m); err != nil {
@@ -376,7 +377,7 @@ func TestNoNetboot(t *testing.T) {
 
 func TestProxyDHCP(t *testing.T) {
 	ctx := testCtx(t)
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	cfg := dhcpd.Config{ServerIP: serverIP, Proxy: true}
 	srv := &dhcpd.Server{Handler: newHandler(t, store, cfg), Workers: 1}
 	addr := serve(t, srv)
@@ -412,7 +413,7 @@ func TestProxyDHCP(t *testing.T) {
 }
 
 func TestProxyDHCPPort4011(t *testing.T) {
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	h := newHandler(t, store, dhcpd.Config{ServerIP: serverIP, Proxy: true})
 	p, _ := dhcpv4.New(dhcpv4.WithHwAddr(testMAC), dhcpv4.WithMessageType(dhcpv4.MessageTypeRequest),
 		dhcpv4.WithClientIP(net.IPv4(10, 77, 5, 5)))
@@ -446,7 +447,7 @@ func TestProxyDHCPPort4011(t *testing.T) {
 
 func TestBadInputThenService(t *testing.T) {
 	ctx := testCtx(t)
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	srv := &dhcpd.Server{Handler: newHandler(t, store, testConfig("10.77.0.100", "10.77.0.200")), Workers: 1}
 	c := client(t, serve(t, srv), testMAC)
 	good, _ := c.New(dhcpv4.MessageTypeDiscover)
@@ -473,7 +474,7 @@ func TestBadInputThenService(t *testing.T) {
 
 func TestStormLimit(t *testing.T) {
 	ctx := testCtx(t)
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	rec := &audittest.Recorder{}
 	cfg := testConfig("10.77.0.100", "10.77.0.200")
 	cfg.Limit = dhcpd.Limit{Burst: 5, Rate: 1e-6}
@@ -529,7 +530,7 @@ func TestServePlainPacketConn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &dhcpd.Server{Handler: newHandler(t, pxelator.NewMemStore(), testConfig("10.77.0.100", "10.77.0.200"))}
+	srv := &dhcpd.Server{Handler: newHandler(t, memstore.New(), testConfig("10.77.0.100", "10.77.0.200"))}
 	done := make(chan error, 1)
 	go func() { done <- srv.ServePacket(packetConn{conn}) }()
 	relayInfo := dhcpv4.OptRelayAgentInfo(dhcpv4.OptGeneric(dhcpv4.GenericOptionCode(1), []byte("port7")))
@@ -582,7 +583,7 @@ func TestShutdownCancelsStuckHandlers(t *testing.T) {
 }
 
 func TestInform(t *testing.T) {
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	h := newHandler(t, store, testConfig("10.77.0.100", "10.77.0.200"))
 	p, _ := dhcpv4.New(dhcpv4.WithHwAddr(testMAC), dhcpv4.WithMessageType(dhcpv4.MessageTypeInform),
 		dhcpv4.WithClientIP(net.IPv4(10, 77, 9, 9)))
@@ -622,7 +623,7 @@ func (s *gatedStore) Put(ctx context.Context, m pxelator.Machine) error {
 // for the store, the ACK does (RFC 2131 §4.3.1).
 func TestOfferBeforeWriteAckAfter(t *testing.T) {
 	ctx := testCtx(t)
-	mem := pxelator.NewMemStore()
+	mem := memstore.New()
 	store := &gatedStore{Store: mem, gate: make(chan struct{})}
 	srv := &dhcpd.Server{Handler: newHandler(t, store, testConfig("10.77.0.100", "10.77.0.200"))}
 	c := client(t, serve(t, srv), testMAC)
@@ -667,7 +668,7 @@ func TestNewStoreHandlerErrors(t *testing.T) {
 	for _, tt := range tests {
 		cfg := ok
 		tt.edit(&cfg)
-		if _, err := dhcpd.NewStoreHandler(pxelator.NewMemStore(), cfg); err == nil {
+		if _, err := dhcpd.NewStoreHandler(memstore.New(), cfg); err == nil {
 			t.Errorf("%s: no error", tt.name)
 		}
 	}
@@ -675,14 +676,14 @@ func TestNewStoreHandlerErrors(t *testing.T) {
 		t.Error("nil store: no error")
 	}
 	proxy := dhcpd.Config{ServerIP: serverIP, Proxy: true}
-	if _, err := dhcpd.NewStoreHandler(pxelator.NewMemStore(), proxy); err != nil {
+	if _, err := dhcpd.NewStoreHandler(memstore.New(), proxy); err != nil {
 		t.Errorf("proxy without a range: %v", err)
 	}
 }
 
 func TestRelease(t *testing.T) {
 	ctx := testCtx(t)
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	rec := &audittest.Recorder{}
 	cfg := testConfig("10.77.0.100", "10.77.0.200")
 	cfg.Recorder = rec

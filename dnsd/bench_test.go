@@ -13,12 +13,13 @@ import (
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/dnsd"
 	"github.com/pxelator/pxelator/dnsd/dnstest"
+	"github.com/pxelator/pxelator/memstore"
 )
 
 // benchHandler returns a StoreHandler over a store of n machines named
 // host-<i> at 10.1.<i/256>.<i%256>.
 func benchHandler(b *testing.B, n int) *dnsd.StoreHandler {
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	for i := range n {
 		m := pxelator.Machine{
 			MAC:      net.HardwareAddr{0x52, 0x54, 0, 1, byte(i >> 8), byte(i)},

@@ -12,13 +12,14 @@ import (
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/dnsd"
 	"github.com/pxelator/pxelator/dnsd/dnstest"
+	"github.com/pxelator/pxelator/memstore"
 )
 
 // A StoreHandler answers names from the store it is given.
 func ExampleNewStoreHandler() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	mac, _ := net.ParseMAC("52:54:00:00:00:0b")
 	store.Put(ctx, pxelator.Machine{MAC: mac, IP: netip.MustParseAddr("10.0.0.11"), Hostname: "kiosk-01"})
 
@@ -64,7 +65,7 @@ func ExampleNewStoreHandler() {
 func ExampleStoreHandler_HandleCommand() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	mac, _ := net.ParseMAC("52:54:00:00:00:0b")
 	store.Put(ctx, pxelator.Machine{MAC: mac, IP: netip.MustParseAddr("10.0.0.11"), Hostname: "kiosk-01"})
 	h, _ := dnsd.NewStoreHandler(dnsd.Config{

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/dnsd"
+	"github.com/pxelator/pxelator/memstore"
 )
 
 // writer is a dns.ResponseWriter that keeps the reply, for calling a
@@ -95,7 +96,7 @@ func fuzzSeeds(t testing.TB) [][]byte {
 // fuzzHandler is a StoreHandler with every feature on, whose commands count
 // their runs.
 func fuzzHandler(t testing.TB) (*dnsd.StoreHandler, *atomic.Int32) {
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	for _, m := range testMachines {
 		putMachine(t, store, m.mac, m.ip, m.host)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/pxelator/pxelator/audit/audittest"
 	"github.com/pxelator/pxelator/dnsd"
 	"github.com/pxelator/pxelator/dnsd/dnstest"
+	"github.com/pxelator/pxelator/memstore"
 )
 
 // testMachines are the machines of every test store.
@@ -30,7 +31,7 @@ var testMachines = []struct{ mac, ip, host string }{
 }
 
 type fixture struct {
-	store *pxelator.MemStore
+	store *memstore.Store
 	h     *dnsd.StoreHandler
 	srv   *dnstest.Server
 	rec   *audittest.Recorder
@@ -43,7 +44,7 @@ func newFixture(t *testing.T, change func(*dnsd.Config)) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
-	f := &fixture{store: pxelator.NewMemStore(), rec: &audittest.Recorder{}, ctx: ctx}
+	f := &fixture{store: memstore.New(), rec: &audittest.Recorder{}, ctx: ctx}
 	for _, m := range testMachines {
 		putMachine(t, f.store, m.mac, m.ip, m.host)
 	}
@@ -599,7 +600,7 @@ func TestHandleCommandBadName(t *testing.T) {
 }
 
 func TestNewStoreHandlerErrors(t *testing.T) {
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	tests := []struct {
 		name string
 		cfg  dnsd.Config

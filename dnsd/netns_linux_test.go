@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/audit/audittest"
 	"github.com/pxelator/pxelator/dnsd"
 	"github.com/pxelator/pxelator/internal/netnstest"
+	"github.com/pxelator/pxelator/memstore"
 )
 
 // newNetns creates a network namespace with lo up whose resolv.conf
@@ -50,7 +50,7 @@ func TestInteropGetaddrinfo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	putMachine(t, store, "52:54:00:00:00:0b", "10.0.0.11", "kiosk-01")
 	putMachine(t, store, "52:54:00:00:00:0e", "127.0.0.5", "pinger")
 	rec := &audittest.Recorder{}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/pxelator/pxelator"
+	"github.com/pxelator/pxelator/memstore"
 	"github.com/pxelator/pxelator/pxelatortest"
 )
 
@@ -12,7 +12,7 @@ import (
 // from a Test function with a constructor of the store under test) runs
 // the conformance suite that every Store passes.
 func ExampleNewMachine() {
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	for i := range 3 {
 		store.Put(context.Background(), pxelatortest.NewMachine(i))
 	}

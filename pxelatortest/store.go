@@ -165,15 +165,16 @@ func testRename(t *testing.T, s pxelator.Store) {
 func testInvalid(t *testing.T, s pxelator.Store) {
 	ctx := context.Background()
 	for name, edit := range map[string]func(*pxelator.Machine){
-		"no MAC":       func(m *pxelator.Machine) { m.MAC = nil },
-		"short MAC":    func(m *pxelator.Machine) { m.MAC = m.MAC[:3] },
-		"no IP":        func(m *pxelator.Machine) { m.IP = netip.Addr{} },
-		"IPv6":         func(m *pxelator.Machine) { m.IP = netip.MustParseAddr("fd00::1") },
-		"bad hostname": func(m *pxelator.Machine) { m.Hostname = "a b" },
-		"path key":     func(m *pxelator.Machine) { m.Set("../escape", "x") },
-		"dot key":      func(m *pxelator.Machine) { m.Set(".hidden", "x") },
-		"two lines":    func(m *pxelator.Machine) { m.Set("note", "a\nb") },
-		"bad profile":  func(m *pxelator.Machine) { m.Profile = "../../etc" },
+		"no MAC":             func(m *pxelator.Machine) { m.MAC = nil },
+		"short MAC":          func(m *pxelator.Machine) { m.MAC = m.MAC[:3] },
+		"MAC set as garbage": func(m *pxelator.Machine) { m.Set(pxelator.AttrMAC, "52:54:zz") },
+		"no IP":              func(m *pxelator.Machine) { m.IP = netip.Addr{} },
+		"IPv6":               func(m *pxelator.Machine) { m.IP = netip.MustParseAddr("fd00::1") },
+		"bad hostname":       func(m *pxelator.Machine) { m.Hostname = "a b" },
+		"path key":           func(m *pxelator.Machine) { m.Set("../escape", "x") },
+		"dot key":            func(m *pxelator.Machine) { m.Set(".hidden", "x") },
+		"two lines":          func(m *pxelator.Machine) { m.Set("note", "a\nb") },
+		"bad profile":        func(m *pxelator.Machine) { m.Profile = "../../etc" },
 	} {
 		m := NewMachine(1)
 		edit(&m)

@@ -10,13 +10,14 @@ import (
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/audit"
 	"github.com/pxelator/pxelator/audit/audittest"
+	"github.com/pxelator/pxelator/memstore"
 	"github.com/pxelator/pxelator/syslogd"
 	"github.com/pxelator/pxelator/syslogd/syslogtest"
 )
 
 // A server ties every line to the machine that sent it.
 func ExampleServer() {
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	store.Put(context.Background(), pxelator.Machine{
 		MAC:      net.HardwareAddr{0x52, 0x54, 0x00, 0x00, 0x0a, 0x3d},
 		IP:       netip.MustParseAddr("127.0.0.1"),

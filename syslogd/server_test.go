@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pxelator/pxelator"
+	"github.com/pxelator/pxelator/memstore"
 	"github.com/pxelator/pxelator/syslogd"
 	"github.com/pxelator/pxelator/syslogd/syslogtest"
 )
@@ -32,7 +33,7 @@ func testContext(t *testing.T) context.Context {
 // kioskStore holds kiosk-01 at 127.0.0.1, where the tests send from.
 func kioskStore(t testing.TB) pxelator.Store {
 	t.Helper()
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	m := pxelator.Machine{
 		MAC:      net.HardwareAddr{0x52, 0x54, 0x00, 0x00, 0x0a, 0x3d},
 		IP:       netip.MustParseAddr("127.0.0.1"),
@@ -126,7 +127,7 @@ func TestServerReceives(t *testing.T) {
 }
 
 func TestServerUnknownSender(t *testing.T) {
-	ts, rec := startServer(t, &syslogd.Server{Store: pxelator.NewMemStore()})
+	ts, rec := startServer(t, &syslogd.Server{Store: memstore.New()})
 	write(t, dial(t, "udp", ts.UDPAddr), "<13>Nov 24 11:30:56 h t: x")
 	msgs, err := rec.Wait(testContext(t), 1)
 	if err != nil {

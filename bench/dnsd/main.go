@@ -22,6 +22,7 @@ import (
 
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/dnsd"
+	"github.com/pxelator/pxelator/memstore"
 )
 
 func main() {
@@ -57,7 +58,7 @@ func run(addr string, n int, zone string, rename time.Duration, hosts, queries s
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	for i := range n + 1 {
 		if err := store.Put(ctx, machine(i, fmt.Sprintf("host-%d", i))); err != nil {
 			return err

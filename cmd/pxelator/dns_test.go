@@ -13,12 +13,13 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/pxelator/pxelator"
+	"github.com/pxelator/pxelator/memstore"
 )
 
 func TestDNSService(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	mac, _ := net.ParseMAC("52:54:00:00:00:0b")
 	if err := store.Put(ctx, pxelator.Machine{MAC: mac, IP: netip.MustParseAddr("10.0.0.11"), Hostname: "kiosk-01"}); err != nil {
 		t.Fatal(err)

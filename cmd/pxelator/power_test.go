@@ -16,6 +16,7 @@ import (
 	"github.com/pxelator/pxelator/audit/audittest"
 	"github.com/pxelator/pxelator/drac"
 	"github.com/pxelator/pxelator/drac/dractest"
+	"github.com/pxelator/pxelator/memstore"
 )
 
 func TestPollPower(t *testing.T) {
@@ -24,7 +25,7 @@ func TestPollPower(t *testing.T) {
 	srv := amttest.NewServer(amttest.Options{State: pxelator.PowerOff})
 	defer srv.Close()
 
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	withAMT := pxelator.Machine{MAC: net.HardwareAddr{0x52, 0x54, 0, 0, 0, 1}, IP: netip.MustParseAddr("10.0.0.11")}
 	withAMT.Set(amt.AttrAddress, srv.URL)
 	withAMT.Set(amt.AttrUsername, srv.Username())

@@ -8,9 +8,9 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/dhcpd"
 	"github.com/pxelator/pxelator/dhcpd/dhcptest"
+	"github.com/pxelator/pxelator/memstore"
 )
 
 // A test of a DHCP server: the client plays the iPXE ROM of QEMU through
@@ -18,7 +18,7 @@ import (
 func ExampleClient_DORA() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	h, err := dhcpd.NewStoreHandler(pxelator.NewMemStore(), dhcpd.Config{
+	h, err := dhcpd.NewStoreHandler(memstore.New(), dhcpd.Config{
 		ServerIP: netip.MustParseAddr("192.0.2.1"),
 		First:    netip.MustParseAddr("192.0.2.10"),
 		Last:     netip.MustParseAddr("192.0.2.20"),

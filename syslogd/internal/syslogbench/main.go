@@ -31,6 +31,7 @@ import (
 
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/audit"
+	"github.com/pxelator/pxelator/memstore"
 	"github.com/pxelator/pxelator/syslogd"
 )
 
@@ -82,7 +83,7 @@ func serve(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	store := pxelator.NewMemStore()
+	store := memstore.New()
 	store.Put(ctx, pxelator.Machine{
 		MAC: net.HardwareAddr{0x52, 0x54, 0, 0, 0x0a, 0x3d}, IP: netip.MustParseAddr("127.0.0.1"), Hostname: "bench",
 	})

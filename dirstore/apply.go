@@ -1,7 +1,9 @@
-package pxelator
+package dirstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -30,11 +32,11 @@ const applyRetry = time.Second
 // the ones after it; meanwhile writers are refused with its error, and
 // checkpoints keep the journal.
 type applier struct {
-	s *DirStore
+	s *Store
 
 	mu      sync.Mutex
 	cond    *sync.Cond     // signals a change queued, applied or failed, and close
-	queue   []*change      // journaled, not yet applied
+	queue   []change       // journaled, not yet applied
 	dirs    map[string]int // machine directories with changes in the queue
 	queued  uint64         // changes queued so far
 	applied uint64         // changes applied so far
@@ -43,7 +45,7 @@ type applier struct {
 	done    chan struct{} // closed when run returns
 }
 
-func newApplier(s *DirStore) *applier {
+func newApplier(s *Store) *applier {
 	a := &applier{s: s, dirs: make(map[string]int), done: make(chan struct{})}
 	a.cond = sync.NewCond(&a.mu)
 	go a.run()
@@ -59,7 +61,7 @@ func (a *applier) failing() error {
 }
 
 // enqueue queues a journaled change, waiting while the queue is full.
-func (a *applier) enqueue(c *change) {
+func (a *applier) enqueue(c change) {
 	a.mu.Lock()
 	for len(a.queue) >= maxQueued && !a.closed {
 		a.cond.Wait()
@@ -106,7 +108,7 @@ func (a *applier) wait(ctx context.Context, n uint64) error {
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case a.closed:
-			return fmt.Errorf("pxelator: %w", os.ErrClosed)
+			return fmt.Errorf("dirstore: %w", os.ErrClosed)
 		}
 		a.cond.Wait()
 	}
@@ -137,14 +139,14 @@ func (a *applier) run() {
 		}
 		c := a.queue[0]
 		a.mu.Unlock()
-		err := a.s.apply(c)
+		err := a.s.apply(&c)
 		if err == nil && a.s.watch != nil && len(c.Files) > 0 {
 			a.s.watch.add(filepath.Join(a.s.dir, c.Dir))
 		}
 		a.mu.Lock()
 		if err != nil {
 			if a.err == nil {
-				a.s.log.Error("pxelator: writing a machine directory; retrying, and refusing changes meanwhile", "dir", c.Dir, "err", err)
+				a.s.log.Error("dirstore: writing a machine directory; retrying, and refusing changes meanwhile", "dir", c.Dir, "err", err)
 			}
 			a.err = err
 			a.cond.Broadcast()
@@ -157,10 +159,10 @@ func (a *applier) run() {
 			continue
 		}
 		if a.err != nil {
-			a.s.log.Info("pxelator: machine directories written again", "dir", c.Dir)
+			a.s.log.Info("dirstore: machine directories written again", "dir", c.Dir)
 			a.err = nil
 		}
-		a.queue[0] = nil
+		a.queue[0] = change{}
 		a.queue = a.queue[1:]
 		if len(a.queue) == 0 {
 			a.queue = nil // let the backing array go
@@ -179,8 +181,11 @@ func (a *applier) run() {
 // already. A machine's files are written to a hidden directory and
 // renamed into place, so that a reader never sees half a machine. It
 // succeeds again when repeated, as a replay does.
-func (s *DirStore) apply(c *change) error {
-	target := filepath.Join(s.dir, c.Dir)
+func (s *Store) apply(c *change) error {
+	target, err := machinePath(s.dir, c.Dir)
+	if err != nil {
+		return err
+	}
 	serverDir := filepath.Dir(target)
 	var trash []string
 	defer func() {
@@ -194,7 +199,7 @@ func (s *DirStore) apply(c *change) error {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
 			}
-			return fmt.Errorf("pxelator: %w", err)
+			return fmt.Errorf("dirstore: %w", err)
 		}
 		trash = append(trash, t)
 		return nil
@@ -203,14 +208,18 @@ func (s *DirStore) apply(c *change) error {
 		return aside(target, "del")
 	}
 	if err := os.MkdirAll(serverDir, 0o755); err != nil {
-		return fmt.Errorf("pxelator: %w", err)
+		return fmt.Errorf("dirstore: %w", err)
 	}
 	tmp, err := writeTemp(serverDir, filepath.Base(target), c.Files)
 	if err != nil {
 		return err
 	}
 	if c.Old != "" {
-		if err := aside(filepath.Join(s.dir, c.Old), "old"); err != nil {
+		old, err := machinePath(s.dir, c.Old)
+		if err == nil {
+			err = aside(old, "old")
+		}
+		if err != nil {
 			os.RemoveAll(tmp)
 			return err
 		}
@@ -223,7 +232,7 @@ func (s *DirStore) apply(c *change) error {
 		}
 		if err != nil {
 			os.RemoveAll(tmp)
-			return fmt.Errorf("pxelator: %w", err)
+			return fmt.Errorf("dirstore: %w", err)
 		}
 	}
 	return nil
@@ -234,7 +243,7 @@ func (s *DirStore) apply(c *change) error {
 func writeTemp(serverDir, name string, files []fileValue) (string, error) {
 	tmp := hiddenName(serverDir, name, "tmp")
 	if err := os.Mkdir(tmp, 0o755); err != nil {
-		return "", fmt.Errorf("pxelator: %w", err)
+		return "", fmt.Errorf("dirstore: %w", err)
 	}
 	for _, f := range files {
 		mode := os.FileMode(0o644)
@@ -243,8 +252,27 @@ func writeTemp(serverDir, name string, files []fileValue) (string, error) {
 		}
 		if err := writeFile(filepath.Join(tmp, f.Key), f.Value+"\n", mode); err != nil {
 			os.RemoveAll(tmp)
-			return "", fmt.Errorf("pxelator: %w", err)
+			return "", fmt.Errorf("dirstore: %w", err)
 		}
 	}
 	return tmp, nil
+}
+
+// writeFile creates the file p with exactly the mode perm, whatever the
+// umask, since the mode tells a secret.
+func writeFile(p, content string, perm os.FileMode) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(content)
+	return errors.Join(err, f.Chmod(perm), f.Close())
+}
+
+// hiddenName returns a fresh name for a hidden directory beside name in
+// dir: .<name>.<kind>.<random>.
+func hiddenName(dir, name, kind string) string {
+	var b [6]byte
+	rand.Read(b[:])
+	return filepath.Join(dir, "."+name+"."+kind+"."+hex.EncodeToString(b[:]))
 }

@@ -1,4 +1,4 @@
-package pxelator
+package dirstore
 
 import (
 	"context"
@@ -8,10 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
-	"golang.org/x/sys/unix"
+
+	"github.com/pxelator/pxelator"
 )
 
 // Debouncing of file events: an edit is acted on once the directory has
@@ -21,20 +23,20 @@ const (
 	maxDelay = 300 * time.Millisecond
 )
 
-// watcher follows changes made to a DirStore's directory by others (a
+// watcher follows changes made to a Store's directory by others (a
 // person, git) and has the store reconcile the directories they touched.
 type watcher struct {
-	s    *DirStore
+	s    *Store
 	fsw  *fsnotify.Watcher
 	work chan map[string]bool // paths to reconcile, to the reconciling goroutine
 	// done and reconciled are closed when run and reconcile return.
 	done, reconciled chan struct{}
 }
 
-func newWatcher(s *DirStore) (*watcher, error) {
+func newWatcher(s *Store) (*watcher, error) {
 	fsw, err := fsnotify.NewWatcher()
 	if err != nil {
-		return nil, fmt.Errorf("pxelator: watching %s: %w", s.dir, err)
+		return nil, fmt.Errorf("dirstore: watching %s: %w", s.dir, err)
 	}
 	w := &watcher{s: s, fsw: fsw, work: make(chan map[string]bool), done: make(chan struct{}), reconciled: make(chan struct{})}
 	go w.run()
@@ -53,7 +55,7 @@ func (w *watcher) close() error {
 // per directory and leaves Reload as the way to see its changes.
 func (w *watcher) add(dir string) {
 	if err := w.fsw.Add(dir); err != nil {
-		w.s.log.Warn("pxelator: cannot watch directory; edits in it need a reload", "path", dir, "err", err)
+		w.s.log.Warn("dirstore: cannot watch directory; edits in it need a reload", "path", dir, "err", err)
 	}
 }
 
@@ -65,7 +67,7 @@ func (w *watcher) reconcile() {
 	for paths := range w.work {
 		if paths[w.s.dir] {
 			if err := w.s.Reload(context.Background()); err != nil {
-				w.s.log.Error("pxelator: reload failed", "err", err)
+				w.s.log.Error("dirstore: reload failed", "err", err)
 			}
 			continue
 		}
@@ -103,17 +105,17 @@ func (w *watcher) run() {
 			if !ok {
 				return
 			}
-			if errors.Is(err, unix.EINVAL) {
+			if errors.Is(err, syscall.EINVAL) {
 				// fsnotify unwatching a directory the store moved aside,
 				// whose watch went with its removal: nothing was lost.
 				continue
 			}
 			if !errors.Is(err, fsnotify.ErrEventOverflow) {
-				w.s.log.Warn("pxelator: watching the store directory", "err", err)
+				w.s.log.Warn("dirstore: watching the store directory", "err", err)
 				continue
 			}
 			// The kernel's queue overflowed: events were lost, read it all.
-			w.s.log.Warn("pxelator: file events lost; reloading the store directory")
+			w.s.log.Warn("dirstore: file events lost; reloading the store directory")
 			dirty[w.s.dir] = true
 			timer = time.After(settle)
 		case <-timer:
@@ -154,7 +156,7 @@ func (w *watcher) subject(name string) (string, bool) {
 
 // reconcile brings the index in line with one server or machine
 // directory as it is on disk now.
-func (s *DirStore) reconcile(p string) {
+func (s *Store) reconcile(p string) {
 	rel, _ := filepath.Rel(s.dir, p)
 	server := !strings.Contains(rel, string(filepath.Separator))
 	if !server && (s.applier.pending(rel) || s.matches(p)) {
@@ -168,7 +170,7 @@ func (s *DirStore) reconcile(p string) {
 	if server {
 		// The machines of the server still queued are not on disk yet.
 		if err := s.Flush(context.Background()); err != nil {
-			s.log.Warn("pxelator: not reconciling", "path", p, "err", err)
+			s.log.Warn("dirstore: not reconciling", "path", p, "err", err)
 			return
 		}
 		s.reconcileServer(p)
@@ -184,14 +186,14 @@ func (s *DirStore) reconcile(p string) {
 // writes end here, so that a busy DHCP server's writes never wait for
 // them. A directory caught in the middle of a write does not match and
 // is reconciled under the lock.
-func (s *DirStore) matches(dir string) bool {
+func (s *Store) matches(dir string) bool {
 	ip, err := netip.ParseAddr(filepath.Base(dir))
 	if err != nil {
 		return true // not a machine directory: nothing to do
 	}
 	m, err := readMachine(dir)
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.w.RLock()
+	defer s.w.RUnlock()
 	cur, ok := s.machineAt(dir, ip)
 	_, broken := s.broken[ip]
 	switch {
@@ -204,7 +206,7 @@ func (s *DirStore) matches(dir string) bool {
 }
 
 // reconcileServer handles a server directory that appeared or vanished.
-func (s *DirStore) reconcileServer(serverDir string) {
+func (s *Store) reconcileServer(serverDir string) {
 	server, err := netip.ParseAddr(filepath.Base(serverDir))
 	if err != nil {
 		return
@@ -216,14 +218,14 @@ func (s *DirStore) reconcileServer(serverDir string) {
 		s.reconcileMachine(d)
 	}
 	// Machines of this server whose directory is gone.
-	s.mu.RLock()
+	s.w.RLock()
 	var gone []string
-	for _, m := range s.byMAC {
+	for m := range s.w.Machines() {
 		if d := s.machineDir(m.Server, m.IP); m.Server == server && !present[d] {
 			gone = append(gone, d)
 		}
 	}
-	s.mu.RUnlock()
+	s.w.RUnlock()
 	for _, d := range gone {
 		s.reconcileMachine(d)
 	}
@@ -231,17 +233,17 @@ func (s *DirStore) reconcileServer(serverDir string) {
 
 // machineAt returns the indexed machine whose directory is dir, of
 // address ip; a machine of that address under another server does not
-// count. s.mu is held.
-func (s *DirStore) machineAt(dir string, ip netip.Addr) (*Machine, bool) {
-	cur, ok := s.byIP[ip]
-	if !ok || s.machineDir(cur.Server, cur.IP) != dir {
+// count. The index is locked.
+func (s *Store) machineAt(dir string, ip netip.Addr) (*pxelator.Machine, bool) {
+	cur := s.w.IP(ip)
+	if cur == nil || s.machineDir(cur.Server, cur.IP) != dir {
 		return nil, false
 	}
 	return cur, true
 }
 
 // reconcileMachine reloads one machine directory. s.diskMu is held.
-func (s *DirStore) reconcileMachine(dir string) {
+func (s *Store) reconcileMachine(dir string) {
 	ip, err := netip.ParseAddr(filepath.Base(dir))
 	if err != nil {
 		return
@@ -250,37 +252,30 @@ func (s *DirStore) reconcileMachine(dir string) {
 		s.watch.add(dir)
 	}
 	m, err := readMachine(dir)
-	s.mu.Lock()
+	s.w.Lock()
+	defer s.w.Unlock()
 	cur, ok := s.machineAt(dir, ip)
-	changed := false
 	switch {
 	case m == nil && err == nil: // vanished
 		if ok {
-			s.remove(cur)
-			changed = true
+			s.w.Remove(cur)
+			s.w.Changed()
 		}
 		delete(s.broken, ip)
 	case ok && err == nil && cur.Equal(*m):
 		// Our own write, or an edit that changed nothing.
 	default:
 		if ok {
-			s.remove(cur)
+			s.w.Remove(cur)
 		}
 		delete(s.broken, ip)
-		changed = true
+		s.w.Changed()
 		if err == nil {
-			if err = s.checkNew(m); err == nil {
-				s.insert(m, nil)
+			if err = s.w.CheckNew(m); err == nil {
+				s.w.Insert(m, nil)
 				break
 			}
 		}
 		s.skip(dir, err)
-	}
-	if changed {
-		s.gen++
-	}
-	s.mu.Unlock()
-	if changed {
-		s.notify()
 	}
 }

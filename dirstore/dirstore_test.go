@@ -1,10 +1,9 @@
-package pxelator_test
+package dirstore_test
 
 import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pxelator/pxelator"
+	"github.com/pxelator/pxelator/dirstore"
 	"github.com/pxelator/pxelator/pxelatortest"
 )
 
@@ -37,21 +37,21 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func openDirLog(t *testing.T, dir string, log *syncBuffer) *pxelator.DirStore {
+func openDirLog(t *testing.T, dir string, log *syncBuffer) *dirstore.Store {
 	t.Helper()
-	opts := &pxelator.DirOptions{Server: pxelatortest.Server()}
+	opts := &dirstore.Options{Server: pxelatortest.Server()}
 	if log != nil {
 		opts.Logger = slog.New(slog.NewTextHandler(log, nil))
 	}
-	s, err := pxelator.OpenDir(context.Background(), dir, opts)
+	s, err := dirstore.Open(context.Background(), dir, opts)
 	if err != nil {
-		t.Fatalf("OpenDir: %v", err)
+		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
 }
 
-func openDir(t *testing.T, dir string) *pxelator.DirStore { return openDirLog(t, dir, nil) }
+func openDir(t *testing.T, dir string) *dirstore.Store { return openDirLog(t, dir, nil) }
 
 func machineDir(root string, m pxelator.Machine) string {
 	return filepath.Join(root, m.Server.String(), m.IP.String())
@@ -87,7 +87,13 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func TestDirStoreLayout(t *testing.T) {
+var _ pxelator.Store = (*dirstore.Store)(nil)
+
+func TestConformance(t *testing.T) {
+	pxelatortest.TestStore(t, func(t *testing.T) pxelator.Store { return openDir(t, t.TempDir()) })
+}
+
+func TestLayout(t *testing.T) {
 	root := t.TempDir()
 	s := openDir(t, root)
 	m := pxelatortest.NewMachine(0x0a3d)
@@ -136,25 +142,7 @@ func TestDirStoreLayout(t *testing.T) {
 	}
 }
 
-func TestDirStoreSecretsNotPrinted(t *testing.T) {
-	m := pxelatortest.NewMachine(1)
-	m.SetSecret("amt.password", "hunter2")
-	var logged bytes.Buffer
-	slog.New(slog.NewJSONHandler(&logged, nil)).Info("machine", "m", m)
-	for name, out := range map[string]string{
-		"String": m.String(), "%v": fmt.Sprintf("%v", m), "%+v": fmt.Sprintf("%+v", m),
-		"%#v": fmt.Sprintf("%#v", m), "slog": logged.String(),
-	} {
-		if strings.Contains(out, "hunter2") {
-			t.Errorf("%s prints the secret: %s", name, out)
-		}
-		if !strings.Contains(out, "amt.password") {
-			t.Errorf("%s does not name the secret attribute: %s", name, out)
-		}
-	}
-}
-
-func TestDirStoreExternalEdits(t *testing.T) {
+func TestExternalEdits(t *testing.T) {
 	root := t.TempDir()
 	var log syncBuffer
 	s := openDirLog(t, root, &log)
@@ -224,9 +212,9 @@ func TestDirStoreExternalEdits(t *testing.T) {
 	})
 }
 
-// TestDirStoreEditAfterOpen edits a machine that was on disk before the
+// TestEditAfterOpen edits a machine that was on disk before the
 // store opened.
-func TestDirStoreEditAfterOpen(t *testing.T) {
+func TestEditAfterOpen(t *testing.T) {
 	root := t.TempDir()
 	m := pxelatortest.NewMachine(1)
 	dir := machineDir(root, m)
@@ -239,10 +227,10 @@ func TestDirStoreEditAfterOpen(t *testing.T) {
 	})
 }
 
-func TestDirStoreReloadWithoutWatch(t *testing.T) {
+func TestReloadWithoutWatch(t *testing.T) {
 	root := t.TempDir()
 	ctx := context.Background()
-	s, err := pxelator.OpenDir(ctx, root, &pxelator.DirOptions{Server: pxelatortest.Server(), NoWatch: true})
+	s, err := dirstore.Open(ctx, root, &dirstore.Options{Server: pxelatortest.Server(), NoWatch: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,10 +251,10 @@ func TestDirStoreReloadWithoutWatch(t *testing.T) {
 	}
 }
 
-// TestDirStoreCrash lays out what a crash at each step of a write leaves
+// TestCrash lays out what a crash at each step of a write leaves
 // on disk and checks that opening the store gives the old machine or the
 // new one, whole.
-func TestDirStoreCrash(t *testing.T) {
+func TestCrash(t *testing.T) {
 	oldM := pxelatortest.NewMachine(1)
 	oldM.Profile = "old"
 	newM := oldM
@@ -318,7 +306,7 @@ func TestDirStoreCrash(t *testing.T) {
 	}
 }
 
-func TestDirStoreHandEditedGarbage(t *testing.T) {
+func TestHandEditedGarbage(t *testing.T) {
 	root := t.TempDir()
 	srv := filepath.Join(root, "10.77.0.1")
 	writeValue(t, filepath.Join(srv, "10.77.0.5", "mac"), "52:54:00:00:00:05")
@@ -355,11 +343,11 @@ func mustGet(t *testing.T, s pxelator.Store, mac net.HardwareAddr) pxelator.Mach
 	return m
 }
 
-// TestDirStoreJournalReplay simulates crashes that lost the unsynced
+// TestJournalReplay simulates crashes that lost the unsynced
 // directory writes behind the journal: the next open must make the disk
 // say what the journal says, ignore a torn last record, and never write
 // outside the root for a record that names a path out of it.
-func TestDirStoreJournalReplay(t *testing.T) {
+func TestJournalReplay(t *testing.T) {
 	ctx := context.Background()
 	m := pxelatortest.NewMachine(1)
 	m.Profile = "old"
@@ -402,12 +390,23 @@ func TestDirStoreJournalReplay(t *testing.T) {
 			`{"dir":"10.77.0.1/10.77.0.9","files":[{"k":"mac","v":"52:54`, false, []pxelator.Machine{m}, "torn end"},
 		{"record out of the root", nil, nil,
 			`{"dir":"../../escaped","files":[{"k":"mac","v":"52:54:00:00:00:09"}]}` + "\n", false, nil, "torn end"},
+		{"record out of the root through an IPv6 zone", nil, nil,
+			`{"dir":"10.77.0.1/fe80::1%../../../../../escaped","files":[{"k":"mac","v":"52:54:00:00:00:09"}]}` + "\n", false, nil, "torn end"},
+		{"delete out of the root through an IPv6 zone", nil, nil,
+			`{"dir":"10.77.0.1/fe80::1%../../../../../victim"}` + "\n", false, nil, "torn end"},
+		{"move out of the root through an IPv6 zone", nil, nil,
+			`{"dir":"10.77.0.1/10.77.0.9","old":"10.77.0.1/fe80::1%../../../../../victim","files":[{"k":"mac","v":"52:54:00:00:00:09"}]}` + "\n",
+			false, nil, "torn end"},
+		{"IPv6 server directory", nil, nil,
+			`{"dir":"fe80::1%eth0/10.77.0.9","files":[{"k":"mac","v":"52:54:00:00:00:09"}]}` + "\n", false, nil, "torn end"},
+		{"IPv6 machine directory", nil, nil,
+			`{"dir":"10.77.0.1/::ffff:10.77.0.9","files":[{"k":"mac","v":"52:54:00:00:00:09"}]}` + "\n", false, nil, "torn end"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			base := t.TempDir()
 			root := filepath.Join(base, "a", "conf")
-			s1, err := pxelator.OpenDir(ctx, root, &pxelator.DirOptions{Server: pxelatortest.Server(), NoWatch: true})
+			s1, err := dirstore.Open(ctx, root, &dirstore.Options{Server: pxelatortest.Server(), NoWatch: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -439,6 +438,8 @@ func TestDirStoreJournalReplay(t *testing.T) {
 			if tt.damage != nil {
 				tt.damage(root)
 			}
+			victim := filepath.Join(base, "victim")
+			writeValue(t, filepath.Join(victim, "mac"), "52:54:00:00:00:0a")
 			var log syncBuffer
 			s2 := openDirLog(t, root, &log)
 			got, _ := s2.List(ctx)
@@ -468,12 +469,15 @@ func TestDirStoreJournalReplay(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(base, "escaped")); err == nil {
 				t.Errorf("replay wrote outside the root")
 			}
+			if _, err := os.Stat(filepath.Join(victim, "mac")); err != nil {
+				t.Errorf("replay removed a directory outside the root: %v", err)
+			}
 		})
 	}
 }
 
-// TestDirStoreClosed: changes after Close fail; lookups still work.
-func TestDirStoreClosed(t *testing.T) {
+// TestClosed: changes after Close fail; lookups still work.
+func TestClosed(t *testing.T) {
 	ctx := context.Background()
 	s := openDir(t, t.TempDir())
 	m := pxelatortest.NewMachine(1)
@@ -492,9 +496,9 @@ func TestDirStoreClosed(t *testing.T) {
 	pxelatortest.Check(t, s, m)
 }
 
-// TestDirStoreCheckpoint: the journal empties by itself soon after a
+// TestCheckpoint: the journal empties by itself soon after a
 // change, and the machine stays.
-func TestDirStoreCheckpoint(t *testing.T) {
+func TestCheckpoint(t *testing.T) {
 	root := t.TempDir()
 	s := openDir(t, root)
 	m := pxelatortest.NewMachine(1)
@@ -519,11 +523,11 @@ func TestDirStoreCheckpoint(t *testing.T) {
 	pxelatortest.Check(t, openDir(t, root), m)
 }
 
-// TestDirStoreDiskRefuses: when the machine directories cannot be
+// TestDiskRefuses: when the machine directories cannot be
 // written, the change that was journaled is kept and retried, later
 // writes are refused with the reason, and nothing is lost across a
 // Close and an open once the disk takes it again.
-func TestDirStoreDiskRefuses(t *testing.T) {
+func TestDiskRefuses(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
 	// A file where the server directory must go.
@@ -565,10 +569,10 @@ func TestDirStoreDiskRefuses(t *testing.T) {
 	}
 }
 
-// TestDirStoreReloadWhileWriting: machines whose directories are still
+// TestReloadWhileWriting: machines whose directories are still
 // being written behind the journal survive a Reload and a watcher's
 // reconciling of their new server directory.
-func TestDirStoreReloadWhileWriting(t *testing.T) {
+func TestReloadWhileWriting(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
 	s := openDir(t, root)

@@ -1,10 +1,12 @@
-package pxelator
+package dirstore
 
 import (
 	"context"
 	"net"
 	"net/netip"
 	"testing"
+
+	"github.com/pxelator/pxelator"
 )
 
 // TestApplierPendingClears: once a change is applied, no directory it
@@ -12,13 +14,13 @@ import (
 // edits to a pending directory.
 func TestApplierPendingClears(t *testing.T) {
 	ctx := context.Background()
-	s, err := OpenDir(ctx, t.TempDir(), &DirOptions{Server: netip.MustParseAddr("10.77.0.1"), NoWatch: true})
+	s, err := Open(ctx, t.TempDir(), &Options{Server: netip.MustParseAddr("10.77.0.1"), NoWatch: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	mac, _ := net.ParseMAC("52:54:00:00:00:01")
-	m := Machine{MAC: mac, IP: netip.MustParseAddr("10.77.0.9")}
+	m := pxelator.Machine{MAC: mac, IP: netip.MustParseAddr("10.77.0.9")}
 	steps := []struct {
 		name string
 		do   func() error
