@@ -103,7 +103,7 @@ start_server() {
 	mkdir -p "$dir"
 	case $1 in
 	pxelator)
-		ip netns exec "$srv" "$pxelator" -conf "$dir/conf" -server-ip 10.77.0.1 \
+		ip netns exec "$srv" "$pxelator" -conf "$dir/conf" -state "$dir/state" -server-ip 10.77.0.1 \
 			-dhcp :67 -iface "$vsrv" -dhcp-subnet 10.77.0.0/16 -range 10.77.0.100-10.77.250.250 \
 			-root "$dir/tftpboot" -profiles "$dir/profiles" \
 			>"$dir/log" 2>&1 &

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -15,13 +16,17 @@ import (
 
 // openBackend opens the audit store named by uri: "mongodb://..." (or
 // "mongodb+srv://..."), "sqlite:PATH", or "" for the SQLite file
-// audit.db under conf. It returns nil for "none".
-func openBackend(ctx context.Context, uri, conf string, log *slog.Logger) (audit.Backend, error) {
+// audit.db in the state directory, outside the git-tracked conf tree. It
+// returns nil for "none".
+func openBackend(ctx context.Context, uri, state string, log *slog.Logger) (audit.Backend, error) {
 	switch {
 	case uri == "none":
 		return nil, nil
 	case uri == "":
-		return sqlitestore.Open(ctx, filepath.Join(conf, "audit.db"))
+		if err := os.MkdirAll(state, 0o700); err != nil {
+			return nil, err
+		}
+		return sqlitestore.Open(ctx, filepath.Join(state, "audit.db"))
 	case strings.HasPrefix(uri, "sqlite:"):
 		path := strings.TrimPrefix(uri, "sqlite:")
 		if path == "" {
@@ -38,8 +43,8 @@ func openBackend(ctx context.Context, uri, conf string, log *slog.Logger) (audit
 // (a Batcher over the store, nil for "none") and the function that
 // flushes and closes it. A MongoDB server that is down does not stop the
 // start: the recorder buffers, counts what it drops, and catches up.
-func openAudit(ctx context.Context, uri, conf string, log *slog.Logger) (audit.Recorder, func(context.Context) error, error) {
-	b, err := openBackend(ctx, uri, conf, log)
+func openAudit(ctx context.Context, uri, state string, log *slog.Logger) (audit.Recorder, func(context.Context) error, error) {
+	b, err := openBackend(ctx, uri, state, log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit: %w", err)
 	}
@@ -63,10 +68,10 @@ func openAudit(ctx context.Context, uri, conf string, log *slog.Logger) (audit.R
 }
 
 // auditName says where audit events go, for the start-up line.
-func auditName(uri, conf string) string {
+func auditName(uri, state string) string {
 	switch {
 	case uri == "":
-		return "sqlite:" + filepath.Join(conf, "audit.db")
+		return "sqlite:" + filepath.Join(state, "audit.db")
 	case strings.HasPrefix(uri, "mongodb"):
 		return redactURI(uri)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -10,74 +9,136 @@ import (
 	"os"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/pxelator/pxelator/boot"
 	"github.com/pxelator/pxelator/tftpd"
 )
 
-// bootService serves the boot root and the per-machine boot
-// configurations over TFTP (-tftp) and over HTTP under /boot/ (-http).
-// A missing root or profiles directory is created, and an empty profiles
-// directory gets the embedded default templates to edit.
-func bootService() *service {
-	var tftpAddr, httpAddr, root, profiles string
-	return &service{
-		name: "boot",
-		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&tftpAddr, "tftp", ":69", "serve TFTP on `ADDR:PORT` (empty: no TFTP)")
-			fs.StringVar(&httpAddr, "http", ":80", "serve HTTP boot under /boot/ on `ADDR:PORT` (empty: no HTTP)")
-			fs.StringVar(&root, "root", "./tftpboot", "boot files `DIR` served over TFTP and HTTP")
-			fs.StringVar(&profiles, "profiles", "./profiles", "boot profile templates `DIR`: DIR/<profile>/{pxelinux.cfg,grub.cfg,boot.ipxe}")
-		},
-		start: func(ctx context.Context, st *stack) (func(context.Context) error, error) {
-			if err := prepareBootDirs(root, profiles); err != nil {
-				return nil, err
-			}
-			files := &boot.Files{Root: root, Profiles: profiles, Store: st.store, HTTPBase: httpBase(httpAddr)}
-			var stops []func(context.Context) error
-			stop := func(ctx context.Context) error {
-				var errs []error
-				for _, s := range stops {
-					errs = append(errs, s(ctx))
-				}
-				return errors.Join(errs...)
-			}
-			if tftpAddr != "" {
-				conn, err := net.ListenPacket("udp4", tftpAddr)
-				if err != nil {
-					return nil, fmt.Errorf("tftp: %w", err)
-				}
-				srv := &tftpd.Server{Handler: tftpd.OpenerHandler(files), Recorder: st.audit, Logger: st.log}
-				go func() {
-					if err := srv.ServePacket(conn); err != nil && !errors.Is(err, tftpd.ErrServerClosed) {
-						st.log.Error("tftpd stopped", "err", err)
-					}
-				}()
-				stops = append(stops, srv.Shutdown)
-				st.log.Info("boot: serving TFTP", "addr", conn.LocalAddr(), "root", root, "profiles", profiles)
-			}
-			if httpAddr != "" {
-				ln, err := net.Listen("tcp", httpAddr)
-				if err != nil {
-					stop(ctx)
-					return nil, fmt.Errorf("http: %w", err)
-				}
-				// The web page of a later issue shares this server: it
-				// adds its handlers to mux.
-				mux := http.NewServeMux()
-				mux.Handle("/boot/", http.StripPrefix("/boot", &boot.HTTPHandler{Files: files, Recorder: st.audit, Logger: st.log}))
-				srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-				go func() {
-					if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-						st.log.Error("http stopped", "err", err)
-					}
-				}()
-				stops = append(stops, srv.Shutdown)
-				st.bootURL = files.HTTPBase
-				st.log.Info("boot: serving HTTP", "addr", ln.Addr(), "path", "/boot/")
-			}
-			return stop, nil
-		},
+// bootSettings are the flags of the boot services: the boot root and the
+// per-machine boot configurations over TFTP (-tftp) and over HTTP under
+// /boot/ (-http).
+type bootSettings struct {
+	tftp, http     listenAddr
+	root, profiles string
+}
+
+// HTTP server bounds: a client gets this long to send its request
+// headers and body, an idle keep-alive connection is closed after
+// httpIdleTimeout, one response may take httpWriteTimeout (a live
+// system's image over a slow link), and at most httpMaxConns
+// connections are open at once.
+const (
+	httpReadTimeout  = 30 * time.Second
+	httpIdleTimeout  = 60 * time.Second
+	httpWriteTimeout = 30 * time.Minute
+	httpMaxConns     = 1024
+)
+
+func (s *bootSettings) register(fs *flag.FlagSet) {
+	s.tftp = listenAddr{addr: ":69"}
+	s.http = listenAddr{addr: ":80"}
+	fs.Var(&s.tftp, "tftp", "serve TFTP on `ADDR:PORT`, or off")
+	fs.Var(&s.http, "http", "serve HTTP (boot files under /boot/) on `ADDR:PORT`, or off")
+	fs.StringVar(&s.root, "root", "./tftpboot", "boot files `DIR` served over TFTP and HTTP")
+	fs.StringVar(&s.profiles, "profiles", "./profiles", "boot profile templates `DIR`: DIR/<profile>/{pxelinux.cfg,grub.cfg,boot.ipxe}")
+}
+
+func (s *bootSettings) resolve(*settings) error {
+	if s.root == "" || s.profiles == "" {
+		return fmt.Errorf("-root and -profiles need a directory")
 	}
+	return nil
+}
+
+func (s *bootSettings) describe(*settings) string {
+	if !s.tftp.on() && !s.http.on() {
+		return ""
+	}
+	return fmt.Sprintf("boot files from %s, profiles from %s: TFTP on %s, HTTP on %s", s.root, s.profiles, s.tftp.String(), s.http.String())
+}
+
+// httpBase is the URL of the HTTP boot root as templates and DHCP give it
+// ("{server}" stands for the address the client reached), or "" when HTTP
+// is off.
+func (set *settings) httpBase() string {
+	if !set.boot.http.on() {
+		return ""
+	}
+	return httpBase(set.boot.http.addr)
+}
+
+// httpBase is the URL templates use for HTTP boot, given -http.
+func httpBase(httpAddr string) string {
+	_, port, err := net.SplitHostPort(httpAddr)
+	if err != nil || port == "" || port == "80" {
+		return "http://{server}/boot/"
+	}
+	return "http://{server}:" + port + "/boot/"
+}
+
+// newBoot builds the TFTP and HTTP services over one boot root. A missing
+// root or profiles directory is created, and an empty profiles directory
+// gets the embedded default templates to edit.
+func newBoot(set *settings, d deps) ([]*service, error) {
+	s := &set.boot
+	if !s.tftp.on() && !s.http.on() {
+		return nil, nil
+	}
+	if err := prepareBootDirs(s.root, s.profiles); err != nil {
+		return nil, err
+	}
+	files := &boot.Files{Root: s.root, Profiles: s.profiles, Store: d.store, HTTPBase: set.httpBase()}
+	var svcs []*service
+	if s.tftp.on() {
+		srv := &tftpd.Server{Handler: tftpd.OpenerHandler(files), Recorder: d.audit, Logger: d.log}
+		var conn net.PacketConn
+		svcs = append(svcs, &service{
+			name: "tftp",
+			listen: func() (string, error) {
+				c, err := net.ListenPacket("udp4", s.tftp.addr)
+				if err != nil {
+					return "", listenError("tftp", s.tftp.addr, err)
+				}
+				conn = c
+				return c.LocalAddr().String(), nil
+			},
+			serve: func() error { return serverErr(srv.ServePacket(conn), tftpd.ErrServerClosed) },
+			stop: func(ctx context.Context) error {
+				defer closeQuietly(conn) // when Serve never ran
+				return srv.Shutdown(ctx)
+			},
+		})
+	}
+	if s.http.on() {
+		mux := http.NewServeMux()
+		mux.Handle("/boot/", http.StripPrefix("/boot", &boot.HTTPHandler{Files: files, Recorder: d.audit, Logger: d.log}))
+		srv := &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: httpReadTimeout,
+			ReadTimeout:       httpReadTimeout,
+			WriteTimeout:      httpWriteTimeout,
+			IdleTimeout:       httpIdleTimeout,
+		}
+		var ln net.Listener
+		svcs = append(svcs, &service{
+			name: "http",
+			listen: func() (string, error) {
+				l, err := net.Listen("tcp", s.http.addr)
+				if err != nil {
+					return "", listenError("http", s.http.addr, err)
+				}
+				ln = netutil.LimitListener(l, httpMaxConns)
+				return l.Addr().String(), nil
+			},
+			serve: func() error { return serverErr(srv.Serve(ln), http.ErrServerClosed) },
+			stop: func(ctx context.Context) error {
+				defer closeQuietly(ln) // when Serve never ran
+				return srv.Shutdown(ctx)
+			},
+		})
+	}
+	return svcs, nil
 }
 
 // prepareBootDirs creates the boot root and the profiles directory when
@@ -100,13 +161,4 @@ func prepareBootDirs(root, profiles string) error {
 		}
 	}
 	return nil
-}
-
-// httpBase is the URL templates use for HTTP boot, given -http.
-func httpBase(httpAddr string) string {
-	_, port, err := net.SplitHostPort(httpAddr)
-	if err != nil || port == "" || port == "80" || httpAddr == "" {
-		return "http://{server}/boot/"
-	}
-	return "http://{server}:" + port + "/boot/"
 }

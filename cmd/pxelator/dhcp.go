@@ -16,134 +16,195 @@ import (
 	"github.com/pxelator/pxelator/dhcpd"
 )
 
-// dhcpService serves DHCP, BOOTP and PXE from the store (package dhcpd),
-// or proxy DHCP beside another DHCP server with -proxy-dhcp.
-func dhcpService() *service {
-	var (
-		addr, iface, rng, subnet, script string
-		proxy                            bool
-		workers, burst                   int
-		rate                             float64
-		files                            = map[iana.Arch]string{}
-	)
-	return &service{
-		name: "dhcp",
-		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&addr, "dhcp", ":67", "DHCP `ADDR:PORT` (\"off\" to disable)")
-			fs.StringVar(&iface, "iface", "", "serve DHCP on interface `NAME` only (default: all)")
-			fs.StringVar(&rng, "range", "", "addresses for new machines, `FIRST-LAST` (default: .100-.250 of the server's /24)")
-			fs.StringVar(&subnet, "dhcp-subnet", "", "the segment's `PREFIX`, e.g. 10.77.0.0/16 (default: the server's /24)")
-			fs.StringVar(&script, "ipxe-script", "", "`URL` given to clients already running iPXE, e.g. http://{server}/boot.ipxe?mac={mac}; \"none\": iPXE gets the boot file of its architecture (default: boot.ipxe of the HTTP boot service)")
-			fs.Func("boot-file", "boot file of a client architecture, `ARCH=FILE` (RFC 4578 number, e.g. 0=undionly.kpxe, 7=snponly.efi); repeatable", func(v string) error {
-				a, f, ok := strings.Cut(v, "=")
-				n, err := strconv.ParseUint(a, 10, 16)
-				if !ok || err != nil {
-					return fmt.Errorf("want ARCH=FILE, e.g. 7=snponly.efi")
-				}
-				files[iana.Arch(n)] = f
-				return nil
-			})
-			fs.BoolVar(&proxy, "proxy-dhcp", false, "proxy DHCP: only boot information for PXE clients, on the DHCP port and 4011")
-			fs.IntVar(&workers, "dhcp-workers", dhcpd.DefaultWorkers, "DHCP requests handled at once")
-			fs.IntVar(&burst, "dhcp-new-burst", 0, "new machines an interface or relay may create at once, `N` (0: no limit)")
-			fs.Float64Var(&rate, "dhcp-new-rate", 1, "new machines an interface or relay may create per second after the burst")
-		},
-		start: func(ctx context.Context, st *stack) (func(context.Context) error, error) {
-			if addr == "off" {
-				return nil, nil
-			}
-			cfg := dhcpd.Config{
-				ServerIP:  st.serverIP,
-				DNS:       []netip.Addr{st.serverIP},
-				LogServer: st.serverIP, // the syslog receiver
-				Proxy:     proxy,
-				Limit:     dhcpd.Limit{Burst: burst, Rate: rate},
-				Recorder:  st.audit,
-				Logger:    st.log,
-			}
-			var err error
-			if cfg.Subnet, err = parseSubnet(subnet, st.serverIP); err != nil {
-				return nil, err
-			}
-			if !proxy {
-				if cfg.First, cfg.Last, err = parseRange(rng, cfg.Subnet); err != nil {
-					return nil, err
-				}
-			}
-			cfg.Boot = bootTable(st.bootURL)
-			switch script {
-			case "":
-			case "none":
-				cfg.Boot.IPXEScript = ""
-			default:
-				cfg.Boot.IPXEScript = script
-			}
-			maps.Copy(cfg.Boot.Files, files)
-			h, err := dhcpd.NewStoreHandler(st.store, cfg)
-			if err != nil {
-				return nil, err
-			}
-			addrs := []string{addr}
-			if proxy {
-				host, _, err := net.SplitHostPort(addr)
+// dhcpSettings are the flags of the DHCP service (package dhcpd): DHCP,
+// BOOTP and PXE from the store, or proxy DHCP beside another DHCP server.
+type dhcpSettings struct {
+	addr                listenAddr
+	iface               string
+	rng, subnet, script string
+	proxy               bool
+	workers, burst      int
+	rate                float64
+	files               map[iana.Arch]string
+
+	// Resolved from the flags.
+	cfg         dhcpd.Config
+	ifaceUsed   string // "" for every interface
+	first, last netip.Addr
+	prefix      netip.Prefix
+}
+
+func (s *dhcpSettings) register(fs *flag.FlagSet) {
+	s.addr = listenAddr{addr: fmt.Sprintf(":%d", dhcpd.ServerPort)}
+	s.files = map[iana.Arch]string{}
+	fs.Var(&s.addr, "dhcp", "serve DHCP on `ADDR:PORT`, or off")
+	fs.StringVar(&s.iface, "iface", "", "serve DHCP on interface `NAME` only, or all (default: the interface of -server-ip)")
+	fs.StringVar(&s.rng, "range", "", "addresses for new machines, `FIRST-LAST` (default: .100-.250 of the server's /24)")
+	fs.StringVar(&s.subnet, "dhcp-subnet", "", "the segment's `PREFIX`, e.g. 10.77.0.0/16 (default: the server's /24)")
+	fs.StringVar(&s.script, "ipxe-script", "", "`URL` given to clients already running iPXE, e.g. http://{server}/boot.ipxe?mac={mac}; \"none\": iPXE gets the boot file of its architecture (default: boot.ipxe of the HTTP boot service)")
+	fs.Func("boot-file", "boot file of a client architecture, `ARCH=FILE` (RFC 4578 number, e.g. 0=undionly.kpxe, 7=snponly.efi); repeatable", func(v string) error {
+		a, f, ok := strings.Cut(v, "=")
+		n, err := strconv.ParseUint(a, 10, 16)
+		if !ok || err != nil || f == "" {
+			return fmt.Errorf("want ARCH=FILE, e.g. 7=snponly.efi")
+		}
+		s.files[iana.Arch(n)] = f
+		return nil
+	})
+	fs.BoolVar(&s.proxy, "proxy-dhcp", false, "proxy DHCP: only boot information for PXE clients, on the DHCP port and 4011")
+	fs.IntVar(&s.workers, "dhcp-workers", dhcpd.DefaultWorkers, "DHCP requests handled at once")
+	fs.IntVar(&s.burst, "dhcp-new-burst", 0, "new machines an interface or relay may create at once, `N` (0: no limit)")
+	fs.Float64Var(&s.rate, "dhcp-new-rate", 1, "new machines an interface or relay may create per second after the burst")
+}
+
+func (s *dhcpSettings) resolve(set *settings) error {
+	if !s.addr.on() {
+		return nil
+	}
+	switch s.iface {
+	case "all":
+		s.ifaceUsed = ""
+	case "":
+		s.ifaceUsed = set.serverIface
+		if s.ifaceUsed == "" {
+			return fmt.Errorf("-dhcp: no interface has %v (%s); give -iface NAME, or -iface all to answer on every interface", set.serverIP, set.serverWhy)
+		}
+	default:
+		s.ifaceUsed = s.iface
+	}
+	var err error
+	if s.prefix, err = parseSubnet(s.subnet, set.serverIP); err != nil {
+		return err
+	}
+	if !s.proxy {
+		if s.first, s.last, err = parseRange(s.rng, s.prefix); err != nil {
+			return err
+		}
+	}
+	if s.workers <= 0 {
+		return fmt.Errorf("-dhcp-workers %d: want at least 1", s.workers)
+	}
+	boot := bootTable(set.httpBase())
+	switch s.script {
+	case "":
+	case "none":
+		boot.IPXEScript = ""
+	default:
+		boot.IPXEScript = s.script
+	}
+	maps.Copy(boot.Files, s.files)
+	s.cfg = dhcpd.Config{
+		ServerIP:  set.serverIP,
+		Subnet:    s.prefix,
+		First:     s.first,
+		Last:      s.last,
+		LogServer: set.serverIP, // the syslog receiver
+		Proxy:     s.proxy,
+		Limit:     dhcpd.Limit{Burst: s.burst, Rate: s.rate},
+		Boot:      boot,
+	}
+	if set.dns.addr.on() {
+		s.cfg.DNS = []netip.Addr{set.serverIP}
+	}
+	return nil
+}
+
+func (s *dhcpSettings) describe(set *settings) string {
+	if !s.addr.on() {
+		return ""
+	}
+	where := "every interface"
+	if s.ifaceUsed != "" {
+		where = "interface " + s.ifaceUsed
+	}
+	if s.proxy {
+		return fmt.Sprintf("proxy DHCP on %s, %s and port %d: boot files for PXE clients, no addresses", where, s.addr.addr, dhcpd.PXEPort)
+	}
+	return fmt.Sprintf("DHCP on %s, %s: new machines get %v-%v of %v", where, s.addr.addr, s.first, s.last, s.prefix)
+}
+
+// newDHCP builds the DHCP service: a handler on the store and a server
+// per port (the DHCP port, and 4011 too for proxy DHCP).
+func newDHCP(set *settings, d deps) ([]*service, error) {
+	s := &set.dhcp
+	if !s.addr.on() {
+		return nil, nil
+	}
+	cfg := s.cfg
+	cfg.Recorder, cfg.Logger = d.audit, d.log
+	h, err := dhcpd.NewStoreHandler(d.store, cfg)
+	if err != nil {
+		return nil, err
+	}
+	addrs := []string{s.addr.addr}
+	if s.proxy {
+		host, _, _ := net.SplitHostPort(s.addr.addr)
+		addrs = append(addrs, net.JoinHostPort(host, strconv.Itoa(dhcpd.PXEPort)))
+	}
+	var svcs []*service
+	for i, a := range addrs {
+		srv := &dhcpd.Server{Addr: a, Interface: s.ifaceUsed, Handler: h, Workers: s.workers, Recorder: d.audit, Logger: d.log}
+		var conn net.PacketConn
+		svc := &service{
+			name: "dhcp",
+			listen: func() (string, error) {
+				c, err := srv.ListenPacket()
 				if err != nil {
-					return nil, fmt.Errorf("-dhcp %q: %w", addr, err)
+					return "", listenError("dhcp", a, err)
 				}
-				addrs = append(addrs, net.JoinHostPort(host, strconv.Itoa(dhcpd.PXEPort)))
-			}
-			var srvs []*dhcpd.Server
-			for _, a := range addrs {
-				srv := &dhcpd.Server{Addr: a, Interface: iface, Handler: h, Workers: workers, Recorder: st.audit, Logger: st.log}
-				conn, err := srv.ListenPacket()
-				if err != nil {
-					for _, s := range srvs {
-						s.Shutdown(ctx)
-					}
-					return nil, err
-				}
-				srvs = append(srvs, srv)
-				go func() {
-					if err := srv.ServePacket(conn); err != nil && !errors.Is(err, dhcpd.ErrServerClosed) {
-						st.log.Error("dhcp: serving stopped", "addr", a, "err", err)
-					}
-				}()
-				st.log.Info("dhcp: serving", "addr", a, "iface", iface, "proxy", proxy, "range", rng)
-			}
-			return func(ctx context.Context) error {
-				var errs []error
-				for _, s := range srvs {
-					errs = append(errs, s.Shutdown(ctx))
-				}
+				conn = c
+				return c.LocalAddr().String(), nil
+			},
+			serve: func() error { return serverErr(srv.ServePacket(conn), dhcpd.ErrServerClosed) },
+			stop: func(ctx context.Context) error {
+				defer closeQuietly(conn) // when Serve never ran
+				return srv.Shutdown(ctx)
+			},
+		}
+		if i == 0 { // the first one stops last: it flushes the handler and logs for both
+			svc.stop = func(ctx context.Context) error {
+				defer closeQuietly(conn)
+				errs := []error{srv.Shutdown(ctx)}
 				errs = append(errs, h.Flush(ctx)) // new machines offered are on disk before the store closes
-				var got dhcpd.Stats
-				for _, s := range srvs {
-					st := s.Stats()
-					got.Received += st.Received
-					got.Malformed += st.Malformed
-					got.Replies += st.Replies
-					got.WriteErrors += st.WriteErrors
-				}
-				hs := h.Stats()
-				st.log.Info("dhcp: stopped", "received", got.Received, "malformed", got.Malformed, "replies", got.Replies,
-					"write_errors", got.WriteErrors, "new_machines", hs.NewMachines, "busy", hs.Busy, "pool_full", hs.PoolFull,
+				st, hs := srv.Stats(), h.Stats()
+				d.log.Info("dhcp: stopped", "received", st.Received, "malformed", st.Malformed, "replies", st.Replies,
+					"write_errors", st.WriteErrors, "new_machines", hs.NewMachines, "busy", hs.Busy, "pool_full", hs.PoolFull,
 					"limited", hs.Limited, "naks", hs.NAKs)
 				return errors.Join(errs...)
-			}, nil
-		},
+			}
+		}
+		svcs = append(svcs, svc)
 	}
+	return svcs, nil
+}
+
+// serverErr turns the error a server's Serve returns after Shutdown
+// (closed) into nil.
+func serverErr(err, closed error) error {
+	if errors.Is(err, closed) {
+		return nil
+	}
+	return err
 }
 
 // bootTable returns the default boot table with its HTTP files served
-// from bootURL, the boot service's HTTP root ("" when it serves none).
-func bootTable(bootURL string) *dhcpd.BootTable {
+// from httpBase, the HTTP boot root ("" when HTTP is off).
+func bootTable(httpBase string) *dhcpd.BootTable {
 	t := dhcpd.DefaultBootTable()
-	if bootURL != "" {
-		rebase := func(f string) string { return strings.Replace(f, "http://{server}/", bootURL, 1) }
+	if httpBase == "" {
+		t.IPXEScript = ""
 		for arch, f := range t.Files {
-			t.Files[arch] = rebase(f)
+			if strings.HasPrefix(f, "http://") {
+				delete(t.Files, arch)
+			}
 		}
-		t.IPXEScript = rebase(t.IPXEScript)
+		return t
 	}
+	rebase := func(f string) string { return strings.Replace(f, "http://{server}/", httpBase, 1) }
+	for arch, f := range t.Files {
+		t.Files[arch] = rebase(f)
+	}
+	t.IPXEScript = rebase(t.IPXEScript)
 	return t
 }
 
@@ -174,6 +235,9 @@ func parseRange(s string, subnet netip.Prefix) (first, last netip.Addr, err erro
 	last, err2 := netip.ParseAddr(l)
 	if !ok || err1 != nil || err2 != nil || !first.Is4() || !last.Is4() || last.Less(first) {
 		return first, last, fmt.Errorf("-range %q: want FIRST-LAST IPv4 addresses", s)
+	}
+	if !subnet.Contains(first) || !subnet.Contains(last) {
+		return first, last, fmt.Errorf("-range %q: not inside the subnet %v (-dhcp-subnet)", s, subnet)
 	}
 	return first, last, nil
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,16 +24,15 @@ func TestDNSService(t *testing.T) {
 	if err := store.Put(ctx, pxelator.Machine{MAC: mac, IP: netip.MustParseAddr("10.0.0.11"), Hostname: "kiosk-01"}); err != nil {
 		t.Fatal(err)
 	}
-	st := &stack{serverIP: netip.MustParseAddr("10.0.0.1"), store: store, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	stop, addr, err := startDNS(ctx, st, &dnsOptions{addr: "127.0.0.1:0", domain: "pxe", profiles: "install,local"})
+	set, err := parseFlags([]string{"-server-ip", "10.0.0.1", "-dhcp", "off", "-dns", "127.0.0.1:0", "-dns-profiles", "install,local"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		if err := stop(ctx); err != nil {
-			t.Error(err)
-		}
-	}()
+	svcs, err := newDNS(set, deps{store: store, log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serveForTest(t, svcs)["dns"]
 
 	ask := func(net, name string, qtype uint16) *dns.Msg {
 		t.Helper()
@@ -73,16 +73,43 @@ func TestDNSService(t *testing.T) {
 }
 
 func TestDNSServiceBadFlags(t *testing.T) {
-	st := &stack{serverIP: netip.MustParseAddr("10.0.0.1"), store: memstore.New(), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	for _, o := range []*dnsOptions{
-		{addr: "127.0.0.1:0", domain: "pxe", networks: "10.0.0.0/33"},
-		{addr: "127.0.0.1:0", domain: "pxe", clients: "nonsense"},
-		{addr: "127.0.0.1:0", domain: ""},
-		{addr: "256.0.0.1:0", domain: "pxe"},
+	for _, args := range [][]string{
+		{"-dns-networks", "10.0.0.0/33"},
+		{"-dns-clients", "nonsense"},
+		{"-domain", ""},
+		{"-dns-forward", "10.0.0.1"},
+		{"-dns", "256.0.0.1"},
 	} {
-		if stop, _, err := startDNS(context.Background(), st, o); err == nil {
-			stop(context.Background())
-			t.Errorf("startDNS(%+v) did not fail", o)
+		if _, err := parseFlags(append([]string{"-server-ip", "10.0.0.1", "-dhcp", "off"}, args...), io.Discard); err == nil {
+			t.Errorf("parseFlags(%q) did not fail", args)
 		}
 	}
+}
+
+// serveForTest serves svcs until the test ends and returns where they
+// listen, by name.
+func serveForTest(t *testing.T, svcs []*service) map[string]string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan []string, 1)
+	done := make(chan error, 1)
+	go func() { done <- runGroup(ctx, svcs, func(l []string) { ready <- l }, 10*time.Second) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	select {
+	case l := <-ready:
+		m := map[string]string{}
+		for _, f := range l {
+			name, addr, _ := strings.Cut(f, "=")
+			m[name] = addr
+		}
+		return m
+	case err := <-done:
+		t.Fatalf("services did not start: %v", err)
+	}
+	return nil
 }

@@ -2,10 +2,18 @@
 // this module into the full network-boot stack for one network segment.
 //
 // Machines are read from and written to -conf (default ./conf) under the
-// server's address, and every event goes to the audit store given by
-// -audit (default: the embedded store under the conf directory).
+// server's address; what the server keeps for itself (the audit database,
+// keys, tokens) goes to -state (default ./state), outside the tree a
+// person tracks with git.
 //
-//	pxelator [-conf DIR] [-server-ip IP] [-audit URI] [protocol flags]
+//	pxelator [-conf DIR] [-state DIR] [-server-ip IP] [-audit URI] [service flags]
+//
+// Every service is on by default and turned off the same way, with the
+// value off: -dhcp off, -tftp off, -http off, -dns off, -syslog off.
+// The server computes the settings of every service from its flags
+// before anything starts, opens every socket, and only then serves; a
+// socket it cannot open stops the start with one line that names the
+// address, the reason and the fix.
 package main
 
 import (
@@ -15,10 +23,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -26,132 +33,69 @@ import (
 	"github.com/pxelator/pxelator/audit"
 )
 
-// stack is what every service of the reference server shares.
-type stack struct {
-	conf     string
-	serverIP netip.Addr
-	store    pxelator.Store
-	audit    audit.Recorder
-	log      *slog.Logger
-	power    powerOptions // set by the power service, which starts first
-	// bootURL is the URL template ({server} for the server's address) of
-	// the HTTP boot files, set by the boot service when it serves HTTP.
-	bootURL string
-}
-
-// service is one protocol of the reference server. flags registers its
-// flags; start starts it and returns the function that stops it.
-type service struct {
-	name  string
-	flags func(fs *flag.FlagSet)
-	start func(ctx context.Context, st *stack) (stop func(context.Context) error, err error)
-}
-
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	if err := run(ctx, os.Args[1:], os.Stdout, log); err != nil {
+	err := run(ctx, os.Args[1:], os.Stdout, log)
+	if errors.Is(err, flag.ErrHelp) {
+		return // -h: the usage is printed
+	}
+	if err != nil {
 		log.Error("pxelator: exiting", "err", err)
 		os.Exit(1)
 	}
 }
 
-// services lists the protocols the reference server runs, in the order
-// they start: power and boot set what dns and dhcp read from the stack.
-func services() []*service {
-	return []*service{
-		powerService(),
-		dnsService(),
-		bootService(),
-		dhcpService(),
-		syslogService(),
-	}
-}
+// shutdownTimeout bounds the stop of all services together.
+const shutdownTimeout = 10 * time.Second
 
+// run is the whole server: flags to settings, settings to services, and
+// the services started and stopped as one group. It returns
+// flag.ErrHelp after printing the usage for -h.
 func run(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
-	fs := flag.NewFlagSet("pxelator", flag.ContinueOnError)
-	conf := fs.String("conf", "./conf", "directory of machine files: `DIR`/<server-ip>/<machine-ip>/<key>")
-	serverIP := fs.String("server-ip", "", "this server's `IP` on the boot segment (default: the first non-loopback IPv4 address)")
-	auditURI := fs.String("audit", "", "audit store `URI`: mongodb://..., sqlite:PATH or none (default: sqlite under the conf directory)")
-	svcs := services()
-	for _, s := range svcs {
-		if s.flags != nil {
-			s.flags(fs)
-		}
-	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	ip, err := pickServerIP(*serverIP)
+	set, err := parseFlags(args, stdout)
 	if err != nil {
 		return err
 	}
-	st := &stack{conf: *conf, serverIP: ip, log: log}
-
-	store, err := openStore(ctx, *conf, ip, log)
+	store, err := openStore(ctx, set, log)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	st.store = store
-
-	rec, closeAudit, err := openAudit(ctx, *auditURI, *conf, log)
+	rec, closeAudit, err := openAudit(ctx, set.auditURI, set.state, log)
 	if err != nil {
 		return err
 	}
-	st.audit = rec
-
-	var stops []func(context.Context) error
-	var startErr error
-	for _, s := range svcs {
-		stop, err := s.start(ctx, st)
-		if err != nil {
-			startErr = fmt.Errorf("%s: %w", s.name, err)
-			break
-		}
-		if stop != nil {
-			stops = append(stops, stop)
-		}
+	d := deps{store: store, audit: rec, log: log}
+	svcs, err := newServices(set, d)
+	if err != nil {
+		return errors.Join(err, closeAudit(context.Background()))
 	}
-	machines, _ := store.List(ctx)
-	fmt.Fprintf(stdout, "pxelator: serving segment %v with %d machines from %s; audit to %s\n",
-		ip, len(machines), *conf, auditName(*auditURI, *conf))
-	if startErr == nil {
-		<-ctx.Done()
-		fmt.Fprintln(stdout, "pxelator: shutting down")
+	err = runGroup(ctx, svcs, func(listening []string) { banner(ctx, stdout, set, store, listening) }, shutdownTimeout)
+	if err == nil {
+		fmt.Fprintln(stdout, "pxelator: stopped")
 	}
-
-	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	shut, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	var errs []error
-	for i := len(stops) - 1; i >= 0; i-- {
-		errs = append(errs, stops[i](shut))
-	}
-	errs = append(errs, closeAudit(shut))
-	return errors.Join(append(errs, startErr)...)
+	return errors.Join(err, closeAudit(shut))
 }
 
-// pickServerIP parses flagValue, or picks the first non-loopback IPv4
-// address of this host when it is empty.
-func pickServerIP(flagValue string) (netip.Addr, error) {
-	if flagValue != "" {
-		ip, err := netip.ParseAddr(flagValue)
-		if err != nil || !ip.Is4() {
-			return netip.Addr{}, fmt.Errorf("-server-ip %q: not an IPv4 address", flagValue)
-		}
-		return ip, nil
+// deps are what every service is built on: opened once by run.
+type deps struct {
+	store pxelator.Store
+	audit audit.Recorder // nil: no audit
+	log   *slog.Logger
+}
+
+// banner says, once every service listens, what the server answers and
+// where.
+func banner(ctx context.Context, w io.Writer, set *settings, store pxelator.Store, listening []string) {
+	machines, _ := store.List(ctx)
+	fmt.Fprintf(w, "pxelator: serving segment %v (%s) with %d machines from %s; audit to %s\n",
+		set.serverIP, set.serverWhy, len(machines), set.conf, auditName(set.auditURI, set.state))
+	for _, l := range set.describe() {
+		fmt.Fprintf(w, "pxelator:   %s\n", l)
 	}
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("listing addresses: %w", err)
-	}
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok {
-			if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap().Is4() && !ip.IsLoopback() {
-				return ip.Unmap(), nil
-			}
-		}
-	}
-	return netip.MustParseAddr("127.0.0.1"), nil
+	fmt.Fprintf(w, "pxelator: listening: %s\n", strings.Join(listening, " "))
 }

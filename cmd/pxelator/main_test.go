@@ -1,10 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"flag"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,46 +21,193 @@ import (
 	"time"
 )
 
-// TestRunStartsAndStops runs the server with a fresh conf directory and
-// checks that it says what it serves and stops when its context ends.
-func TestRunStartsAndStops(t *testing.T) {
-	conf := filepath.Join(t.TempDir(), "conf")
+// startServer runs the server with args (and temporary -conf, -state,
+// -root and -profiles directories) until the test ends, and returns the
+// addresses its services listen on, by service name.
+func startServer(t *testing.T, args ...string) (listening map[string]string, out *lockedBuffer) {
+	t.Helper()
+	dir := t.TempDir()
+	args = append([]string{"-conf", filepath.Join(dir, "conf"), "-state", filepath.Join(dir, "state"),
+		"-root", filepath.Join(dir, "tftpboot"), "-profiles", filepath.Join(dir, "profiles")}, args...)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out lockedBuffer
+	out = &lockedBuffer{}
 	done := make(chan error, 1)
-	args := append([]string{"-conf", conf, "-server-ip", "127.0.0.1", "-audit", "none"}, loopbackFlags...)
-	go func() { done <- run(ctx, args, &out, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
-	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "serving segment") && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
+	go func() { done <- run(ctx, args, out, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("run did not return after its context ended")
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("run did not return after its context ended")
+	})
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if l, ok := listeningLine(out.String()); ok {
+			return l, out
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run returned before serving: %v\n%s", err, out.String())
+		default:
+		}
 	}
-	if !strings.Contains(out.String(), "serving segment 127.0.0.1") {
-		t.Errorf("start-up line missing from %q", out.String())
+	t.Fatalf("no start-up lines in 30 s:\n%s", out.String())
+	return nil, nil
+}
+
+// listeningLine parses the "pxelator: listening: name=addr ..." line.
+func listeningLine(out string) (map[string]string, bool) {
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "pxelator: listening:"); ok {
+			m := map[string]string{}
+			for _, f := range strings.Fields(rest) {
+				name, addr, _ := strings.Cut(f, "=")
+				m[name] = addr
+			}
+			return m, true
+		}
 	}
-	if _, err := os.Stat(conf); err != nil {
-		t.Errorf("conf directory not created: %v", err)
+	return nil, false
+}
+
+// TestRunStartsAndStops runs the server with a fresh conf directory and
+// checks that it says what it serves, where, and stops when its context
+// ends.
+func TestRunStartsAndStops(t *testing.T) {
+	listening, out := startServer(t, append([]string{"-server-ip", "127.0.0.1", "-audit", "none"}, loopbackFlags...)...)
+	for _, name := range []string{"dhcp", "tftp", "http", "dns", "syslog"} {
+		if !strings.HasPrefix(listening[name], "127.0.0.1:") {
+			t.Errorf("%s listens on %q, want loopback", name, listening[name])
+		}
+	}
+	for _, want := range []string{"serving segment 127.0.0.1", "DHCP on interface lo", "DNS on 127.0.0.1:0", "syslog on 127.0.0.1:0"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("start-up lines lack %q:\n%s", want, out.String())
+		}
 	}
 }
 
-// TestSignals builds the server and checks that SIGTERM stops it cleanly.
-func TestSignals(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
+// TestServiceOff: every service is turned off the same way, and an empty
+// address is an error rather than a second way.
+func TestServiceOff(t *testing.T) {
+	listening, _ := startServer(t, "-server-ip", "127.0.0.1", "-audit", "none",
+		"-dhcp", "off", "-tftp", "off", "-http", "off", "-dns", "127.0.0.1:0", "-syslog", "off")
+	if len(listening) != 1 || listening["dns"] == "" {
+		t.Errorf("listening = %v, want dns only", listening)
 	}
-	bin := filepath.Join(t.TempDir(), "pxelator")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	for _, name := range []string{"dhcp", "tftp", "http", "dns", "syslog"} {
+		_, err := parseFlags([]string{"-" + name, ""}, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "or off") {
+			t.Errorf("-%s '': %v, want an error that says how to turn it off", name, err)
+		}
+	}
+}
+
+// TestHelp: -h prints the usage and is not an error of the server.
+func TestHelp(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"-h"}, &out, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("run(-h) = %v, want flag.ErrHelp", err)
+	}
+	for _, want := range []string{"Usage: pxelator", "-dhcp", "-state", "or off"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("usage lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestPortInUse: a port the server cannot bind stops the start with one
+// line naming the address, the reason and the fix, and nothing serves.
+func TestPortInUse(t *testing.T) {
+	held, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	addr := held.LocalAddr().String()
+	dir := t.TempDir()
+	var out bytes.Buffer
+	err = run(context.Background(), []string{"-conf", filepath.Join(dir, "conf"), "-state", filepath.Join(dir, "state"),
+		"-root", filepath.Join(dir, "root"), "-profiles", filepath.Join(dir, "profiles"),
+		"-server-ip", "127.0.0.1", "-audit", "none", "-dhcp", "off", "-tftp", "127.0.0.1:0", "-http", "off", "-syslog", "off",
+		"-dns", addr}, &out, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil {
+		t.Fatal("run served although the DNS port is taken")
+	}
+	for _, want := range []string{"cannot listen on " + addr + " (-dns)", "address already in use", "another program holds it"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if strings.Contains(out.String(), "serving segment") {
+		t.Errorf("start-up lines printed although the start failed:\n%s", out.String())
+	}
+}
+
+func TestListenErrorHints(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{&os.SyscallError{Syscall: "bind", Err: syscall.EACCES}, "CAP_NET_BIND_SERVICE"},
+		{&os.SyscallError{Syscall: "bind", Err: syscall.EADDRINUSE}, "another program holds it"},
+		{&os.SyscallError{Syscall: "bind", Err: syscall.EADDRNOTAVAIL}, "no interface of this host has that address"},
+		{errors.New("odd"), "another address, or off"},
+	}
+	for _, tt := range tests {
+		got := listenError("tftp", ":69", tt.err).Error()
+		if !strings.Contains(got, tt.want) || !strings.Contains(got, "cannot listen on :69 (-tftp)") {
+			t.Errorf("listenError(%v) = %q, want it to name the port and say %q", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestPickServerIP(t *testing.T) {
+	lo := ifaceAddrs{name: "lo", loopback: true, addrs: addrs("127.0.0.1")}
+	eth0 := ifaceAddrs{name: "eth0", addrs: addrs("10.0.0.1")}
+	eth1 := ifaceAddrs{name: "eth1", addrs: addrs("192.168.1.5")}
+	tests := []struct {
+		flag           string
+		ifaces         []ifaceAddrs
+		ip, iface, why string
+		bad            bool
+	}{
+		{"", []ifaceAddrs{lo}, "127.0.0.1", "lo", "serving loopback only", false},
+		{"", []ifaceAddrs{lo, eth0}, "10.0.0.1", "eth0", "the only address not on loopback, on eth0", false},
+		{"", []ifaceAddrs{lo, eth0, eth1}, "10.0.0.1", "eth0", "first of 2 candidates (eth0 10.0.0.1, eth1 192.168.1.5)", false},
+		{"192.168.1.5", []ifaceAddrs{lo, eth0, eth1}, "192.168.1.5", "eth1", "-server-ip, on eth1", false},
+		{"10.9.9.9", []ifaceAddrs{lo, eth0}, "10.9.9.9", "", "no interface of this host has it", false},
+		{"fe80::1", nil, "", "", "", true},
+		{"nonsense", nil, "", "", "", true},
+	}
+	for _, tt := range tests {
+		ip, iface, why, err := pickServerIP(tt.flag, tt.ifaces)
+		if (err != nil) != tt.bad {
+			t.Errorf("pickServerIP(%q): error %v", tt.flag, err)
+			continue
+		}
+		if err == nil && (ip.String() != tt.ip || iface != tt.iface || !strings.Contains(why, tt.why)) {
+			t.Errorf("pickServerIP(%q, %v) = %v %q %q, want %s %q %q", tt.flag, tt.ifaces, ip, iface, why, tt.ip, tt.iface, tt.why)
+		}
+	}
+}
+
+// TestSignals builds the server and checks that SIGTERM stops it
+// cleanly, and that -h exits 0.
+func TestSignals(t *testing.T) {
+	bin := buildServer(t)
+	if out, err := exec.Command(bin, "-h").CombinedOutput(); err != nil || !bytes.Contains(out, []byte("Usage: pxelator")) {
+		t.Errorf("pxelator -h: %v\n%s", err, out)
 	}
 	var stdout lockedBuffer
-	args := append([]string{"-conf", filepath.Join(t.TempDir(), "conf"), "-server-ip", "127.0.0.1", "-audit", "none"}, loopbackFlags...)
+	dir := t.TempDir()
+	args := append([]string{"-conf", filepath.Join(dir, "conf"), "-state", filepath.Join(dir, "state"), "-root", filepath.Join(dir, "root"),
+		"-profiles", filepath.Join(dir, "profiles"), "-server-ip", "127.0.0.1", "-audit", "none"}, loopbackFlags...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stdout
@@ -62,7 +215,7 @@ func TestSignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(stdout.String(), "serving segment") && time.Now().Before(deadline) {
+	for !strings.Contains(stdout.String(), "listening:") && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
@@ -77,9 +230,39 @@ func TestSignals(t *testing.T) {
 		cmd.Process.Kill()
 		t.Fatalf("no exit after SIGTERM\n%s", stdout.String())
 	}
-	if !strings.Contains(stdout.String(), "shutting down") {
-		t.Errorf("no shutdown line in %q", stdout.String())
+	if !strings.Contains(stdout.String(), "pxelator: stopped") {
+		t.Errorf("no stop line in %q", stdout.String())
 	}
+}
+
+var (
+	buildOnce sync.Once
+	buildBin  string
+	buildErr  error
+)
+
+// buildServer builds the reference server once for the tests that run
+// it as a process.
+func buildServer(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pxelator-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildBin = filepath.Join(dir, "pxelator")
+		if out, err := exec.Command("go", "build", "-o", buildBin, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildBin
 }
 
 // lockedBuffer is a bytes.Buffer safe to read while a process writes.
@@ -105,4 +288,20 @@ func (l *lockedBuffer) String() string {
 var loopbackFlags = []string{
 	"-dhcp", "127.0.0.1:0", "-tftp", "127.0.0.1:0", "-http", "127.0.0.1:0",
 	"-dns", "127.0.0.1:0", "-syslog", "127.0.0.1:0",
+}
+
+func addrs(ss ...string) []netip.Addr {
+	var out []netip.Addr
+	for _, s := range ss {
+		out = append(out, netip.MustParseAddr(s))
+	}
+	return out
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildBin != "" {
+		os.RemoveAll(filepath.Dir(buildBin))
+	}
+	os.Exit(code)
 }

@@ -44,10 +44,10 @@ func TestPollPower(t *testing.T) {
 		}
 	}
 	rec := &audittest.Recorder{}
-	st := &stack{store: store, audit: rec, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	d := deps{store: store, audit: rec, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 
 	// The emulated iDRAC has a self-signed certificate: -power-insecure.
-	pollPower(ctx, powerOptions{insecure: true}, st)
+	pollPower(ctx, powerSettings{insecure: true}, d)
 	evs := rec.Find("amt", "power_state")
 	if len(evs) != 1 || evs[0].Fields["state"] != "off" || evs[0].MAC.String() != withAMT.MAC.String() {
 		t.Fatalf("audit = %+v, want one power_state off for %v", evs, withAMT.MAC)
@@ -60,7 +60,7 @@ func TestPollPower(t *testing.T) {
 		t.Errorf("the poll left %d Redfish sessions open", n)
 	}
 
-	c, readable, err := powerFor(wolOnly, powerOptions{}, st)
+	c, readable, err := powerFor(wolOnly, powerSettings{}, d)
 	if err != nil || readable {
 		t.Fatalf("powerFor(no BMC) = %T, %t, %v", c, readable, err)
 	}

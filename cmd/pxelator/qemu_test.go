@@ -108,7 +108,7 @@ func bootQEMU(t *testing.T, bin, qemu, mac string, qemuArgs func(dir string) []s
 	conf := filepath.Join(dir, "conf")
 	var srvOut lockedBuffer
 	srv := ns.Command(context.Background(), bin,
-		"-conf", conf, "-server-ip", server, "-audit", "sqlite:"+filepath.Join(dir, "audit.db"),
+		"-conf", conf, "-state", filepath.Join(dir, "state"), "-server-ip", server, "-audit", "sqlite:"+filepath.Join(dir, "audit.db"),
 		"-iface", "br0", "-range", "10.78.0.100-10.78.0.150",
 		"-tftp", server+":69", "-http", server+":80", "-root", root, "-profiles", filepath.Join(dir, "profiles"))
 	srv.Stdout, srv.Stderr = &srvOut, &srvOut

@@ -3,13 +3,12 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net/netip"
 
 	"github.com/pxelator/pxelator/dirstore"
 )
 
-// openStore opens the machine store under dir; new machines go under
+// openStore opens the machine store under -conf; new machines go under
 // the server's address.
-func openStore(ctx context.Context, dir string, server netip.Addr, log *slog.Logger) (*dirstore.Store, error) {
-	return dirstore.Open(ctx, dir, &dirstore.Options{Server: server, Logger: log})
+func openStore(ctx context.Context, set *settings, log *slog.Logger) (*dirstore.Store, error) {
+	return dirstore.Open(ctx, set.conf, &dirstore.Options{Server: set.serverIP, Logger: log})
 }

@@ -2,56 +2,62 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
 
+	"github.com/pxelator/pxelator/internal/serve"
 	"github.com/pxelator/pxelator/syslogd"
 )
 
-// syslogService receives syslog over UDP and TCP on -syslog and records
+// syslogSettings are the flags of the syslog receiver, which records
 // every line in the audit store, tied to the machine that sent it.
-func syslogService() *service {
-	var addr string
-	return &service{
-		name: "syslog",
-		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&addr, "syslog", syslogd.DefaultAddr, "receive syslog over UDP and TCP on `ADDR:PORT` (\"\" to disable)")
-		},
-		start: func(ctx context.Context, st *stack) (func(context.Context) error, error) {
-			if addr == "" {
-				return nil, nil
-			}
-			pc, err := net.ListenPacket("udp", addr)
-			if err != nil {
-				return nil, fmt.Errorf("syslog: %w", err)
-			}
-			l, err := net.Listen("tcp", addr)
-			if err != nil {
-				pc.Close()
-				return nil, fmt.Errorf("syslog: %w", err)
-			}
-			srv := &syslogd.Server{
-				Store:   st.store,
-				Handler: syslogd.AuditHandler(st.audit, nil),
-				Logger:  st.log,
-			}
-			serve := func(what string, f func() error) {
-				if err := f(); err != nil && !errors.Is(err, syslogd.ErrServerClosed) {
-					st.log.Error("syslog: serving stopped", "on", what, "err", err)
-				}
-			}
-			go serve("udp "+pc.LocalAddr().String(), func() error { return srv.ServePacket(pc) })
-			go serve("tcp "+l.Addr().String(), func() error { return srv.Serve(l) })
-			st.log.Info("syslog: listening", "udp", pc.LocalAddr().String(), "tcp", l.Addr().String())
-			return func(ctx context.Context) error {
-				err := srv.Shutdown(ctx)
-				s := srv.Stats()
-				st.log.Info("syslog: stopped", "messages", s.Messages, "malformed", s.Malformed,
-					"truncated", s.Truncated, "udp_dropped", s.UDPDropped, "refused", s.ConnsRefused, "timeouts", s.Timeouts)
-				return err
-			}, nil
-		},
+type syslogSettings struct {
+	addr listenAddr
+}
+
+func (s *syslogSettings) register(fs *flag.FlagSet) {
+	s.addr = listenAddr{addr: syslogd.DefaultAddr}
+	fs.Var(&s.addr, "syslog", "receive syslog over UDP and TCP on `ADDR:PORT` (DHCP option 7 points at it), or off")
+}
+
+func (s *syslogSettings) resolve(*settings) error { return nil }
+
+func (s *syslogSettings) describe(*settings) string {
+	if !s.addr.on() {
+		return ""
 	}
+	return fmt.Sprintf("syslog on %s (UDP and TCP), every line into the audit", s.addr.addr)
+}
+
+// newSyslog builds the syslog receiver.
+func newSyslog(set *settings, d deps) ([]*service, error) {
+	s := &set.syslog
+	if !s.addr.on() {
+		return nil, nil
+	}
+	srv := &syslogd.Server{Store: d.store, Handler: syslogd.AuditHandler(d.audit, nil), Logger: d.log}
+	var pc net.PacketConn
+	var l net.Listener
+	return []*service{{
+		name: "syslog",
+		listen: func() (string, error) {
+			var err error
+			if pc, l, err = serve.Listen(s.addr.addr); err != nil {
+				return "", listenError("syslog", s.addr.addr, err)
+			}
+			return pc.LocalAddr().String(), nil
+		},
+		serve: func() error {
+			return serverErr(serve.ServeBoth(pc, l, srv.ServePacket, srv.Serve, syslogd.ErrServerClosed), syslogd.ErrServerClosed)
+		},
+		stop: func(ctx context.Context) error {
+			defer closeQuietly(pc, l) // when Serve never ran
+			err := srv.Shutdown(ctx)
+			st := srv.Stats()
+			d.log.Info("syslog: stopped", "messages", st.Messages, "malformed", st.Malformed,
+				"truncated", st.Truncated, "udp_dropped", st.UDPDropped, "refused", st.ConnsRefused, "timeouts", st.Timeouts)
+			return err
+		},
+	}}, nil
 }
