@@ -1,9 +1,9 @@
 // Command dnsd serves a dnsd.StoreHandler over a MemStore of N machines for
 // bench/dns.sh, renaming one more machine every -rename while it serves,
-// and writes the same names as a hosts file (for dnsmasq) and a dnsperf
-// query file.
+// and writes the same names as a hosts file (for dnsmasq), as zone files
+// (for NSD and Knot) and as a dnsperf query file.
 //
-//	go run ./bench/dnsd -addr 127.0.0.1:5300 -n 10000 -hosts H -queries Q
+//	go run ./bench/dnsd -addr 127.0.0.1:5300 -n 10000 -hosts H -queries Q -zones DIR
 package main
 
 import (
@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -32,7 +33,17 @@ func main() {
 	rename := flag.Duration("rename", 10*time.Millisecond, "rename a machine every `DURATION` (0: never)")
 	hosts := flag.String("hosts", "", "write a hosts file of the machines to `FILE` and exit")
 	queries := flag.String("queries", "", "write a dnsperf query file (A and PTR) to `FILE` and exit")
+	zones := flag.String("zones", "", "write the zone files <zone>.zone and 1.10.in-addr.arpa.zone to `DIR` and exit")
+	serial := flag.Uint("serial", 1, "SOA serial of the zone files; with -moving NAME, the extra machine is named NAME")
+	moving := flag.String("moving", "", "name of the extra machine in the zone files (the one the store renames)")
 	flag.Parse()
+	if *zones != "" {
+		if err := writeZones(*zones, *n, *zone, uint32(*serial), *moving); err != nil {
+			fmt.Fprintln(os.Stderr, "dnsd bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*addr, *n, *zone, *rename, *hosts, *queries); err != nil {
 		fmt.Fprintln(os.Stderr, "dnsd bench:", err)
 		os.Exit(1)
@@ -135,5 +146,46 @@ func writeFiles(n int, zone, hosts, queries string) error {
 	return write(queries, func(w *bufio.Writer, i int) {
 		ip := machine(i, "").IP.As4()
 		fmt.Fprintf(w, "host-%d.%s A\n%d.%d.%d.%d.in-addr.arpa PTR\n", i, zone, ip[3], ip[2], ip[1], ip[0])
+	})
+}
+
+// writeZones writes the forward and reverse zones of the n machines (and
+// of the extra one named moving, when set) in RFC 1035 master file format.
+func writeZones(dir string, n int, zone string, serial uint32, moving string) error {
+	soa := func(w *bufio.Writer, origin string) {
+		fmt.Fprintf(w, "$ORIGIN %s.\n$TTL 5\n@ IN SOA ns.%s. hostmaster.%s. %d 3600 600 86400 5\n@ IN NS ns.%s.\n",
+			origin, zone, zone, serial, zone)
+	}
+	write := func(name string, body func(w *bufio.Writer)) error {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		w := bufio.NewWriter(f)
+		body(w)
+		return errors.Join(w.Flush(), f.Close())
+	}
+	each := func(f func(i int, name string)) {
+		for i := range n {
+			f(i, fmt.Sprintf("host-%d", i))
+		}
+		if moving != "" {
+			f(n, moving)
+		}
+	}
+	err := write(zone+".zone", func(w *bufio.Writer) {
+		soa(w, zone)
+		fmt.Fprintf(w, "ns IN A 127.0.0.1\n")
+		each(func(i int, name string) { fmt.Fprintf(w, "%s IN A %v\n", name, machine(i, "").IP) })
+	})
+	if err != nil {
+		return err
+	}
+	return write("1.10.in-addr.arpa.zone", func(w *bufio.Writer) {
+		soa(w, "1.10.in-addr.arpa")
+		each(func(i int, name string) {
+			ip := machine(i, "").IP.As4()
+			fmt.Fprintf(w, "%d.%d IN PTR %s.%s.\n", ip[3], ip[2], name, zone)
+		})
 	})
 }
