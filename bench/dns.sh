@@ -179,8 +179,8 @@ for r in $(seq "$rounds"); do
 	for s in "$@"; do
 		start "$s"
 		perf "$s" "$r"
-		[ "$s" = dnsd ] && grep renames "$work/dnsd.log" | sed 's/^/          /' || true
 		stop
+		if [ "$s" = dnsd ]; then grep renames "$work/dnsd.log" | sed 's/^/          /' || true; fi
 	done
 done
 
