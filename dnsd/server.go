@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 
 	"github.com/miekg/dns"
@@ -47,11 +48,39 @@ func (s *Server) ListenAndServe() error {
 
 // ServePacket serves queries arriving on the UDP socket pc until
 // Shutdown, and then returns ErrServerClosed. It closes pc.
+//
+// A [StoreHandler] (not wrapped in middleware) answers the A and PTR
+// queries of the machines it knows on a fast path, from the bytes of the
+// query, with one reader per processor reading and writing batches of
+// datagrams; every other query is answered through ServeDNS.
 func (s *Server) ServePacket(pc net.PacketConn) error {
 	if pc == nil {
 		return errors.New("dnsd: serve: no packet connection")
 	}
-	return s.serve(&dns.Server{PacketConn: pc, Handler: s.Handler}, pc)
+	fast, ok := s.Handler.(packetAnswerer)
+	if !ok {
+		return s.serve(&dns.Server{PacketConn: pc, Handler: s.Handler}, pc)
+	}
+	defer pc.Close()
+	batcher := newBatcher(pc)
+	readers := runtime.GOMAXPROCS(0)
+	errs := make(chan error, readers)
+	for range readers {
+		srv := &dns.Server{PacketConn: packetConn{pc}, Handler: s.Handler,
+			DecorateReader: func(r dns.Reader) dns.Reader { return newFastReader(r, fast, batcher) }}
+		go func() { errs <- s.serve(srv, io.NopCloser(nil)) }()
+	}
+	var first error
+	for range readers {
+		err := <-errs
+		if first == nil || errors.Is(first, ErrServerClosed) {
+			first = err
+		}
+		if !errors.Is(err, ErrServerClosed) {
+			pc.Close() // one reader failed: the others stop too
+		}
+	}
+	return first
 }
 
 // Serve accepts TCP connections on l and serves their queries until
