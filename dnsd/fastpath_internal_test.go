@@ -97,7 +97,7 @@ func TestFastPathAnswersAsFullPath(t *testing.T) {
 		{"a.b.pxe.", dns.TypeA, false, false, true},
 		{"11.0.0.10.in-addr.arpa.", dns.TypePTR, false, true, true},
 		{"12.0.0.10.IN-ADDR.ARPA.", dns.TypePTR, true, true, true},
-		{"15.0.0.10.in-addr.arpa.", dns.TypePTR, true, false, true}, // a 127-byte name: still fits
+		{"15.0.0.10.in-addr.arpa.", dns.TypePTR, true, false, true},   // a 127-byte name: still fits
 		{"14.0.0.10.in-addr.arpa.", dns.TypePTR, false, false, false}, // no hostname
 		{"99.0.0.10.in-addr.arpa.", dns.TypePTR, false, false, false}, // unknown
 		{"11.0.0.11.in-addr.arpa.", dns.TypePTR, false, false, false}, // not a reverse zone of ours
