@@ -5,9 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,54 +18,118 @@ import (
 var ErrPoolFull = errors.New("dhcpd: address pool is full")
 
 // ErrBusy is returned when so many new machines are being written that
-// another one is not offered now; the client will ask again.
-var ErrBusy = errors.New("dhcpd: store is behind, not offering new addresses now")
+// another one is not taken now; the client will ask again.
+var ErrBusy = errors.New("dhcpd: store is behind, not taking new machines now")
+
+// errTaken is why a REQUEST of a new machine is refused: the address it
+// asks for is another's (offered to another MAC, in the store, declined),
+// or not one of the range.
+var errTaken = errors.New("dhcpd: address not available")
+
+// errWriting is returned for a REQUEST of a MAC whose new machine is
+// being written already, or was just written: the first REQUEST's ACK
+// answers it.
+var errWriting = errors.New("dhcpd: new machine being written")
+
+// AttrCreated is the attribute of the machines a [StoreHandler] creates:
+// the time it created them (RFC 3339). A machine whose only attribute it
+// is (no host name, no profile, nothing else) is DHCP's own: once its
+// lease has run out it may be taken back for a new machine when the pool
+// is full. Remove the attribute, or name the machine, to keep it.
+const AttrCreated = "dhcp.created"
 
 // fullRetry is how long a full pool is not scanned again: a machine
 // deleted from the store frees its address within that time.
 const fullRetry = time.Second
 
-// allocator hands out the addresses of a range to new machines. A cursor
-// walks the range, so finding a free address costs a few in-memory store
-// lookups, not a scan of the range; only a full pool is scanned end to end,
-// at most once per fullRetry.
+// allocator hands out the addresses of a range to new machines.
 //
-// Concurrent allocations for different MACs reserve different addresses
-// before they write to the store; concurrent allocations for one MAC wait
-// for the first and share its result.
+// An OFFER to a new MAC holds an address in memory for a while (an
+// offer); nothing is written before the client REQUESTs it, when the
+// offer becomes a write. While other addresses are free an offer keeps
+// its address; once every address is in the store, written or offered,
+// the oldest offer gives way to a new one, so a storm of DISCOVERs from
+// random MACs never locks a real client out. When no offer is left to
+// give way, machines that DHCP created, that nobody touched and whose
+// lease has run out are taken back.
+//
+// A cursor walks the range, so finding a free address costs a few
+// in-memory store lookups, not a scan of the range; only a full pool is
+// scanned end to end, at most once per fullRetry.
 type allocator struct {
 	store       pxelator.Store
 	server      netip.Addr
 	subnet      netip.Prefix
 	first, last uint32
+	hold        time.Duration // how long an offer keeps its address
+	leaseTime   time.Duration
+	start       time.Time // the lease of a machine not seen since then ends leaseTime after it
 
-	mu       sync.Mutex
-	next     uint32
-	pending  map[string]*allocation // by MAC
-	reserved map[uint32]bool        // addresses being written
-	declined map[uint32]bool
-	fullTill time.Time
+	mu        sync.Mutex
+	next      uint32
+	held      map[uint32]*hold // offers and writes in flight, by address
+	byMAC     map[string]*hold // the same, by MAC
+	offers    holdList         // the offers, oldest first
+	declined  map[uint32]time.Time
+	fullTill  time.Time // no address was free at the last scan: none is looked for before
+	spare     []uint32  // the machines the last full scan found to take back
+	spareTill time.Time // the last full scan found none: no scan is forced before
+
+	leases leaseBook
+
 	writes   chan struct{}  // semaphore of writes in flight
 	puts     chan struct{}  // semaphore of writes in the store's Put
-	rate     writeRate      // how many of them to admit for an OFFER
-	inflight sync.WaitGroup // writes that no request waits for
-	log      *slog.Logger
+	rate     writeRate      // how many of them to admit
+	inflight sync.WaitGroup // the writes and the replies that follow them
 }
 
-type allocation struct {
-	offer pxelator.Machine // the machine as reserved, before it is written
-	done  chan struct{}    // closed when m and err are set
-	m     pxelator.Machine
-	err   error
+// A hold is an address held for a new MAC: an offer, or a write.
+type hold struct {
+	mac        net.HardwareAddr
+	ip         uint32
+	until      time.Time        // when an offer lapses
+	victim     net.HardwareAddr // the expired machine at ip to take back first, or nil
+	writing    bool             // a REQUEST took it: it is being written
+	prev, next *hold            // in allocator.offers, while an offer
 }
 
-func newAllocator(store pxelator.Store, server netip.Addr, subnet netip.Prefix, first, last netip.Addr, log *slog.Logger) (*allocator, error) {
+// holdList is a list of offers, oldest first.
+type holdList struct{ head, tail *hold }
+
+func (l *holdList) push(h *hold) {
+	h.prev, h.next = l.tail, nil
+	if l.tail != nil {
+		l.tail.next = h
+	} else {
+		l.head = h
+	}
+	l.tail = h
+}
+
+func (l *holdList) remove(h *hold) {
+	if h.prev != nil {
+		h.prev.next = h.next
+	} else {
+		l.head = h.next
+	}
+	if h.next != nil {
+		h.next.prev = h.prev
+	} else {
+		l.tail = h.prev
+	}
+	h.prev, h.next = nil, nil
+}
+
+func newAllocator(store pxelator.Store, cfg Config) (*allocator, error) {
+	first, last := cfg.First, cfg.Last
 	if !first.Is4() || !last.Is4() || last.Less(first) {
 		return nil, fmt.Errorf("dhcpd: bad range %v-%v", first, last)
 	}
-	a := &allocator{store: store, server: server, subnet: subnet, first: u32(first), last: u32(last),
-		pending: make(map[string]*allocation), reserved: make(map[uint32]bool), declined: make(map[uint32]bool),
-		writes: make(chan struct{}, maxWrites), puts: make(chan struct{}, maxPuts), log: log}
+	a := &allocator{store: store, server: cfg.ServerIP, subnet: cfg.Subnet, first: u32(first), last: u32(last),
+		hold: cfg.OfferHold, leaseTime: cfg.LeaseTime, start: time.Now(),
+		held: make(map[uint32]*hold), byMAC: make(map[string]*hold), declined: make(map[uint32]time.Time),
+		leases: leaseBook{m: make(map[string]*lease)},
+		writes: make(chan struct{}, maxWrites), puts: make(chan struct{}, maxPuts)}
 	a.next = a.first
 	// Start after the highest address in use, where the last run stopped,
 	// rather than walking the machines at the start of the range.
@@ -97,10 +161,9 @@ func (a *allocator) inRange(ip netip.Addr) bool {
 	return ip.Is4() && u32(ip) >= a.first && u32(ip) <= a.last
 }
 
-// maxWrites bounds the new machines being written to the store at once
-// while their OFFERs are already out; minWrites are always admitted, so
-// that a boot storm's first second is not refused while the store's rate
-// is not known yet.
+// maxWrites bounds the new machines being written to the store at once;
+// minWrites are always admitted, so that a boot storm's first second is
+// not refused while the store's rate is not known yet.
 const (
 	maxWrites = 4096
 	minWrites = 2048
@@ -155,195 +218,285 @@ func (r *writeRate) limit(now time.Time) int {
 	return min(max(n, minWrites), maxWrites)
 }
 
-// lease returns the machine with mac, creating it with the next free
-// address when the store does not know it; created reports a new machine.
-//
-// The write of a new machine starts at once. With durable set, lease
-// returns when the machine is in the store (durable, for a DirStore): an
-// ACK or a BOOTP reply must not leave before (RFC 2131 §4.3.1). Without
-// it, lease returns the reserved address while the write goes on, so that
-// an OFFER does not wait for the disk; the REQUEST that follows waits.
-// Many writes in flight let a DirStore share its syncs among them.
-func (a *allocator) lease(ctx context.Context, mac net.HardwareAddr, tmpl pxelator.Machine, durable bool) (m pxelator.Machine, created bool, err error) {
-	if m, err := a.store.ByMAC(ctx, mac); err == nil {
-		return m, false, nil
-	} else if !errors.Is(err, pxelator.ErrNotFound) {
-		return m, false, fmt.Errorf("dhcpd: store: %w", err)
-	}
-	key := string(mac)
-	a.mu.Lock()
-	if p, ok := a.pending[key]; ok {
-		a.mu.Unlock()
-		if !durable {
-			return p.offer, false, nil
-		}
-		select {
-		case <-p.done:
-			return p.m, false, p.err
-		case <-ctx.Done():
-			return pxelator.Machine{}, false, ctx.Err()
-		}
-	}
-	// The store may have got the machine between ByMAC and the lock.
-	if m, err := a.store.ByMAC(ctx, mac); err == nil {
-		a.mu.Unlock()
-		return m, false, nil
-	}
-	ip, err := a.reserveLocked(ctx)
-	if err != nil {
-		a.mu.Unlock()
-		return pxelator.Machine{}, false, err
-	}
-	p := &allocation{done: make(chan struct{}), offer: tmpl.Clone()}
-	p.offer.MAC, p.offer.IP = mac, addr(ip)
-	a.pending[key] = p
-	a.mu.Unlock()
-
-	if durable {
-		select {
-		case a.writes <- struct{}{}:
-		case <-ctx.Done():
-			a.finish(key, p, pxelator.Machine{}, ctx.Err(), ip)
-			return pxelator.Machine{}, false, ctx.Err()
-		}
-	} else {
-		admitted := false
-		if len(a.writes) < a.rate.limit(time.Now()) {
-			select {
-			case a.writes <- struct{}{}:
-				admitted = true
-			default:
-			}
-		}
-		if !admitted { // the store is behind: an OFFER now would only wait
-			a.finish(key, p, pxelator.Machine{}, ErrBusy, ip)
-			return pxelator.Machine{}, false, ErrBusy
-		}
-	}
-	wctx := context.WithoutCancel(ctx)
-	write := func() {
-		a.puts <- struct{}{}
-		m, err := a.create(wctx, p.offer, ip)
-		<-a.puts
-		<-a.writes
-		a.rate.done(time.Now())
-		if err != nil && !durable {
-			a.log.Error("dhcpd: writing a new machine", "mac", mac.String(), "ip", p.offer.IP, "err", err)
-		}
-		a.finish(key, p, m, err, ip)
-	}
-	if !durable {
-		a.inflight.Add(1)
-		go func() {
-			defer a.inflight.Done()
-			write()
-		}()
-		return p.offer, true, nil
-	}
-	write()
-	return p.m, p.err == nil, p.err
-}
-
-// waitFor returns, for a MAC whose new machine is being written, a
-// function that waits for the write and returns the machine; else nil.
-func (a *allocator) waitFor(mac net.HardwareAddr) func(context.Context) (pxelator.Machine, error) {
-	a.mu.Lock()
-	p, ok := a.pending[string(mac)]
-	a.mu.Unlock()
-	if !ok {
-		return nil
-	}
-	return func(ctx context.Context) (pxelator.Machine, error) {
-		select {
-		case <-p.done:
-			return p.m, p.err
-		case <-ctx.Done():
-			return pxelator.Machine{}, ctx.Err()
-		}
-	}
-}
-
-// finish publishes the outcome of an allocation.
-func (a *allocator) finish(key string, p *allocation, m pxelator.Machine, err error, ip uint32) {
-	p.m, p.err = m, err
-	a.mu.Lock()
-	delete(a.pending, key)
-	delete(a.reserved, ip)
-	a.mu.Unlock()
-	close(p.done)
-}
-
-// create puts m in the store at the reserved address ip, moving on to
-// another address when someone else took ip in the meantime.
-func (a *allocator) create(ctx context.Context, m pxelator.Machine, ip uint32) (pxelator.Machine, error) {
-	for try := range 8 {
-		if try > 0 {
-			var err error
-			if ip, err = a.reserve(ctx); err != nil {
-				return pxelator.Machine{}, err
-			}
-		}
-		m.IP = addr(ip)
-		err := a.store.Put(ctx, m)
-		if try > 0 {
-			a.mu.Lock()
-			delete(a.reserved, ip)
-			a.mu.Unlock()
-		}
-		if err == nil {
-			return m, nil
-		}
-		if !errors.Is(err, pxelator.ErrConflict) {
-			return pxelator.Machine{}, fmt.Errorf("dhcpd: store: %w", err)
-		}
-	}
-	return pxelator.Machine{}, fmt.Errorf("dhcpd: no address for %v: the store keeps refusing", m.MAC)
-}
-
-// move puts machine m at a new address.
-func (a *allocator) move(ctx context.Context, m pxelator.Machine) (pxelator.Machine, error) {
-	ip, err := a.reserve(ctx)
-	if err != nil {
-		return m, err
-	}
-	defer func() {
-		a.mu.Lock()
-		delete(a.reserved, ip)
-		a.mu.Unlock()
-	}()
-	return a.create(ctx, m, ip)
-}
-
-// reserve returns the next address that is in no machine's hands.
-func (a *allocator) reserve(ctx context.Context) (uint32, error) {
+// offer returns the address offered to mac, a MAC the store does not
+// know: the one it holds already, else a new hold.
+func (a *allocator) offer(ctx context.Context, mac net.HardwareAddr, now time.Time) (netip.Addr, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.reserveLocked(ctx)
+	if h := a.byMAC[string(mac)]; h != nil {
+		if !h.writing { // asked again: the offer starts over, the newest
+			h.until = now.Add(a.hold)
+			a.offers.remove(h)
+			a.offers.push(h)
+		}
+		return addr(h.ip), nil
+	}
+	// Its write may have ended between the caller's lookup and the lock.
+	if m, err := a.store.ByMAC(ctx, mac); err == nil {
+		return m.IP, nil
+	}
+	h := &hold{mac: slices.Clone(mac), until: now.Add(a.hold)}
+	ip, ok := a.freeLocked(ctx, now, false)
+	if !ok && a.offers.head == nil && len(a.spare) == 0 && !now.Before(a.spareTill) {
+		// The machines the last scan found to take back are used up:
+		// look for more now, not after fullRetry.
+		ip, ok = a.freeLocked(ctx, now, true)
+	}
+	switch {
+	case ok:
+		h.ip = ip
+	case a.offers.head != nil: // the oldest offer gives way
+		old := a.offers.head
+		a.dropLocked(old)
+		h.ip, h.victim = old.ip, old.victim
+	default:
+		ip, victim, ok := a.spareLocked(ctx, now)
+		if !ok {
+			return netip.Addr{}, ErrPoolFull
+		}
+		h.ip, h.victim = ip, victim
+	}
+	a.held[h.ip] = h
+	a.byMAC[string(h.mac)] = h
+	a.offers.push(h)
+	return addr(h.ip), nil
 }
 
-// reserveLocked is reserve with a.mu held.
-func (a *allocator) reserveLocked(ctx context.Context) (uint32, error) {
-	if time.Now().Before(a.fullTill) {
-		return 0, ErrPoolFull
+// freeLocked returns the next address after the cursor that is in no
+// one's hands. When there is none it scans no more until fullRetry has
+// passed (or a quarantine it met ends) unless forced, and keeps the
+// machines it can take back for spareLocked; when there are none of
+// those either, it is not forced again before then.
+func (a *allocator) freeLocked(ctx context.Context, now time.Time, force bool) (uint32, bool) {
+	if now.Before(a.fullTill) && !force {
+		return 0, false
 	}
-	size := uint64(a.last-a.first) + 1
-	for range size {
+	till := now.Add(fullRetry)
+	var spare []uint32
+	for range uint64(a.last-a.first) + 1 {
 		ip := a.next
 		if a.next == a.last {
 			a.next = a.first
 		} else {
 			a.next++
 		}
-		if a.reserved[ip] || a.declined[ip] || addr(ip) == a.server || a.reservedByNetwork(ip) {
+		if addr(ip) == a.server || a.reservedByNetwork(ip) {
 			continue
 		}
-		if _, err := a.store.ByIP(ctx, addr(ip)); errors.Is(err, pxelator.ErrNotFound) {
-			a.reserved[ip] = true
-			return ip, nil
+		if h := a.held[ip]; h != nil {
+			if h.writing || now.Before(h.until) {
+				continue
+			}
+			a.dropLocked(h) // a lapsed offer
+		}
+		if t, ok := a.declined[ip]; ok {
+			if now.Before(t) {
+				if t.Before(till) {
+					till = t
+				}
+				continue
+			}
+			delete(a.declined, ip)
+		}
+		m, err := a.store.ByIP(ctx, addr(ip))
+		if errors.Is(err, pxelator.ErrNotFound) {
+			return ip, true
+		}
+		if err == nil && a.reclaimable(m, now) {
+			spare = append(spare, ip)
 		}
 	}
-	a.fullTill = time.Now().Add(fullRetry)
-	return 0, ErrPoolFull
+	a.fullTill, a.spare = till, spare
+	if len(spare) == 0 {
+		a.spareTill = till
+	}
+	return 0, false
+}
+
+// spareLocked returns the address of a machine to take back, and its
+// MAC, from those the last full scan found.
+func (a *allocator) spareLocked(ctx context.Context, now time.Time) (uint32, net.HardwareAddr, bool) {
+	for len(a.spare) > 0 {
+		ip := a.spare[0]
+		a.spare = a.spare[1:]
+		if a.held[ip] != nil {
+			continue
+		}
+		if m, err := a.store.ByIP(ctx, addr(ip)); err == nil && a.reclaimable(m, now) {
+			return ip, m.MAC, true
+		}
+	}
+	return 0, nil, false
+}
+
+// dhcpOwn reports whether m is a machine of this range that DHCP created
+// and nobody touched: AttrCreated is all it has.
+func (a *allocator) dhcpOwn(m pxelator.Machine) bool {
+	if m.Server != a.server || m.Hostname != "" || m.Profile != "" || !a.inRange(m.IP) {
+		return false
+	}
+	n := 0
+	for k := range m.Attrs() {
+		if n++; k != AttrCreated {
+			return false
+		}
+	}
+	return n == 1
+}
+
+// reclaimable reports whether m is DHCP's own and its lease has run out.
+func (a *allocator) reclaimable(m pxelator.Machine, now time.Time) bool {
+	if !a.dhcpOwn(m) {
+		return false
+	}
+	end := a.start.Add(a.leaseTime)
+	if l, ok := a.leases.get(m.MAC); ok {
+		end = l.until
+	}
+	return now.After(end)
+}
+
+// take turns the address a new MAC REQUESTs into a write: its offer, or
+// another address of the range that is free. want may be invalid for
+// the address offered. It fails with errTaken when the address is not
+// the MAC's to have, and with errWriting when the MAC is being written.
+func (a *allocator) take(ctx context.Context, mac net.HardwareAddr, want netip.Addr, now time.Time) (*hold, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if h := a.byMAC[string(mac)]; h != nil {
+		switch {
+		case h.writing:
+			return nil, errWriting
+		case !want.IsValid() || addr(h.ip) == want:
+			a.offers.remove(h)
+			h.writing = true
+			return h, nil
+		}
+		a.dropLocked(h) // it asks for another address than it was offered
+	} else if _, err := a.store.ByMAC(ctx, mac); err == nil {
+		return nil, errWriting // written between the caller's lookup and the lock
+	}
+	if !a.inRange(want) || want == a.server || a.reservedByNetwork(u32(want)) {
+		return nil, errTaken
+	}
+	ip := u32(want)
+	if h := a.held[ip]; h != nil {
+		if h.writing || now.Before(h.until) {
+			return nil, errTaken
+		}
+		a.dropLocked(h)
+	}
+	if t, ok := a.declined[ip]; ok && now.Before(t) {
+		return nil, errTaken
+	}
+	if _, err := a.store.ByIP(ctx, want); !errors.Is(err, pxelator.ErrNotFound) {
+		return nil, errTaken
+	}
+	h := &hold{mac: slices.Clone(mac), ip: ip, writing: true}
+	a.held[ip] = h
+	a.byMAC[string(h.mac)] = h
+	return h, nil
+}
+
+// release turns a write that was not admitted back into an offer.
+func (a *allocator) release(h *hold, now time.Time) {
+	a.mu.Lock()
+	h.writing = false
+	h.until = now.Add(a.hold)
+	a.offers.push(h)
+	a.mu.Unlock()
+}
+
+// dropLocked forgets h.
+func (a *allocator) dropLocked(h *hold) {
+	if a.held[h.ip] == h {
+		delete(a.held, h.ip)
+	}
+	if a.byMAC[string(h.mac)] == h {
+		delete(a.byMAC, string(h.mac))
+	}
+	if !h.writing {
+		a.offers.remove(h)
+	}
+}
+
+// admit reports whether a new machine may be written now: no more are in
+// flight than the store completes in writeLatency. An admitted write
+// must follow.
+func (a *allocator) admit(now time.Time) bool {
+	if len(a.writes) >= a.rate.limit(now) {
+		return false
+	}
+	select {
+	case a.writes <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// written is the outcome of a write.
+type written struct {
+	m         pxelator.Machine
+	reclaimed net.HardwareAddr // the expired machine taken back for it, or nil
+	err       error
+}
+
+// write puts m, a new machine, in the store at the address of h, which
+// take returned and admit admitted, and then calls done, from another
+// goroutine: REQUESTs written at once share the store's syncs.
+func (a *allocator) write(ctx context.Context, h *hold, m pxelator.Machine, done func(written)) {
+	a.inflight.Add(1)
+	go func() {
+		defer a.inflight.Done()
+		a.puts <- struct{}{}
+		w := a.create(context.WithoutCancel(ctx), h, m)
+		<-a.puts
+		<-a.writes
+		a.rate.done(time.Now())
+		a.mu.Lock()
+		a.dropLocked(h)
+		a.mu.Unlock()
+		done(w)
+	}()
+}
+
+// create puts m in the store at h's address, taking back the expired
+// machine there first, if any.
+func (a *allocator) create(ctx context.Context, h *hold, m pxelator.Machine) written {
+	m.IP = addr(h.ip)
+	w := written{m: m}
+	if h.victim != nil {
+		old, err := a.store.ByMAC(ctx, h.victim)
+		if err == nil && old.IP == m.IP {
+			if !a.reclaimable(old, time.Now()) { // renewed or touched since the offer
+				w.err = errTaken
+				return w
+			}
+			if err := a.store.Delete(ctx, h.victim); err != nil && !errors.Is(err, pxelator.ErrNotFound) {
+				w.err = fmt.Errorf("dhcpd: store: %w", err)
+				return w
+			}
+			a.leases.drop(h.victim)
+			w.reclaimed = h.victim
+		}
+	}
+	if err := a.store.Put(ctx, m); errors.Is(err, pxelator.ErrConflict) {
+		w.err = errTaken // someone took the address in the meantime
+	} else if err != nil {
+		w.err = fmt.Errorf("dhcpd: store: %w", err)
+	}
+	return w
+}
+
+// quarantine keeps ip from being handed out until till.
+func (a *allocator) quarantine(ip netip.Addr, till time.Time) {
+	if !a.inRange(ip) {
+		return
+	}
+	a.mu.Lock()
+	a.declined[u32(ip)] = till
+	a.mu.Unlock()
 }
 
 // reservedByNetwork reports the network and broadcast addresses of the
@@ -357,13 +510,40 @@ func (a *allocator) reservedByNetwork(ip uint32) bool {
 	return ip == net || ip == bcast
 }
 
-// decline marks ip as in use by something that is not a machine of ours:
-// it is not handed out again by this allocator.
-func (a *allocator) decline(ip netip.Addr) {
-	if !a.inRange(ip) {
-		return
+// leaseBook remembers, by MAC, the lease this server last ACKed: the
+// address and when it ends. It is in memory only: after a start, the
+// machines' leases are taken to end one lease time later.
+type leaseBook struct {
+	mu sync.Mutex
+	m  map[string]*lease
+}
+
+type lease struct {
+	ip    netip.Addr
+	until time.Time
+}
+
+func (b *leaseBook) set(mac net.HardwareAddr, ip netip.Addr, until time.Time) {
+	b.mu.Lock()
+	if l, ok := b.m[string(mac)]; ok { // an ACK of a known lease allocates nothing
+		l.ip, l.until = ip, until
+	} else {
+		b.m[string(mac)] = &lease{ip: ip, until: until}
 	}
-	a.mu.Lock()
-	a.declined[u32(ip)] = true
-	a.mu.Unlock()
+	b.mu.Unlock()
+}
+
+func (b *leaseBook) get(mac net.HardwareAddr) (lease, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if l, ok := b.m[string(mac)]; ok {
+		return *l, true
+	}
+	return lease{}, false
+}
+
+func (b *leaseBook) drop(mac net.HardwareAddr) {
+	b.mu.Lock()
+	delete(b.m, string(mac))
+	b.mu.Unlock()
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 
 	"github.com/pxelator/pxelator"
+	"github.com/pxelator/pxelator/dhcpd"
 	"github.com/pxelator/pxelator/dhcpd/dhcptest"
 	"github.com/pxelator/pxelator/memstore"
 )
@@ -45,20 +46,16 @@ func TestAllocationDoesNotScan(t *testing.T) {
 	h := newHandler(t, store, testConfig("10.77.0.100", "10.77.250.250"))
 	const news = 100
 	for i := range news {
-		p, _ := dhcpv4.NewDiscovery(macN(existing+i), dhcptest.IPXEBIOS()...)
-		w := &dhcptest.ResponseRecorder{}
-		h.ServeDHCP(ctx, w, dhcptest.NewRequest(p))
-		if len(w.Replies()) != 1 {
-			t.Fatalf("new machine %d: no offer", i)
+		_, ack := dora(t, h, macN(existing+i), nil)
+		if ack == nil {
+			t.Fatalf("new machine %d: no ACK", i)
 		}
-		if got, want := w.Replies()[0].YourIPAddr.String(), ip.String(); got != want {
+		if got, want := ack.YourIPAddr.String(), ip.String(); got != want {
 			t.Fatalf("new machine %d got %s, want %s", i, got, want)
 		}
 		ip = ip.Next()
 	}
-	if err := h.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
+	// One lookup for the OFFER, one for the REQUEST.
 	if n := store.byIP.Load(); n > 2*news {
 		t.Errorf("%d lookups by IP for %d new machines on a store of %d", n, news, existing)
 	}
@@ -67,8 +64,9 @@ func TestAllocationDoesNotScan(t *testing.T) {
 	}
 }
 
-// TestStoreBehind: while the store holds many writes, new MACs are not
-// offered (they will ask again) and known machines are still served.
+// TestStoreBehind: while the store holds many writes, the REQUESTs of
+// new machines are not taken (they will ask again), and known machines
+// are still served.
 func TestStoreBehind(t *testing.T) {
 	ctx := context.Background()
 	mem := memstore.New()
@@ -77,29 +75,38 @@ func TestStoreBehind(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := &gatedStore{Store: mem, gate: make(chan struct{})}
-	h := newHandler(t, store, testConfig("10.77.0.100", "10.77.250.250"))
-	discoverFrom := func(mac int) int {
-		p, _ := dhcpv4.NewDiscovery(macN(mac))
+	cfg := testConfig("10.77.0.100", "10.77.250.250")
+	cfg.Limit = dhcpd.Limit{Burst: -1}
+	h := newHandler(t, store, cfg)
+	discoverFrom := func(mac int) []*dhcpv4.DHCPv4 {
 		w := &dhcptest.ResponseRecorder{}
-		h.ServeDHCP(ctx, w, dhcptest.NewRequest(p))
-		return len(w.Replies())
+		h.ServeDHCP(ctx, w, newReq(t, dhcpv4.MessageTypeDiscover, macN(mac)))
+		return w.Replies()
 	}
-	offered := 0
-	for i := range 5000 {
-		offered += discoverFrom(i)
+	const n = 5000
+	acks := &dhcptest.ResponseRecorder{}
+	for i := range n {
+		offers := discoverFrom(i)
+		if len(offers) != 1 {
+			t.Fatalf("DISCOVER %d: %d replies", i, len(offers))
+		}
+		r, _ := dhcpv4.NewRequestFromOffer(offers[0])
+		h.ServeDHCP(ctx, acks, dhcptest.NewRequest(r))
 	}
-	if st := h.Stats(); offered == 5000 || st.Busy != uint64(5000-offered) || st.NewMachines != uint64(offered) {
-		t.Errorf("%d of 5000 offered with every write held; stats %+v", offered, st)
+	st := h.Stats()
+	taken := n - int(st.Busy)
+	if st.Busy == 0 || taken == 0 || len(acks.Replies()) != 0 {
+		t.Errorf("%d REQUESTs with every write held: %d taken, %d ACKed already; stats %+v", n, taken, len(acks.Replies()), st)
 	}
-	if discoverFrom(1<<20) != 1 {
+	if len(discoverFrom(1<<20)) != 1 {
 		t.Error("known machine not served while the store is behind")
 	}
 	close(store.gate)
 	if err := h.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if ms, _ := mem.List(ctx); len(ms) != offered+1 {
-		t.Errorf("%d machines stored, want %d", len(ms), offered+1)
+	if ms, _ := mem.List(ctx); len(ms) != taken+1 || len(acks.Replies()) != taken || h.Stats().NewMachines != uint64(taken) {
+		t.Errorf("%d machines stored and %d ACKs, want %d", len(ms), len(acks.Replies()), taken)
 	}
 }
 
@@ -135,17 +142,17 @@ func TestAddressTakenDuringWrite(t *testing.T) {
 	d, _ := dhcpv4.NewDiscovery(testMAC)
 	offer := serve(d)
 	r, _ := dhcpv4.NewRequestFromOffer(offer)
+	nak := serve(r)
+	// The offered address went to someone else while the machine was
+	// written: the REQUEST is refused, nothing is written, and the client
+	// starting over gets the next address.
+	if _, err := store.ByMAC(ctx, testMAC); err == nil || offer.YourIPAddr.String() != "10.77.0.100" || nak.MessageType() != dhcpv4.MessageTypeNak {
+		t.Errorf("offer %v, answer %v, machine lookup %v", offer.YourIPAddr, nak.MessageType(), err)
+	}
+	again := serve(d)
+	r, _ = dhcpv4.NewRequestFromOffer(again)
 	ack := serve(r)
-	m, err := store.ByMAC(ctx, testMAC)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The offered address went to someone else: the REQUEST for it is
-	// refused, and the machine's own address is the next one.
-	if offer.YourIPAddr.String() != "10.77.0.100" || ack.MessageType() != dhcpv4.MessageTypeNak || m.IP.String() != "10.77.0.101" {
-		t.Errorf("offer %v, answer %v, machine %v", offer.YourIPAddr, ack.MessageType(), m)
-	}
-	if again := serve(d); again.YourIPAddr.String() != "10.77.0.101" {
-		t.Errorf("second offer %v", again.YourIPAddr)
+	if m, err := store.ByMAC(ctx, testMAC); err != nil || ack.MessageType() != dhcpv4.MessageTypeAck || m.IP.String() != "10.77.0.101" {
+		t.Errorf("second try: offer %v, answer %v, machine %v %v", again.YourIPAddr, ack.MessageType(), m, err)
 	}
 }

@@ -29,6 +29,9 @@ func ExampleStoreHandler() {
 		ServerIP: netip.MustParseAddr("10.77.0.1"),
 		First:    netip.MustParseAddr("10.77.0.100"),
 		Last:     netip.MustParseAddr("10.77.0.199"),
+		// The test client is its own relay agent on loopback: relayed
+		// requests are answered only from the relays listed.
+		Relays: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -49,6 +49,9 @@ func FuzzServeDHCP(f *testing.F) {
 			return
 		}
 		req.Peer = netip.MustParseAddrPort("0.0.0.0:68")
+		if req.Relay.IsValid() && len(b)%2 == 0 { // from a configured relay, or a forged one
+			req.Peer = netip.MustParseAddrPort("127.0.0.1:67")
+		}
 		req.Local = netip.MustParseAddrPort("255.255.255.255:67")
 		for _, h := range []dhcpd.Handler{h, proxy} {
 			w := &dhcptest.ResponseRecorder{}

@@ -54,6 +54,8 @@ type Server struct {
 	// audit document.
 	Recorder audit.Recorder
 	// Logger receives errors and bad packets; nil means slog.Default().
+	// A line that packets cause is written at most once per 10 s, with
+	// the count of those held back.
 	Logger *slog.Logger
 
 	track    serve.Tracker
@@ -63,6 +65,8 @@ type Server struct {
 	replies  atomic.Uint64
 	writeErr atomic.Uint64
 	panics   atomic.Uint64
+	badLog   throttle
+	panicLog throttle
 }
 
 // Stats counts what a Server did.
@@ -232,9 +236,7 @@ func (s *Server) handle(ctx context.Context, conn net.PacketConn, pc *ipv4.Packe
 	}
 	req, err := ParseRequest(b)
 	if err != nil {
-		if c := s.bad.Add(1); c&(c-1) == 0 { // log the 1st, 2nd, 4th, 8th, ... only
-			s.logger().Warn("dhcpd: dropping bad packet", "peer", pa, "err", err, "count", c)
-		}
+		s.badLog.log(s.logger(), slog.LevelWarn, "dhcpd: dropping bad packet", "peer", pa, "err", err, "count", s.bad.Add(1))
 		audit.Record(ctx, s.Recorder, audit.Event{Package: "dhcpd", Action: "malformed", IP: pa.Addr(),
 			Fields: map[string]any{"error": err.Error(), "bytes": len(b)}})
 		return
@@ -254,7 +256,7 @@ func (s *Server) handle(ctx context.Context, conn net.PacketConn, pc *ipv4.Packe
 	defer func() {
 		if p := recover(); p != nil {
 			s.panics.Add(1)
-			s.logger().Error("dhcpd: handler panic", "mac", req.MAC().String(), "panic", p, "stack", string(debug.Stack()))
+			s.panicLog.log(s.logger(), slog.LevelError, "dhcpd: handler panic", "mac", req.MAC().String(), "panic", p, "stack", string(debug.Stack()))
 		}
 	}()
 	if s.Handler != nil {

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/insomniacslk/dhcp/iana"
 
@@ -25,6 +26,8 @@ type dhcpSettings struct {
 	proxy               bool
 	workers, burst      int
 	rate                float64
+	relays              string
+	hold, quarantine    time.Duration
 	files               map[iana.Arch]string
 
 	// Resolved from the flags.
@@ -53,8 +56,11 @@ func (s *dhcpSettings) register(fs *flag.FlagSet) {
 	})
 	fs.BoolVar(&s.proxy, "proxy-dhcp", false, "proxy DHCP: only boot information for PXE clients, on the DHCP port and 4011")
 	fs.IntVar(&s.workers, "dhcp-workers", dhcpd.DefaultWorkers, "DHCP requests handled at once")
-	fs.IntVar(&s.burst, "dhcp-new-burst", 0, "new machines an interface or relay may create at once, `N` (0: no limit)")
-	fs.Float64Var(&s.rate, "dhcp-new-rate", 1, "new machines an interface or relay may create per second after the burst")
+	fs.IntVar(&s.burst, "dhcp-new-burst", dhcpd.DefaultBurst, "new machines the clients of an interface, and its relays, may create at once, `N` (0: no limit)")
+	fs.Float64Var(&s.rate, "dhcp-new-rate", dhcpd.DefaultRate, "`N` new machines per second after the burst, per interface")
+	fs.StringVar(&s.relays, "dhcp-relays", "", "answer relayed requests only from the relay agents at `ADDRS` (addresses or prefixes, comma-separated; default: none, relayed requests are dropped)")
+	fs.DurationVar(&s.hold, "dhcp-offer-hold", dhcpd.DefaultOfferHold, "how long an OFFER to a new machine keeps its address for it (in memory; a machine is written when it REQUESTs)")
+	fs.DurationVar(&s.quarantine, "dhcp-quarantine", dhcpd.DefaultQuarantine, "how long a declined address is not handed out")
 }
 
 func (s *dhcpSettings) resolve(set *settings) error {
@@ -84,6 +90,20 @@ func (s *dhcpSettings) resolve(set *settings) error {
 	if s.workers <= 0 {
 		return fmt.Errorf("-dhcp-workers %d: want at least 1", s.workers)
 	}
+	limit := dhcpd.Limit{Burst: s.burst, Rate: s.rate}
+	switch {
+	case s.burst < 0 || s.rate < 0:
+		return fmt.Errorf("-dhcp-new-burst %d -dhcp-new-rate %v: want numbers of 0 or more (burst 0: no limit)", s.burst, s.rate)
+	case s.burst == 0:
+		limit = dhcpd.Limit{Burst: -1}
+	}
+	if s.hold <= 0 || s.quarantine <= 0 {
+		return fmt.Errorf("-dhcp-offer-hold %v -dhcp-quarantine %v: want durations over 0", s.hold, s.quarantine)
+	}
+	relays, err := parseRelays(s.relays)
+	if err != nil {
+		return fmt.Errorf("-dhcp-relays %q: %v", s.relays, err)
+	}
 	boot := bootTable(set.httpBase())
 	switch s.script {
 	case "":
@@ -94,14 +114,17 @@ func (s *dhcpSettings) resolve(set *settings) error {
 	}
 	maps.Copy(boot.Files, s.files)
 	s.cfg = dhcpd.Config{
-		ServerIP:  set.serverIP,
-		Subnet:    s.prefix,
-		First:     s.first,
-		Last:      s.last,
-		LogServer: set.serverIP, // the syslog receiver
-		Proxy:     s.proxy,
-		Limit:     dhcpd.Limit{Burst: s.burst, Rate: s.rate},
-		Boot:      boot,
+		ServerIP:   set.serverIP,
+		Subnet:     s.prefix,
+		First:      s.first,
+		Last:       s.last,
+		LogServer:  set.serverIP, // the syslog receiver
+		Proxy:      s.proxy,
+		Limit:      limit,
+		Relays:     relays,
+		OfferHold:  s.hold,
+		Quarantine: s.quarantine,
+		Boot:       boot,
 	}
 	if set.dns.addr.on() {
 		s.cfg.DNS = []netip.Addr{set.serverIP}
@@ -120,7 +143,33 @@ func (s *dhcpSettings) describe(set *settings) string {
 	if s.proxy {
 		return fmt.Sprintf("proxy DHCP on %s, %s and port %d: boot files for PXE clients, no addresses", where, s.addr.addr, dhcpd.PXEPort)
 	}
-	return fmt.Sprintf("DHCP on %s, %s: new machines get %v-%v of %v", where, s.addr.addr, s.first, s.last, s.prefix)
+	limit := "no limit of new machines"
+	if s.burst > 0 {
+		limit = fmt.Sprintf("at most %d new machines at once, then %g/s, per interface", s.burst, s.rate)
+	}
+	relays := "relayed requests dropped (-dhcp-relays)"
+	if s.cfg.Relays != nil {
+		relays = fmt.Sprintf("relays %v", s.cfg.Relays)
+	}
+	return fmt.Sprintf("DHCP on %s, %s: new machines get %v-%v of %v; %s; %s", where, s.addr.addr, s.first, s.last, s.prefix, limit, relays)
+}
+
+// parseRelays parses -dhcp-relays: addresses and prefixes,
+// comma-separated.
+func parseRelays(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range splitList(v) {
+		if a, err := netip.ParseAddr(f); err == nil {
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a prefix", f)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // newDHCP builds the DHCP service: a handler on the store and a server
@@ -169,7 +218,8 @@ func newDHCP(set *settings, d deps) ([]*service, error) {
 				st, hs := srv.Stats(), h.Stats()
 				d.log.Info("dhcp: stopped", "received", st.Received, "malformed", st.Malformed, "replies", st.Replies,
 					"write_errors", st.WriteErrors, "new_machines", hs.NewMachines, "busy", hs.Busy, "pool_full", hs.PoolFull,
-					"limited", hs.Limited, "naks", hs.NAKs)
+					"limited", hs.Limited, "naks", hs.NAKs, "silent", hs.Silent, "bad_relays", hs.BadRelays, "reclaimed", hs.Reclaimed,
+					"declined", hs.Declined, "declines_ignored", hs.DeclineIgnored, "bad_macs", hs.BadMACs)
 				return errors.Join(errs...)
 			}
 		}

@@ -1,11 +1,15 @@
 // Package dhcptest provides a scripted DHCP and PXE client for tests of
 // DHCP servers, in the spirit of net/http/httptest.
 //
-// A [Client] speaks to a server over UDP from an ephemeral port: it acts
-// as its own relay agent (giaddr is its local address), so the server
-// answers it by unicast and a test needs neither root, nor broadcast, nor
-// port 68. Options let it send exactly what a given firmware sends, for
-// example [IPXEBIOS] for the iPXE ROM of QEMU.
+// A [Client] made by [NewClient] speaks to a server over UDP from an
+// ephemeral port: it acts as its own relay agent (giaddr is its local
+// address), so the server answers it by unicast and a test needs neither
+// root, nor broadcast, nor port 68; the server must take relayed requests
+// from that address (dhcpd.Config.Relays). One made by
+// [NewBroadcastClient] speaks as a machine on the segment does, by
+// broadcast from port 68, as in a network namespace. Options let it send
+// exactly what a given firmware sends, for example [IPXEBIOS] for the
+// iPXE ROM of QEMU.
 package dhcptest
 
 import (
@@ -35,6 +39,7 @@ type Client struct {
 	conn   *net.UDPConn
 	server *net.UDPAddr
 	local  netip.AddrPort
+	relay  bool // the client is its own relay, on a connected socket
 }
 
 // NewClient returns a client for mac that sends to the server at server
@@ -49,23 +54,33 @@ func NewClient(server string, mac net.HardwareAddr, mods ...dhcpv4.Modifier) (*C
 		return nil, fmt.Errorf("dhcptest: %w", err)
 	}
 	return &Client{MAC: mac, Modifiers: mods, conn: conn, server: sa,
-		local: conn.LocalAddr().(*net.UDPAddr).AddrPort()}, nil
+		local: conn.LocalAddr().(*net.UDPAddr).AddrPort(), relay: true}, nil
+}
+
+// NewBroadcastClient returns a client for mac that speaks as a machine on
+// the segment does: its requests have no giaddr and go from conn to
+// 255.255.255.255:67, and it takes the replies broadcast to conn, which
+// must be bound to port 68 with broadcasts allowed (and, where the host
+// has several interfaces, to one of them: SO_BINDTODEVICE). Close closes
+// conn.
+func NewBroadcastClient(conn *net.UDPConn, mac net.HardwareAddr, mods ...dhcpv4.Modifier) *Client {
+	return &Client{MAC: mac, Modifiers: mods, conn: conn, local: conn.LocalAddr().(*net.UDPAddr).AddrPort(),
+		server: &net.UDPAddr{IP: net.IPv4bcast, Port: 67}}
 }
 
 // Close closes the client's socket.
 func (c *Client) Close() error { return c.conn.Close() }
 
-// LocalAddr returns the address replies come to; it is the giaddr of every
-// request.
+// LocalAddr returns the address replies come to; for a client of
+// NewClient it is the giaddr of every request.
 func (c *Client) LocalAddr() netip.AddrPort { return c.local }
 
 // New builds a request of type t (0 for a BOOTP request) with the client's
-// MAC, giaddr and Modifiers, then mods.
+// MAC, giaddr (for a client of NewClient) and Modifiers, then mods.
 func (c *Client) New(t dhcpv4.MessageType, mods ...dhcpv4.Modifier) (*dhcpv4.DHCPv4, error) {
-	all := []dhcpv4.Modifier{
-		dhcpv4.WithHwAddr(c.MAC),
-		dhcpv4.WithGatewayIP(c.local.Addr().AsSlice()),
-		func(d *dhcpv4.DHCPv4) { d.HopCount = 1 },
+	all := []dhcpv4.Modifier{dhcpv4.WithHwAddr(c.MAC)}
+	if c.relay {
+		all = append(all, dhcpv4.WithGatewayIP(c.local.Addr().AsSlice()), func(d *dhcpv4.DHCPv4) { d.HopCount = 1 })
 	}
 	if t != 0 {
 		all = append(all, dhcpv4.WithMessageType(t))
@@ -176,7 +191,13 @@ func answers(p, r *dhcpv4.DHCPv4) bool {
 
 // SendBytes sends b to the server as it is: for malformed packets.
 func (c *Client) SendBytes(b []byte) error {
-	if _, err := c.conn.Write(b); err != nil {
+	var err error
+	if c.relay {
+		_, err = c.conn.Write(b)
+	} else {
+		_, err = c.conn.WriteTo(b, c.server)
+	}
+	if err != nil {
 		return fmt.Errorf("dhcptest: %w", err)
 	}
 	return nil

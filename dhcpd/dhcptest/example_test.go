@@ -22,6 +22,7 @@ func ExampleClient_DORA() {
 		ServerIP: netip.MustParseAddr("192.0.2.1"),
 		First:    netip.MustParseAddr("192.0.2.10"),
 		Last:     netip.MustParseAddr("192.0.2.20"),
+		Relays:   []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, // the client relays its own requests
 	})
 	if err != nil {
 		log.Fatal(err)
