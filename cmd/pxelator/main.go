@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -72,7 +73,12 @@ func run(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger)
 	if err != nil {
 		return errors.Join(err, closeAudit(context.Background()))
 	}
+	stopProfile, err := startProfile(set.cpuprofile)
+	if err != nil {
+		return errors.Join(err, closeAudit(context.Background()))
+	}
 	err = runGroup(ctx, svcs, func(listening []string) { banner(ctx, stdout, set, store, listening) }, shutdownTimeout)
+	stopProfile()
 	if err == nil {
 		fmt.Fprintln(stdout, "pxelator: stopped")
 	}
@@ -98,4 +104,21 @@ func banner(ctx context.Context, w io.Writer, set *settings, store pxelator.Stor
 		fmt.Fprintf(w, "pxelator:   %s\n", l)
 	}
 	fmt.Fprintf(w, "pxelator: listening: %s\n", strings.Join(listening, " "))
+}
+
+// startProfile starts a CPU profile to path, when set, and returns the
+// function that ends it.
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
