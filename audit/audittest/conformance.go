@@ -119,11 +119,13 @@ func want(t *testing.T, events []audit.Event) map[string]audit.Document {
 	var s audit.Sanitizer
 	out := make(map[string]audit.Document)
 	for _, d := range audit.Merge(events) {
-		d, err := s.Document(d)
+		parts, err := s.Documents(d)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[d.ID] = d
+		for _, d := range parts {
+			out[d.ID] = d
+		}
 	}
 	return out
 }
@@ -447,24 +449,50 @@ func testBadDocuments(t *testing.T, b audit.Backend) {
 			"duration": 1500 * time.Millisecond,
 		}}
 	docs := audit.Merge([]audit.Event{ev})
+	// A second of a machine's lines larger than a document may be is
+	// stored in two parts, losing nothing but an entry too large by
+	// itself.
 	tooBig := audit.Merge([]audit.Event{{Time: at(2000), Package: "syslogd", Action: "kern", IP: kioskIP}})[0]
-	for range audit.MaxDocumentBytes/audit.MaxStringBytes + 2 {
-		tooBig.Entries = append(tooBig.Entries, audit.Entry{Time: at(2000), Action: "kern", Fields: map[string]any{"msg": huge}})
+	tooBig.Entries = nil
+	lines := audit.MaxDocumentBytes/audit.MaxStringBytes + 2
+	for i := range lines {
+		tooBig.Entries = append(tooBig.Entries, audit.Entry{Time: at(2000 + i), Action: "kern", Fields: map[string]any{"msg": huge, "n": i}})
 	}
+	hugeEntry := map[string]any{}
+	for i := range audit.MaxDocumentBytes/audit.MaxStringBytes + 1 {
+		hugeEntry[string(rune('a'+i%26))+strings.Repeat("k", i/26)] = huge
+	}
+	tooBig.Entries = append(tooBig.Entries, audit.Entry{Time: at(2500), Action: "kern", Fields: hugeEntry})
 	good := audit.Merge([]audit.Event{{Time: at(3000), Package: "syslogd", Action: "kern", IP: kioskIP}})[0]
 	batch := []audit.Document{docs[0], {}, tooBig, good}
 	if err := b.Insert(ctx, batch); err != nil {
 		t.Fatalf("Insert of bad documents: %v", err)
 	}
 	got := all(t, b, audit.Filter{}, 0)
-	if len(got) != 2 || got[0].ID != good.ID {
-		var ids []string
-		for _, d := range got {
-			ids = append(ids, d.ID)
-		}
-		t.Fatalf("stored %q, want the good and the sanitized document", ids)
+	var ids []string
+	for _, d := range got {
+		ids = append(ids, d.ID)
 	}
-	d := got[1]
+	if len(got) != 4 || got[0].ID != good.ID || got[1].ID != tooBig.ID+audit.PartSeparator+"2" || got[2].ID != tooBig.ID {
+		t.Fatalf("stored %q, want the good document, the large one in two parts and the sanitized one", ids)
+	}
+	n := 0
+	for _, part := range got[1:3] {
+		if part.Hostname != "" || part.IP != kioskIP.String() || part.Package != "syslogd" {
+			t.Errorf("part %s: %+v", part.ID, part)
+		}
+		for _, e := range part.Entries {
+			if e.Fields["msg"] != huge[:audit.MaxStringBytes]+"…" {
+				t.Errorf("part %s: entry %v", part.ID, e.Fields["n"])
+			}
+			n++
+		}
+	}
+	if n != lines || got[1].Entries[0].Fields["n"] != float64(len(got[2].Entries)) || !got[1].Time.Equal(got[1].Entries[0].Time) {
+		t.Errorf("%d entries in the parts (%d and %d), want %d in order; part 2 at %v",
+			n, len(got[2].Entries), len(got[1].Entries), lines, got[1].Time)
+	}
+	d := got[3]
 	if d.Hostname != "bad\uFFFD-host" || d.Entries[0].Action != "kern\uFFFD" {
 		t.Errorf("hostname %q, action %q: want invalid UTF-8 replaced", d.Hostname, d.Entries[0].Action)
 	}
@@ -493,8 +521,8 @@ func testBadDocuments(t *testing.T, b audit.Backend) {
 	}
 	if c, ok := b.(interface{ Sanitized() audit.SanitizeCounts }); ok {
 		n := c.Sanitized()
-		if n.Rejected != 2 || n.InvalidUTF8 != 1 || n.Keys != 1 || n.Truncated != 2 || n.Unencodable != 1 {
-			t.Errorf("Sanitized() = %+v; want 2 rejected, 1 each fixed (2 truncated)", n)
+		if n.Rejected != 2 || n.Split != 1 || n.InvalidUTF8 != 1 || n.Keys != 1 || n.Truncated != 2 || n.Unencodable != 1 {
+			t.Errorf("Sanitized() = %+v; want 2 rejected (a document without id, an entry too large), 1 split, 1 each fixed (2 truncated)", n)
 		}
 	}
 	// The sanitized field names answer queries.
@@ -502,7 +530,7 @@ func testBadDocuments(t *testing.T, b audit.Backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkGroups(t, "count by _where", gs, []audit.Group{{Key: []string{""}, Count: 1}, {Key: []string{"1"}, Count: 1}})
+	checkGroups(t, "count by _where", gs, []audit.Group{{Key: []string{""}, Count: 1 + int64(lines)}, {Key: []string{"1"}, Count: 1}})
 }
 
 func testBatcher(t *testing.T, b audit.Backend) {

@@ -251,8 +251,9 @@ func plainSlice(s []any) []any {
 
 // Insert stores docs with one unordered bulk insert; documents whose id is
 // stored already get their entries appended with one more bulk write.
-// Documents that cannot be stored, by the sanitizer or by the server, are
-// left out and counted. An error means the server could not be reached
+// A document larger than audit.MaxDocumentBytes is stored in parts
+// (see [audit.Sanitizer]); documents that cannot be stored, by the
+// sanitizer or by the server, are left out and counted. An error means the server could not be reached
 // or refused the whole batch; retrying then may append some entries
 // twice.
 func (s *Store) Insert(ctx context.Context, docs []audit.Document) error {
@@ -266,11 +267,13 @@ func (s *Store) Insert(ctx context.Context, docs []audit.Document) error {
 	defer cancel()
 	ms := make([]mdoc, 0, len(docs))
 	for _, d := range docs {
-		d, err := s.san.Document(d)
+		parts, err := s.san.Documents(d)
 		if err != nil {
 			continue // counted by the sanitizer
 		}
-		ms = append(ms, toM(d))
+		for _, d := range parts {
+			ms = append(ms, toM(d))
+		}
 	}
 	if len(ms) == 0 {
 		return nil

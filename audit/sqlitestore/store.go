@@ -116,9 +116,10 @@ func upsert(rows int) string {
 const rowsPerStatement = 64
 
 // Insert stores docs in one transaction; a document whose id is stored
-// already gets the new entries appended. Documents that cannot be stored
-// are left out and counted (see [audit.Sanitizer]); an error means
-// nothing was stored.
+// already gets the new entries appended. A document larger than
+// audit.MaxDocumentBytes is stored in parts, and documents that cannot be
+// stored are left out, each counted (see [audit.Sanitizer]); an error
+// means nothing was stored.
 func (s *Store) Insert(ctx context.Context, docs []audit.Document) error {
 	if len(docs) == 0 {
 		return nil
@@ -141,20 +142,22 @@ func (s *Store) Insert(ctx context.Context, docs []audit.Document) error {
 		clear(inStmt)
 	}
 	for _, d := range docs {
-		d, err := s.san.Document(d)
+		parts, err := s.san.Documents(d)
 		if err != nil {
 			continue // counted by the sanitizer
 		}
-		buf, err := appendEntries(nil, d.Entries)
-		if err != nil {
-			return fmt.Errorf("sqlitestore: insert %s: %w", d.ID, err)
+		for _, d := range parts {
+			buf, err := appendEntries(nil, d.Entries)
+			if err != nil {
+				return fmt.Errorf("sqlitestore: insert %s: %w", d.ID, err)
+			}
+			if inStmt[d.ID] || len(args) == 8*rowsPerStatement {
+				flush()
+			}
+			inStmt[d.ID] = true
+			args = append(args, d.ID, d.Time.UnixNano(), d.Package,
+				nullable(d.IP), nullable(d.MAC), nullable(d.Hostname), len(d.Entries), string(buf))
 		}
-		if inStmt[d.ID] || len(args) == 8*rowsPerStatement {
-			flush()
-		}
-		inStmt[d.ID] = true
-		args = append(args, d.ID, d.Time.UnixNano(), d.Package,
-			nullable(d.IP), nullable(d.MAC), nullable(d.Hostname), len(d.Entries), string(buf))
 	}
 	flush()
 	if len(stmts) == 0 {
