@@ -78,6 +78,7 @@ func TestBackend(t *testing.T, open func(t *testing.T) audit.Backend) {
 	t.Run("BadQueries", func(t *testing.T) { testBadQueries(t, loaded(t, open(t))) })
 	t.Run("BadDocuments", func(t *testing.T) { testBadDocuments(t, open(t)) })
 	t.Run("Batcher", func(t *testing.T) { testBatcher(t, open(t)) })
+	t.Run("Retention", func(t *testing.T) { testRetention(t, open(t)) })
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -563,4 +564,60 @@ func testBatcher(t *testing.T, b audit.Backend) {
 		{Key: []string{"10.0.0.31"}, Count: 4, Sum: 11},
 		{Key: []string{"10.0.0.32"}, Count: 3, Sum: 60},
 	})
+}
+
+// testRetention: Prune removes what is older than MaxAge, then the oldest
+// until the documents take at most MaxBytes, and keeps the rest.
+func testRetention(t *testing.T, b audit.Backend) {
+	ctx := ctxT(t)
+	now := time.Now().Truncate(time.Millisecond)
+	line := strings.Repeat("a kernel line of a booting machine ", 300) // about 10 KB
+	var docs []audit.Document
+	for i := range 200 {
+		age := time.Duration(i) * time.Minute // 0 to 199 minutes old
+		if i >= 100 {
+			age += 24 * time.Hour // half of them a day older
+		}
+		docs = append(docs, audit.Merge([]audit.Event{{Time: now.Add(-age), Package: "syslogd", Action: "kern",
+			IP: netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), Fields: map[string]any{"msg": line}}})...)
+	}
+	for i := 0; i < len(docs); i += 50 {
+		if err := b.Insert(ctx, docs[i:i+50]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kept := func() []audit.Document {
+		t.Helper()
+		return all(t, b, audit.Filter{}, 0)
+	}
+	// The zero Retention removes nothing and measures.
+	p, err := b.Prune(ctx, audit.Retention{})
+	if err != nil || p.Documents != 0 || p.Bytes < 200*int64(len(line)/2) {
+		t.Fatalf("Prune(no retention) = %+v, %v; want nothing removed, at least %d bytes", p, err, 200*len(line)/2)
+	}
+	if p, err = b.Prune(ctx, audit.Retention{MaxAge: 12 * time.Hour}); err != nil || p.Documents != 100 {
+		t.Fatalf("Prune(12h) = %+v, %v; want 100 removed", p, err)
+	}
+	got := kept()
+	if len(got) != 100 || now.Sub(got[len(got)-1].Time) > 12*time.Hour {
+		t.Fatalf("%d documents after Prune(12h), the oldest of %v", len(got), got[len(got)-1].Time)
+	}
+	max := p.Bytes / 2
+	if p, err = b.Prune(ctx, audit.Retention{MaxBytes: max}); err != nil || p.Documents < 10 || p.Documents > 90 || p.Bytes > max {
+		t.Fatalf("Prune(MaxBytes %d) = %+v, %v; want half the documents or so removed, at most %d bytes left", max, p, err, max)
+	}
+	t.Logf("Prune(MaxBytes %d): %d documents removed, %d bytes left", max, p.Documents, p.Bytes)
+	left := kept()
+	if int64(len(left)) != 100-p.Documents {
+		t.Fatalf("%d documents left after removing %d of 100", len(left), p.Documents)
+	}
+	for i, d := range left { // the newest are kept
+		if d.ID != got[i].ID {
+			t.Fatalf("document %d after Prune(MaxBytes) is %s, want %s: the oldest go first", i, d.ID, got[i].ID)
+		}
+	}
+	// Within the bounds, nothing more goes.
+	if p, err := b.Prune(ctx, audit.Retention{MaxAge: 12 * time.Hour, MaxBytes: max}); err != nil || p.Documents != 0 {
+		t.Errorf("Prune within the bounds = %+v, %v; want nothing removed", p, err)
+	}
 }

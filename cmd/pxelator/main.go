@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger)
 		return err
 	}
 	defer store.Close()
-	rec, closeAudit, err := openAudit(ctx, set.auditURI, set.state, log)
+	rec, closeAudit, err := openAudit(ctx, set.auditURI, set.state, set.audit.retention, log)
 	if err != nil {
 		return err
 	}
