@@ -158,4 +158,9 @@ func TestSecretByName(t *testing.T) {
 			t.Errorf("Attrs: %s is not a secret", k)
 		}
 	}
+	// Nor does an error about it.
+	m.Set("amt.password", "hunter2\nsecond line")
+	if err := m.Validate(); err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "amt.password") {
+		t.Errorf("Validate() = %v: want an error naming the attribute, not its value", err)
+	}
 }

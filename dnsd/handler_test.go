@@ -386,8 +386,12 @@ func TestAuditEveryQuery(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.h.HandleCommand("wake", (&counter{}).run)
-	f.ask(t, "udp", "web.pxe", dns.TypeA)
-	f.ask(t, "tcp", "wake.web.do.pxe", dns.TypeA)
+	for _, r := range []*dns.Msg{f.ask(t, "udp", "web.pxe", dns.TypeA), f.ask(t, "tcp", "wake.web.do.pxe", dns.TypeA),
+		f.ask(t, "udp", "web.pxe", dns.TypeANY), f.ask(t, "udp", "12.0.0.10.in-addr.arpa", dns.TypePTR)} {
+		if strings.Contains(r.String(), "s3cret") {
+			t.Errorf("secret in a DNS answer: %s", r)
+		}
+	}
 	for _, e := range f.rec.Events() {
 		if s := fmt.Sprintf("%+v %v", e, e.LogValue()); strings.Contains(s, "s3cret") {
 			t.Errorf("secret in audit event %s", s)

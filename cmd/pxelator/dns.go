@@ -193,7 +193,10 @@ func newDNS(set *settings, d deps) ([]*service, error) {
 		stop: func(ctx context.Context) error {
 			defer h.Close()
 			defer closeQuietly(pc, l) // when Serve never ran
-			return srv.Shutdown(ctx)
+			err := srv.Shutdown(ctx)
+			st := h.Stats()
+			d.log.Info("dns: stopped", "commands", st.Commands, "repeats", st.Repeats, "refused", st.Refused, "bad_tokens", st.BadTokens)
+			return err
 		},
 	}}, nil
 }

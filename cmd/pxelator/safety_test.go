@@ -6,7 +6,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pxelator/pxelator/boot"
 	"github.com/pxelator/pxelator/internal/netnstest"
 )
 
@@ -318,4 +321,52 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestSecretsNotInTemplates: a password written as a plain file (0644) in
+// the conf tree does not reach a boot template, through the store the
+// server opens and the boot files it serves.
+func TestSecretsNotInTemplates(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "conf")
+	machine := filepath.Join(conf, "10.0.0.1", "10.0.0.61")
+	profiles := filepath.Join(dir, "profiles")
+	for path, value := range map[string]string{
+		filepath.Join(machine, "mac"):                    "52:54:00:00:0a:3d",
+		filepath.Join(machine, "profile"):                "kiosk",
+		filepath.Join(machine, "amt.password"):           "hunter2-in-a-template",
+		filepath.Join(machine, "kiosk.on"):               "07:30",
+		filepath.Join(profiles, "kiosk", "pxelinux.cfg"): `on={{.Attr "kiosk.on"}} pw={{.Attr "amt.password"}}`,
+	} {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(value+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set, err := parseFlags([]string{"-conf", conf, "-state", filepath.Join(dir, "state"), "-server-ip", "10.0.0.1", "-dhcp", "off"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := openStore(ctx, set, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	files := &boot.Files{Root: filepath.Join(dir, "tftpboot"), Profiles: profiles, Store: store}
+	f, err := files.Open(ctx, boot.Request{Name: "pxelinux.cfg/01-52-54-00-00-0a-3d", Server: netip.MustParseAddr("10.0.0.1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f.Content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(b)); got != "on=07:30 pw=" {
+		t.Errorf("the template rendered %q, want the password left out", got)
+	}
 }
