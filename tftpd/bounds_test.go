@@ -41,24 +41,6 @@ func oackOptions(pkt []byte) map[string]string {
 // errorPacket ends a transfer from the client's side.
 var errorPacket = []byte{0, 5, 0, 0, 'b', 'y', 'e', 0}
 
-// ask sends pkt to the server port and returns the first reply; the
-// transfer it starts is ended with an ERROR packet when the test ends.
-func ask(t *testing.T, addr *net.UDPAddr, pkt []byte) []byte {
-	t.Helper()
-	conn := clientSocket(t)
-	if _, err := conn.WriteToUDP(pkt, addr); err != nil {
-		t.Fatal(err)
-	}
-	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-	buf := make([]byte, 1024)
-	n, from, err := conn.ReadFromUDP(buf)
-	if err != nil {
-		t.Fatalf("no reply to %q: %v", pkt, err)
-	}
-	conn.WriteToUDP(errorPacket, from)
-	return buf[:n]
-}
-
 // TestClientTimeoutCapped: a client may not make the server wait for it
 // longer than MaxClientTimeout per packet: a timeout above it is left out
 // of the OACK (RFC 2349 lets the server take the option or leave it),
@@ -75,7 +57,7 @@ func TestClientTimeoutCapped(t *testing.T) {
 		{"10", "10"},
 		{"3", "3"},
 	} {
-		opts := oackOptions(ask(t, addr, rrq("pxelinux.0", "timeout", tt.timeout, "tsize", "0")))
+		opts := oackOptions(raw(t, addr, rrq("pxelinux.0", "timeout", tt.timeout, "tsize", "0")))
 		if opts == nil || opts["timeout"] != tt.want || opts["tsize"] == "" {
 			t.Errorf("timeout %s: OACK %v, want timeout %q and tsize", tt.timeout, opts, tt.want)
 		}
