@@ -21,14 +21,35 @@ const (
 	AttrNetboot = "netboot"
 )
 
+// secretSuffixes name the attributes that are secrets by their key,
+// whatever way they are set or read.
+var secretSuffixes = [...]string{"password", "secret", "token"}
+
+// SecretKey reports whether key names a secret by itself: it is
+// "password", "secret" or "token", or ends in ".password", ".secret" or
+// ".token" (in any case), as amt.password and drac.password do. Such an
+// attribute is a secret however it is set: [Machine.Set] marks it, and
+// a store marks it whatever its file's mode.
+func SecretKey(key string) bool {
+	for _, s := range secretSuffixes {
+		if len(key) >= len(s) && strings.EqualFold(key[len(key)-len(s):], s) &&
+			(len(key) == len(s) || key[len(key)-len(s)-1] == '.') {
+			return true
+		}
+	}
+	return false
+}
+
 // redacted replaces the value of a secret attribute in every printed form.
 const redacted = "[secret]"
 
 // Attr is the value of one free attribute of a [Machine].
 type Attr struct {
 	Value string
-	// Secret marks a value that never reaches logs, audit records or web
-	// pages. The dirstore package writes it to a file of mode 0600.
+	// Secret marks a value that never reaches logs, audit records,
+	// templates or web pages. It is set by [Machine.SetSecret], and for
+	// every key that [SecretKey] names a secret, however it is set. The
+	// dirstore package writes it to a file of mode 0600.
 	Secret bool
 }
 
@@ -76,8 +97,9 @@ func (m Machine) Attr(key string) (Attr, bool) {
 // Set sets the attribute key to value. Setting "mac", "hostname" or
 // "profile" sets the field of the same name; a MAC address that does not
 // parse leaves MAC nil, so that Validate reports it. An empty value
-// removes the attribute.
-func (m *Machine) Set(key, value string) { m.set(key, Attr{Value: value}) }
+// removes the attribute. A key that [SecretKey] names a secret
+// (amt.password) is set as a secret, as with SetSecret.
+func (m *Machine) Set(key, value string) { m.set(key, Attr{Value: value, Secret: SecretKey(key)}) }
 
 // SetSecret sets the attribute key to a secret value, such as a BMC
 // password. Secrets are never printed by String or LogValue.

@@ -125,3 +125,42 @@ func TestMachineSecretsNotPrinted(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretByName: keys named *.password, *.secret and *.token are
+// secrets however they are set, so that a password set with Set (as a
+// file of mode 0644 is read) is never printed.
+func TestSecretByName(t *testing.T) {
+	for key, want := range map[string]bool{
+		"amt.password": true, "drac.password": true, "api.secret": true, "web.token": true,
+		"password": true, "secret": true, "token": true, "AMT.Password": true,
+		"amt.address": false, "amt.username": false, "passwords": false, "kiosk.on": false,
+		"token.count": false, "amt.password-hint": false,
+	} {
+		if got := pxelator.SecretKey(key); got != want {
+			t.Errorf("SecretKey(%q) = %v, want %v", key, got, want)
+		}
+	}
+	m := testMachine(t)
+	m.Set("amt.password", "hunter2")
+	m.Set("web.token", "tok-3141")
+	if a, ok := m.Attr("amt.password"); !ok || !a.Secret || a.Value != "hunter2" {
+		t.Errorf("Attr(amt.password) after Set = %+v, %v; want a secret", a, ok)
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("machine", "m", m)
+	for name, out := range map[string]string{"String": m.String(), "%v": fmt.Sprint(m), "slog": logged.String()} {
+		if strings.Contains(out, "hunter2") || strings.Contains(out, "tok-3141") {
+			t.Errorf("%s prints a secret set with Set: %s", name, out)
+		}
+	}
+	for k, a := range m.Attrs() {
+		if !a.Secret {
+			t.Errorf("Attrs: %s is not a secret", k)
+		}
+	}
+	// Nor does an error about it.
+	m.Set("amt.password", "hunter2\nsecond line")
+	if err := m.Validate(); err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "amt.password") {
+		t.Errorf("Validate() = %v: want an error naming the attribute, not its value", err)
+	}
+}

@@ -22,5 +22,15 @@
 // through a [Sanitizer], answer Count and Stats through a [GroupFunc]
 // (adding up in Go with a [Tally] what their database does not), and
 // pass the conformance suite audittest.TestBackend with the same
-// answers.
+// answers. A document larger than [MaxDocumentBytes] (a machine that
+// sends megabytes of lines in one second) is stored in parts, ids
+// <id>#2, <id>#3, ..., rather than dropped.
+//
+// The audit of a busy network grows without end unless something bounds
+// it: every Backend is a [Pruner], which removes the documents older than
+// a [Retention]'s MaxAge and then the oldest while they take more than
+// its MaxBytes, each backend measuring its own size (SQLite's pages in
+// use, MongoDB's collStats data size). [Retain] enforces a Retention at
+// once and then periodically; the reference server keeps 90 days and
+// 1 GiB by default (-audit-max-age, -audit-max-size).
 package audit

@@ -20,6 +20,7 @@ import (
 type Backend interface {
 	Inserter
 	Querier
+	Pruner
 	// Close releases the backend's connections and files.
 	Close() error
 }

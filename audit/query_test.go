@@ -87,13 +87,17 @@ func FuzzSanitize(f *testing.F) {
 		var s audit.Sanitizer
 		d := audit.Document{ID: id, Package: val, Hostname: val, Entries: []audit.Entry{{Action: action,
 			Fields: map[string]any{key: val, key + "n": num, "m": map[string]any{key: []any{val, num}}}}}}
-		out, err := s.Document(d)
+		parts, err := s.Documents(d)
 		if err != nil {
 			if id != "" {
-				t.Fatalf("Document(id %q): %v", id, err)
+				t.Fatalf("Documents(id %q): %v", id, err)
 			}
 			return
 		}
+		if len(parts) != 1 {
+			t.Fatalf("a small document in %d parts", len(parts))
+		}
+		out := parts[0]
 		b, err := json.Marshal(out)
 		if err != nil {
 			t.Fatalf("sanitized document does not encode: %v", err)

@@ -18,29 +18,38 @@ const (
 	// end in "…".
 	MaxStringBytes = 64 << 10
 	// MaxDocumentBytes is the largest document (roughly, as JSON) stored;
-	// larger ones are rejected.
+	// larger ones are split into parts.
 	MaxDocumentBytes = 8 << 20
 	// maxDepth bounds nested fields; deeper values are stored as text.
 	maxDepth = 16
 )
 
+// PartSeparator separates a document's id from the number of a part when
+// the document is split: part 2 of 2026-11-24.10:00:01.syslogd.10.0.0.11
+// is 2026-11-24.10:00:01.syslogd.10.0.0.11#2.
+const PartSeparator = "#"
+
 // Sanitizer makes documents safe for every backend and counts, by reason,
-// what it had to change or reject. Backends run every document through
-// it, so that the same bad input gives the same stored document
+// what it had to change, split or reject. Backends run every document
+// through it, so that the same bad input gives the same stored document
 // everywhere. The zero value is ready to use; it is safe for concurrent
 // use.
 type Sanitizer struct {
-	utf8, keys, truncated, unencodable, rejected atomic.Uint64
+	utf8, keys, truncated, unencodable, split, rejected atomic.Uint64
 }
 
-// SanitizeCounts counts the documents a [Sanitizer] changed or rejected,
-// by reason.
+// SanitizeCounts counts the documents a [Sanitizer] changed, split or
+// rejected, by reason.
 type SanitizeCounts struct {
 	InvalidUTF8 uint64 // strings with invalid UTF-8, stored with U+FFFD
 	Keys        uint64 // field names with '.', a leading '$', or empty, renamed
 	Truncated   uint64 // strings longer than MaxStringBytes, cut
 	Unencodable uint64 // values with no JSON form, stored as text
-	Rejected    uint64 // documents without id or larger than MaxDocumentBytes
+	Split       uint64 // documents larger than MaxDocumentBytes, stored in parts
+	// Rejected counts documents without id, and entries larger than
+	// MaxDocumentBytes by themselves (the rest of their document is
+	// stored).
+	Rejected uint64
 }
 
 // Counts returns the counters.
@@ -50,6 +59,7 @@ func (s *Sanitizer) Counts() SanitizeCounts {
 		Keys:        s.keys.Load(),
 		Truncated:   s.truncated.Load(),
 		Unencodable: s.unencodable.Load(),
+		Split:       s.split.Load(),
 		Rejected:    s.rejected.Load(),
 	}
 }
@@ -63,15 +73,21 @@ const (
 	fixUnencodable
 )
 
-// Document returns a copy of d that every backend can store: strings are
-// valid UTF-8 of at most MaxStringBytes, field names have no '.' and no
+// Documents returns d made safe for every backend: strings are valid
+// UTF-8 of at most MaxStringBytes, field names have no '.' and no
 // leading '$' (both become '_'), and field values are JSON values (nil,
 // bool, float64, string, []any, map[string]any): numbers become float64,
 // other types their JSON form (time.Time an RFC 3339 string, a
-// netip.Addr its text), and values without one their fmt text. It
-// returns an error, and counts the document as rejected, when d has no id
-// or is larger than MaxDocumentBytes.
-func (s *Sanitizer) Document(d Document) (Document, error) {
+// netip.Addr its text), and values without one their fmt text.
+//
+// A document larger than MaxDocumentBytes is not lost: it is returned in
+// parts, in the order of its entries, each of at most MaxDocumentBytes;
+// the first keeps d's id, the others have the id followed by
+// PartSeparator and their number, and each has the time of its first
+// entry. An entry larger than MaxDocumentBytes by itself is left out and
+// counted as rejected. Documents returns an error, and counts the
+// document as rejected, when d has no id.
+func (s *Sanitizer) Documents(d Document) ([]Document, error) {
 	var f fixes
 	size := 0
 	str := func(v string) string {
@@ -80,35 +96,52 @@ func (s *Sanitizer) Document(d Document) (Document, error) {
 		size += len(v) + 8
 		return v
 	}
-	out := Document{
+	head := Document{
 		ID:       str(d.ID),
 		Time:     d.Time,
 		Package:  str(d.Package),
 		IP:       str(d.IP),
 		MAC:      str(d.MAC),
 		Hostname: str(d.Hostname),
-		Entries:  make([]Entry, len(d.Entries)),
 	}
-	for i, e := range d.Entries {
-		out.Entries[i] = Entry{Time: e.Time, Action: str(e.Action)}
+	if head.ID == "" {
+		s.count(f)
+		s.rejected.Add(1)
+		return nil, errorf("document without id")
+	}
+	headSize := size
+	parts := []Document{head}
+	parts[0].Entries = make([]Entry, 0, len(d.Entries))
+	partSize := headSize // of the last part
+	for _, e := range d.Entries {
+		size = 48
+		out := Entry{Time: e.Time, Action: str(e.Action)}
 		if len(e.Fields) > 0 {
 			m, fx, n := cleanMap(e.Fields, 0)
 			f |= fx
 			size += n
-			out.Entries[i].Fields = m
+			out.Fields = m
 		}
-		size += 48
+		if headSize+size > MaxDocumentBytes {
+			s.rejected.Add(1)
+			continue
+		}
+		last := &parts[len(parts)-1]
+		if len(last.Entries) > 0 && partSize+size > MaxDocumentBytes {
+			next := head
+			next.ID = head.ID + PartSeparator + strconv.Itoa(len(parts)+1)
+			next.Time = e.Time
+			parts = append(parts, next)
+			last, partSize = &parts[len(parts)-1], headSize
+		}
+		last.Entries = append(last.Entries, out)
+		partSize += size
 	}
 	s.count(f)
-	if out.ID == "" {
-		s.rejected.Add(1)
-		return Document{}, errorf("document without id")
+	if len(parts) > 1 {
+		s.split.Add(1)
 	}
-	if size > MaxDocumentBytes {
-		s.rejected.Add(1)
-		return Document{}, errorf("document %s: about %d bytes, more than %d", out.ID, size, MaxDocumentBytes)
-	}
-	return out, nil
+	return parts, nil
 }
 
 func (s *Sanitizer) count(f fixes) {

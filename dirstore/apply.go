@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/pxelator/pxelator"
 )
 
 // maxQueued bounds the changes journaled but not yet in the machine
@@ -247,7 +249,7 @@ func writeTemp(serverDir, name string, files []fileValue) (string, error) {
 	}
 	for _, f := range files {
 		mode := os.FileMode(0o644)
-		if f.Secret {
+		if f.Secret || pxelator.SecretKey(f.Key) { // a journal of before keys made secrets
 			mode = 0o600
 		}
 		if err := writeFile(filepath.Join(tmp, f.Key), f.Value+"\n", mode); err != nil {

@@ -5,25 +5,41 @@
 //	<dir>/<server-ip>/<machine-ip>/hostname   kiosk-01
 //	<dir>/<server-ip>/<machine-ip>/<key>      one value per file, one line
 //
-// Secret attributes are files of mode 0600 (and a file of mode 0600 is a
-// secret; on Windows, where files keep no such mode, every attribute read
-// from disk counts as a secret, so that none is ever printed). Writes are atomic and durable: a change is first appended to a
-// journal (<dir>/.journal, mode 0600, kept out of git by a <dir>/.gitignore
-// made when there is none) and synced there, one sync shared by the
-// writers that arrive together, and the write returns. Behind it, in the
-// order they were made, the changes are written to the machine
-// directories, each to a hidden directory beside its machine and renamed
-// into place, so a reader never sees half a machine ([Store.Flush] waits
-// for them). Every few seconds a checkpoint makes the directories durable
-// with one syncfs(2), while writers go on with a new journal, and then
-// removes the old one. A crash loses no change that returned: the next
-// open replays the journal and tidies up what the crash left. (A hand
-// edit made in the seconds before a crash, to a machine the store itself
-// had just changed, may be undone by the replay.) Lookups are answered
-// from an in-memory index; changes made on disk by hand or by git are
-// picked up without a restart (see [Options.NoWatch]). A file that makes
-// no sense (a bad MAC, two machines claiming one MAC or IP) is reported
-// with its path and skipped.
+// Secret attributes are files of mode 0600. A key that
+// pxelator.SecretKey names a secret (amt.password, *.secret, *.token) is
+// one whatever its file's mode; such a file that others may read, as
+// echo or a git checkout leaves it (0644), is reported by its path and
+// made mode 0600 (the value is read all the same, so the machine keeps
+// working; the report names the file, never the value). A file of mode
+// 0600 is a secret too, whatever its name, but git does not keep modes:
+// name secrets by those suffixes. On Windows, where files keep no such
+// mode, every attribute read from disk counts as a secret, so that none
+// is ever printed.
+//
+// The root's .gitignore, written when there is none and completed when
+// it lacks them, keeps out of git the journal, the files of secret keys
+// and an audit database in the root (*.db): git add of the tree never
+// commits a password. A clone of the tree therefore has the machines
+// without their secrets; write them again in the clone (echo pw >
+// conf/<server-ip>/<machine-ip>/amt.password) and the store picks them
+// up as it does any edit.
+//
+// Writes are atomic and durable: a change is first appended to a journal
+// (<dir>/.journal, mode 0600, kept out of git by the .gitignore) and
+// synced there, one sync shared by the writers that arrive together, and
+// the write returns. Behind it, in the order they were made, the changes
+// are written to the machine directories, each to a hidden directory
+// beside its machine and renamed into place, so a reader never sees half a
+// machine ([Store.Flush] waits for them). Every few seconds a checkpoint
+// makes the directories durable with one syncfs(2), while writers go on
+// with a new journal, and then removes the old one. A crash loses no
+// change that returned: the next open replays the journal and tidies up
+// what the crash left. (A hand edit made in the seconds before a crash, to
+// a machine the store itself had just changed, may be undone by the
+// replay.) Lookups are answered from an in-memory index; changes made on
+// disk by hand or by git are picked up without a restart (see
+// [Options.NoWatch]). A file that makes no sense (a bad MAC, two machines
+// claiming one MAC or IP) is reported with its path and skipped.
 package dirstore
 
 import (
@@ -37,6 +53,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -123,10 +140,8 @@ func Open(ctx context.Context, dir string, opts *Options) (*Store, error) {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("dirstore: %w", err)
 	}
-	// The journal holds secrets for a moment: keep it out of git.
-	ignore := filepath.Join(s.dir, ".gitignore")
-	if _, err := os.Lstat(ignore); errors.Is(err, fs.ErrNotExist) {
-		os.WriteFile(ignore, []byte("/"+journalName+"\n/"+journalName+journal.AsideSuffix+"\n"), 0o644)
+	if err := s.ignoreSecrets(); err != nil {
+		s.log.Warn("dirstore: cannot keep secrets out of git", "err", err)
 	}
 	s.applier = newApplier(s)
 	j, err := journal.Open(filepath.Join(s.dir, journalName), s.applier.enqueue)
@@ -158,6 +173,78 @@ func Open(ctx context.Context, dir string, opts *Options) (*Store, error) {
 	}
 	return s, nil
 }
+
+// gitIgnored are the lines of the root's .gitignore that keep out of git
+// what must not be committed: the journal (it holds secrets for a
+// moment), the files of secret attributes (see [pxelator.SecretKey]) and
+// an audit database kept in the tree.
+func gitIgnored() []string {
+	lines := []string{"/" + journalName, "/" + journalName + journal.AsideSuffix}
+	for _, name := range []string{"password", "secret", "token"} {
+		p := anyCase(name)
+		lines = append(lines, p, "*."+p)
+	}
+	for _, ext := range []string{"db", "db-wal", "db-shm", "db-journal"} {
+		lines = append(lines, "/*."+ext) // in the root only: a key may end in .db
+	}
+	return lines
+}
+
+// anyCase returns the gitignore pattern that matches s in any case:
+// "[Pp][Aa]...".
+func anyCase(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		b.WriteString("[" + strings.ToUpper(string(c)) + string(c) + "]")
+	}
+	return b.String()
+}
+
+// ignoreSecrets makes sure the root's .gitignore has the gitIgnored
+// lines: it writes one when there is none, and adds to one of the user's
+// the lines it lacks.
+func (s *Store) ignoreSecrets() error {
+	p := filepath.Join(s.dir, ".gitignore")
+	old, err := os.ReadFile(p)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	have := make(map[string]bool)
+	for l := range strings.Lines(string(old)) {
+		have[strings.TrimSpace(l)] = true
+	}
+	var add []string
+	for _, l := range gitIgnored() {
+		if !have[l] {
+			add = append(add, l)
+		}
+	}
+	if len(add) == 0 {
+		return nil
+	}
+	b := append([]byte(nil), old...)
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		b = append(b, '\n')
+	}
+	if !have[gitIgnoreComment] {
+		b = append(b, gitIgnoreComment+"\n"...)
+	}
+	b = append(b, strings.Join(add, "\n")+"\n"...)
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if len(old) > 0 {
+		s.log.Info("dirstore: added to .gitignore what keeps secrets out of git", "path", p, "lines", add)
+	}
+	return nil
+}
+
+const gitIgnoreComment = "# pxelator: the journal, secrets (keys password, secret, token, *.password, ...) and databases stay out of git"
 
 // checkpoints runs checkpoints until Close.
 func (s *Store) checkpoints() {

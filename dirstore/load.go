@@ -149,7 +149,7 @@ func (s *Store) readDirs(ctx context.Context, dirs []string) []loaded {
 				if s.watch != nil {
 					s.watch.add(dirs[i])
 				}
-				m, err := readMachine(dirs[i])
+				m, err := s.readMachine(dirs[i])
 				out[i] = loaded{path: dirs[i], m: m, err: err}
 			}
 		})
@@ -208,26 +208,41 @@ func (s *Store) skip(dir string, err error) {
 	}
 }
 
-// readMachine reads one machine directory. It returns nil and no error
-// for a directory that vanished.
-func readMachine(dir string) (*pxelator.Machine, error) {
+// readMachine reads one machine directory, as readMachineFiles does,
+// and makes its secret files that others could read mode 0600.
+func (s *Store) readMachine(dir string) (*pxelator.Machine, error) {
+	m, loose, err := readMachineFiles(dir)
+	for _, p := range loose {
+		if cerr := os.Chmod(p, 0o600); cerr != nil {
+			s.log.Warn("dirstore: secret file is readable by others and cannot be made mode 0600", "path", p, "err", cerr)
+			continue
+		}
+		s.log.Warn("dirstore: secret file was readable by others; made it mode 0600", "path", p)
+	}
+	return m, err
+}
+
+// readMachineFiles reads one machine directory. It returns nil and no
+// error for a directory that vanished, and the paths of the secret files
+// (secret by their name) that others than the owner may read.
+func readMachineFiles(dir string) (m *pxelator.Machine, loose []string, err error) {
 	ipName := filepath.Base(dir)
 	ip, err := netip.ParseAddr(ipName)
 	if err != nil || !ip.Is4() {
-		return nil, fmt.Errorf("dirstore: directory name %q is not an IPv4 address", ipName)
+		return nil, nil, fmt.Errorf("dirstore: directory name %q is not an IPv4 address", ipName)
 	}
 	server, err := netip.ParseAddr(filepath.Base(filepath.Dir(dir)))
 	if err != nil {
-		return nil, fmt.Errorf("dirstore: server directory name is not an address")
+		return nil, nil, fmt.Errorf("dirstore: server directory name is not an address")
 	}
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("dirstore: %w", err)
+		return nil, nil, fmt.Errorf("dirstore: %w", err)
 	}
-	m := &pxelator.Machine{IP: ip, Server: server}
+	m = &pxelator.Machine{IP: ip, Server: server}
 	for _, e := range entries {
 		name := e.Name()
 		if !e.Type().IsRegular() || strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") {
@@ -243,29 +258,32 @@ func readMachine(dir string) (*pxelator.Machine, error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("dirstore: %w", err)
+			return nil, nil, fmt.Errorf("dirstore: %w", err)
 		}
 		v := firstLine(b)
 		switch {
 		case name == pxelator.AttrMAC:
 			if m.MAC, err = pxelator.ParseMAC(v); err != nil {
-				return nil, fmt.Errorf("%w in %s", err, p)
+				return nil, nil, fmt.Errorf("%w in %s", err, p)
 			}
 		case field:
 			m.Set(name, v)
 		case perm&0o077 == 0:
 			m.SetSecret(name, v)
 		default:
-			m.Set(name, v)
+			m.Set(name, v) // a secret by its name all the same
+			if pxelator.SecretKey(name) {
+				loose = append(loose, p)
+			}
 		}
 	}
 	if m.MAC == nil {
-		return nil, fmt.Errorf("dirstore: no mac file in %s", dir)
+		return nil, loose, fmt.Errorf("dirstore: no mac file in %s", dir)
 	}
 	if err := m.Validate(); err != nil {
-		return nil, err
+		return nil, loose, err
 	}
-	return m, nil
+	return m, loose, nil
 }
 
 // firstLine returns the first line of b without surrounding spaces.

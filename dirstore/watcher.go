@@ -191,7 +191,7 @@ func (s *Store) matches(dir string) bool {
 	if err != nil {
 		return true // not a machine directory: nothing to do
 	}
-	m, err := readMachine(dir)
+	m, err := s.readMachine(dir)
 	s.w.RLock()
 	defer s.w.RUnlock()
 	cur, ok := s.machineAt(dir, ip)
@@ -251,7 +251,7 @@ func (s *Store) reconcileMachine(dir string) {
 	if fi, err := os.Stat(dir); err == nil && fi.IsDir() && s.watch != nil {
 		s.watch.add(dir)
 	}
-	m, err := readMachine(dir)
+	m, err := s.readMachine(dir)
 	s.w.Lock()
 	defer s.w.Unlock()
 	cur, ok := s.machineAt(dir, ip)

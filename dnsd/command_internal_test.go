@@ -16,7 +16,7 @@ func TestCommandsForgetOldRuns(t *testing.T) {
 	fn := func(context.Context, pxelator.Machine) error { return nil }
 	for i := range 2000 {
 		m := pxelator.Machine{MAC: net.HardwareAddr{0x52, 0x54, 0, 0, byte(i >> 8), byte(i)}}
-		if ran, err := c.run(context.Background(), "wake", fn, m); !ran || err != nil {
+		if ran, err := c.run(context.Background(), "wake "+m.MAC.String(), c.window, time.Time{}, fn, m); !ran || err != nil {
 			t.Fatalf("run %d: ran %v, %v", i, ran, err)
 		}
 	}

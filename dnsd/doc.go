@@ -30,20 +30,62 @@
 // # Commands
 //
 // A machine that has nothing but ping can ask for something by name: ping
-// resolves the name, and the query runs the command. A
-// query for an A record of
+// resolves the name, and the query runs the command. A query for an A
+// record of
 //
-//	<command>.<hostname>.<command zone>    e.g. wake.kiosk-01.do.pxe
+//	<command>.<hostname>.<command zone>            e.g. wake.kiosk-01.do.pxe (a bare name)
+//	<command>.<hostname>.<token>.<command zone>    e.g. off.kiosk-01.k3x9q2m7w4p8z6n5.do.pxe
 //
-// runs the command registered under that name with [StoreHandler.HandleCommand]
-// for the machine, answers with the machine's address (TTL 0) when the
-// command succeeds and SERVFAIL when it fails, and records an audit event.
-// A command name may have several labels ("boot.install"). Commands are off
-// unless registered, may be limited to client networks
-// ([Config.CommandClients]; the client is the address the query comes
-// from, a resolver's when one is in between), and a repeated query for the same command and
-// machine within [Config.CommandWindow] (a resolver's retry, a flood) does
-// not run it again: it gets the answer of the first run.
+// runs the command registered under that name with [StoreHandler.Handle]
+// or [StoreHandler.HandleCommand] for the machine, answers with the
+// machine's address (TTL 0) when the command succeeds and SERVFAIL when
+// it fails, and records an audit event. A command name may have several
+// labels ("boot.install"). AAAA and other types of a command name are
+// answered without running anything, as the second query of a ping.
+//
+// A DNS query proves nothing by itself: it needs no answer, so its UDP
+// source address can be forged, and a machine's browser looks up any name
+// a web page names. Commands are therefore off, every name of the command
+// zone REFUSED, unless the [Config] allows at least one proof, and each
+// proof lets through only what its threat allows:
+//
+//   - A token ([Config.CommandTokens], [Tokens]): the name carries an
+//     HMAC of the command, the host name and a time window, made with a
+//     key only the server (and whoever it gives the key to: the
+//     reference server's dns-token helper, its web page) holds, valid
+//     for one to two windows. It proves the asker was given the name, not
+//     where the asker is, so it works from anywhere, through resolvers
+//     and over UDP. Threat: whoever sees the name while it is valid (on
+//     a screen, in a shell history, in clear text on the network) can
+//     ask for it; a name with a token therefore runs once: the same
+//     name again, while valid, gets the answer of that run. The audit
+//     and the logs record such names with the token left out. Whoever
+//     has the key can make every token: keep it out of git, readable by
+//     the server only.
+//   - The machine itself ([Config.CommandSelf]): a bare name for the
+//     machine at the query's source address. Threat: everything that runs
+//     on the machine, a web page its browser opens included, and whoever
+//     takes over its address.
+//   - Listed networks ([Config.CommandClients]): a bare name from a
+//     client in one of the networks, only networks listed explicitly
+//     (nil allows none). Threat: every host of those networks and every
+//     page their browsers open; behind a resolver, the client is the
+//     resolver, so that all its clients share its rights.
+//
+// Bare names prove only an address, and a UDP source address is forged
+// with one packet: to a bare name over UDP the handler answers with the
+// TC bit and runs nothing, and the client's resolver asks again over TCP
+// (glibc's, musl's, dig and browsers do), whose handshake the forger,
+// not on the path, cannot complete. A [Command] marked Destructive
+// (switching a machine off, cycling or resetting it, changing how it
+// boots) never runs from a bare name, only with a token, so that no web
+// page and no neighbour can take a machine from its user.
+//
+// A refused query gets REFUSED, is counted ([StoreHandler.Stats]) and is
+// recorded (action "refused", with the reason). A repeated bare query
+// for the same command and machine within [Config.CommandWindow] (a
+// resolver's retry, a flood) does not run it again: it gets the answer
+// of the first run.
 //
 // # Transport
 //
@@ -56,5 +98,6 @@
 // loopback port for tests.
 //
 // Every query is recorded through the optional [audit.Recorder] in
-// [Config.Recorder] (package "dnsd", actions "query" and "command").
+// [Config.Recorder] (package "dnsd", actions "query", "command" and
+// "refused").
 package dnsd

@@ -6,6 +6,7 @@ import (
 	"log"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -59,9 +60,10 @@ func ExampleNewStoreHandler() {
 	// kiosk-02.pxe. NXDOMAIN
 }
 
-// A command runs for the machine named in the query; here it sets the
-// machine's boot profile, so that "ping install.kiosk-01.do.pxe" on any
-// machine asks for kiosk-01 to be installed at its next boot.
+// A command runs for the machine named in the query; here it wakes the
+// machine, which any host of the allowed networks may ask for by name:
+// "ping wake.kiosk-01.do.pxe". Over UDP the answer has the TC bit, so
+// the client's resolver asks again over TCP, which proves its address.
 func ExampleStoreHandler_HandleCommand() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -74,23 +76,67 @@ func ExampleStoreHandler_HandleCommand() {
 		CommandClients: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 	})
 	defer h.Close()
-	h.HandleCommand("install", func(ctx context.Context, m pxelator.Machine) error {
-		m.Profile = "install"
-		return store.Put(ctx, m)
+	h.HandleCommand("wake", func(ctx context.Context, m pxelator.Machine) error {
+		fmt.Println("waking", m.Hostname)
+		return nil
 	})
 	srv := dnstest.NewServer(h)
 	defer srv.Close()
 
-	r, err := srv.Exchange(ctx, "udp", new(dns.Msg).SetQuestion("install.kiosk-01.do.pxe.", dns.TypeA))
+	q := new(dns.Msg).SetQuestion("wake.kiosk-01.do.pxe.", dns.TypeA)
+	r, err := srv.Exchange(ctx, "udp", q)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
+	fmt.Println("over UDP: truncated", r.Truncated)
+	if r, err = srv.Exchange(ctx, "tcp", q); err != nil {
+		fmt.Println(err)
+		return
+	}
 	fmt.Println(r.Answer[0])
+	// Output:
+	// over UDP: truncated true
+	// waking kiosk-01
+	// wake.kiosk-01.do.pxe.	0	IN	A	10.0.0.11
+}
+
+// A destructive command, here one that sets the boot profile of a
+// machine to an installer, runs only from a name that carries a token
+// made with the server's key: the name is what an administrator pings,
+// or what a web page shows, and it runs once while it is valid.
+func ExampleTokens_Name() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store := memstore.New()
+	mac, _ := net.ParseMAC("52:54:00:00:00:0b")
+	store.Put(ctx, pxelator.Machine{MAC: mac, IP: netip.MustParseAddr("10.0.0.11"), Hostname: "kiosk-01"})
+	tokens, err := dnsd.NewTokens([]byte("a key of 16 bytes or more, random in real life"), 0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	h, _ := dnsd.NewStoreHandler(dnsd.Config{Zone: "pxe", Store: store, CommandTokens: tokens})
+	defer h.Close()
+	h.Handle("boot.install", dnsd.Command{Destructive: true, Run: func(ctx context.Context, m pxelator.Machine) error {
+		m.Profile = "install"
+		return store.Put(ctx, m)
+	}})
+	srv := dnstest.NewServer(h)
+	defer srv.Close()
+
+	for _, name := range []string{"boot.install.kiosk-01.do.pxe.", tokens.Name("boot.install", "kiosk-01", "do.pxe", time.Now())} {
+		r, err := srv.Exchange(ctx, "udp", new(dns.Msg).SetQuestion(name, dns.TypeA))
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(dns.RcodeToString[r.Rcode], len(r.Answer))
+	}
 	m, _ := store.ByHostname(ctx, "kiosk-01")
 	fmt.Println("profile:", m.Profile)
 	// Output:
-	// install.kiosk-01.do.pxe.	0	IN	A	10.0.0.11
+	// REFUSED 0
+	// NOERROR 1
 	// profile: install
 }
 

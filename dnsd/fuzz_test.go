@@ -101,11 +101,14 @@ func fuzzHandler(t testing.TB) (*dnsd.StoreHandler, *atomic.Int32) {
 		putMachine(t, store, m.mac, m.ip, m.host)
 	}
 	h, err := dnsd.NewStoreHandler(dnsd.Config{
-		Zone:          "pxe",
-		Store:         store,
-		Server:        netip.MustParseAddr("10.0.0.1"),
-		Networks:      []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")},
-		CommandWindow: time.Hour,
+		Zone:           "pxe",
+		Store:          store,
+		Server:         netip.MustParseAddr("10.0.0.1"),
+		Networks:       []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")},
+		CommandTokens:  testTokens(t),
+		CommandSelf:    true,
+		CommandClients: loopback,
+		CommandWindow:  time.Hour,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +126,17 @@ func fuzzHandler(t testing.TB) (*dnsd.StoreHandler, *atomic.Int32) {
 // exceeds the UDP size, and runs a command at most once per command and
 // machine.
 func FuzzServeDNS(f *testing.F) {
-	for _, s := range fuzzSeeds(f) {
+	seeds := fuzzSeeds(f)
+	tokens := testTokens(f)
+	for _, name := range []string{tokens.Name("wake", "web", "do.pxe", time.Now()),
+		tokens.Name("boot.install", "kiosk-01", "do.pxe", time.Now()), "wake.kiosk-01.aaaaaaaaaaaaaaaa.do.pxe."} {
+		b, err := new(dns.Msg).SetQuestion(name, dns.TypeA).Pack()
+		if err != nil {
+			f.Fatal(err)
+		}
+		seeds = append(seeds, b)
+	}
+	for _, s := range seeds {
 		f.Add(s, false)
 		f.Add(s, true)
 	}
@@ -162,8 +175,10 @@ func FuzzServeDNS(f *testing.F) {
 		default:
 			t.Fatalf("rcode %s", dns.RcodeToString[r.Rcode])
 		}
-		// Two commands (wake, boot.install) times two named machines.
-		if n := runs.Load(); n > 4 {
+		// Two commands (wake, boot.install) times two named machines from
+		// bare names, once each within the hour, and once more for each
+		// of the tokens of those that the seeds hold: none can be guessed.
+		if n := runs.Load(); n > 8 {
 			t.Fatalf("commands ran %d times", n)
 		}
 	})

@@ -59,12 +59,28 @@ type Config struct {
 	// CommandZone is the zone of command names; it must be inside Zone.
 	// The default is "do.<Zone>".
 	CommandZone string
-	// CommandClients limits commands to clients in these networks; nil
-	// allows every client. Others get REFUSED.
+	// Commands are off, every name under CommandZone REFUSED, unless
+	// at least one of CommandTokens, CommandSelf and CommandClients
+	// allows them (see the package documentation for what each lets
+	// through). A query that none allows is REFUSED, counted
+	// ([StoreHandler.Stats]) and recorded.
+	//
+	// CommandTokens, when not nil, runs a command from a name that
+	// carries a valid token: <command>.<hostname>.<token>.<CommandZone>.
+	// Destructive commands run from such names only.
+	CommandTokens *Tokens
+	// CommandSelf runs the commands that are not destructive from a bare
+	// name, <command>.<hostname>.<CommandZone>, when the query comes from
+	// the machine's own address, over TCP.
+	CommandSelf bool
+	// CommandClients runs the commands that are not destructive from a
+	// bare name when the query comes from these networks, over TCP; nil
+	// allows none.
 	CommandClients []netip.Prefix
-	// CommandWindow is how long after a command ran a query for the same
-	// command and machine is answered without running it again; 0 means
-	// DefaultCommandWindow.
+	// CommandWindow is how long after a command ran a bare query for the
+	// same command and machine is answered without running it again; 0
+	// means DefaultCommandWindow. A name with a token runs once while the
+	// token is valid.
 	CommandWindow time.Duration
 	// CommandTimeout bounds one run of a command; 0 means
 	// DefaultCommandTimeout.
@@ -103,6 +119,8 @@ type StoreHandler struct {
 	base    uint32 // serial at generation 0
 	serial  atomic.Uint32
 
+	tokens     *Tokens
+	cmdSelf    bool
 	cmdClients []netip.Prefix
 	cmds       commands
 	fwd        *forwarder
@@ -147,6 +165,8 @@ func NewStoreHandler(cfg Config) (*StoreHandler, error) {
 		server:     cfg.Server.Unmap(),
 		ttl:        cmp.Or(cfg.TTL, DefaultTTL),
 		base:       uint32(time.Now().Unix()),
+		tokens:     cfg.CommandTokens,
+		cmdSelf:    cfg.CommandSelf,
 		cmdClients: cfg.CommandClients,
 		cmds: commands{
 			window:  cmp.Or(cfg.CommandWindow, DefaultCommandWindow),
@@ -231,7 +251,17 @@ type query struct {
 	qtype     uint16
 	machine   pxelator.Machine // the machine the name is about, if any
 	command   string
+	token     string // the token label of a command name
 	forwarded bool
+}
+
+// recordedName is the question name with its token, if any, left out:
+// audit records and logs never hold a token that may still be valid.
+func (q *query) recordedName() string {
+	if q.token == "" {
+		return q.name
+	}
+	return strings.Replace(q.name, "."+q.token+".", ".[token].", 1)
 }
 
 // ServeDNS implements dns.Handler.
@@ -451,7 +481,7 @@ func (h *StoreHandler) record(ctx context.Context, q *query, rcode int) {
 		proto = "tcp"
 	}
 	fields := map[string]any{
-		"name":  q.name,
+		"name":  q.recordedName(),
 		"type":  dns.TypeToString[q.qtype],
 		"rcode": dns.RcodeToString[rcode],
 		"proto": proto,

@@ -23,6 +23,13 @@ import (
 	"github.com/pxelator/pxelator/memstore"
 )
 
+// loopback are the networks of the test clients.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+
+// fromLoopback lets the fixture's clients run commands from bare names,
+// over TCP.
+func fromLoopback(c *dnsd.Config) { c.CommandClients = loopback }
+
 // testMachines are the machines of every test store.
 var testMachines = []struct{ mac, ip, host string }{
 	{"52:54:00:00:00:0b", "10.0.0.11", "kiosk-01"},
@@ -143,8 +150,9 @@ func TestHandlerAnswers(t *testing.T) {
 		{"example.com", dns.TypeA, "udp", dns.RcodeRefused, nil, false, false},
 		{".", dns.TypeNS, "udp", dns.RcodeRefused, nil, false, false},
 		{"pxe", dns.TypeAXFR, "tcp", dns.RcodeRefused, nil, false, false},
-		{"do.pxe", dns.TypeA, "udp", dns.RcodeSuccess, nil, true, true},
-		{"wake.kiosk-01.do.pxe", dns.TypeA, "udp", dns.RcodeNameError, nil, true, true}, // not registered
+		// Commands are off unless the Config allows a proof.
+		{"do.pxe", dns.TypeA, "udp", dns.RcodeRefused, nil, false, false},
+		{"wake.kiosk-01.do.pxe", dns.TypeA, "tcp", dns.RcodeRefused, nil, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"/"+dns.TypeToString[tt.qtype]+"/"+tt.net, func(t *testing.T) {
@@ -345,7 +353,7 @@ func TestForwardUpstreamDown(t *testing.T) {
 }
 
 func TestAuditEveryQuery(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t, fromLoopback)
 	f.ask(t, "udp", "kiosk-01.pxe", dns.TypeA)
 	f.ask(t, "tcp", "missing.pxe", dns.TypeAAAA)
 	f.ask(t, "udp", "example.com", dns.TypeA)
@@ -378,8 +386,12 @@ func TestAuditEveryQuery(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.h.HandleCommand("wake", (&counter{}).run)
-	f.ask(t, "udp", "web.pxe", dns.TypeA)
-	f.ask(t, "udp", "wake.web.do.pxe", dns.TypeA)
+	for _, r := range []*dns.Msg{f.ask(t, "udp", "web.pxe", dns.TypeA), f.ask(t, "tcp", "wake.web.do.pxe", dns.TypeA),
+		f.ask(t, "udp", "web.pxe", dns.TypeANY), f.ask(t, "udp", "12.0.0.10.in-addr.arpa", dns.TypePTR)} {
+		if strings.Contains(r.String(), "s3cret") {
+			t.Errorf("secret in a DNS answer: %s", r)
+		}
+	}
 	for _, e := range f.rec.Events() {
 		if s := fmt.Sprintf("%+v %v", e, e.LogValue()); strings.Contains(s, "s3cret") {
 			t.Errorf("secret in audit event %s", s)
@@ -414,11 +426,16 @@ func (c *counter) run(ctx context.Context, m pxelator.Machine) error {
 }
 
 func TestCommand(t *testing.T) {
-	f := newFixture(t, func(c *dnsd.Config) { c.CommandWindow = time.Hour })
+	f := newFixture(t, func(c *dnsd.Config) { c.CommandWindow, c.CommandClients = time.Hour, loopback })
 	wake := &counter{}
 	f.h.HandleCommand("wake", wake.run)
 
-	for _, net := range []string{"udp", "udp", "tcp"} { // a retry, then TCP
+	// Over UDP, whose source address anyone can forge, a bare name gets
+	// the TC bit and runs nothing: the client asks again over TCP.
+	if r := f.ask(t, "udp", "wake.kiosk-01.do.pxe", dns.TypeA); !r.Truncated || len(r.Answer) != 0 || r.Rcode != dns.RcodeSuccess || wake.n.Load() != 0 {
+		t.Errorf("bare command over UDP: %s, TC %v, %v, %d runs; want TC and no run", dns.RcodeToString[r.Rcode], r.Truncated, r.Answer, wake.n.Load())
+	}
+	for _, net := range []string{"tcp", "tcp"} { // a retry
 		r := f.ask(t, net, "wake.kiosk-01.do.pxe", dns.TypeA)
 		if got := rrs(r.Answer); r.Rcode != dns.RcodeSuccess || !slices.Equal(got, []string{"wake.kiosk-01.do.pxe. 0 IN A 10.0.0.11"}) {
 			t.Errorf("command over %s: %s %q", net, dns.RcodeToString[r.Rcode], got)
@@ -427,7 +444,7 @@ func TestCommand(t *testing.T) {
 	if n := wake.n.Load(); n != 1 {
 		t.Errorf("command ran %d times for one name, want 1", n)
 	}
-	if r := f.ask(t, "udp", "wake.web.do.pxe", dns.TypeA); len(r.Answer) != 1 || wake.n.Load() != 2 || wake.last.Load() != "web" {
+	if r := f.ask(t, "tcp", "wake.web.do.pxe", dns.TypeA); len(r.Answer) != 1 || wake.n.Load() != 2 || wake.last.Load() != "web" {
 		t.Errorf("command for another machine: %v, %d runs", r, wake.n.Load())
 	}
 	// The AAAA query of the same ping is answered without running it.
@@ -462,19 +479,19 @@ func TestCommand(t *testing.T) {
 	}
 
 	f.h.HandleCommand("wake", nil)
-	if r := f.ask(t, "udp", "wake.web.do.pxe", dns.TypeA); r.Rcode != dns.RcodeNameError {
+	if r := f.ask(t, "tcp", "wake.web.do.pxe", dns.TypeA); r.Rcode != dns.RcodeNameError {
 		t.Errorf("removed command: %s, want NXDOMAIN", dns.RcodeToString[r.Rcode])
 	}
 }
 
 func TestCommandWithSeveralLabels(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t, fromLoopback)
 	var got atomic.Value
 	f.h.HandleCommand("Boot.Install", func(ctx context.Context, m pxelator.Machine) error {
 		got.Store(m.Hostname)
 		return nil
 	})
-	if r := f.ask(t, "udp", "boot.install.kiosk-01.do.pxe", dns.TypeA); len(r.Answer) != 1 || got.Load() != "kiosk-01" {
+	if r := f.ask(t, "tcp", "boot.install.kiosk-01.do.pxe", dns.TypeA); len(r.Answer) != 1 || got.Load() != "kiosk-01" {
 		t.Errorf("boot.install: %v, ran for %v", r, got.Load())
 	}
 	tests := []struct {
@@ -498,15 +515,17 @@ func TestCommandWithSeveralLabels(t *testing.T) {
 }
 
 func TestCommandFloodRunsOnce(t *testing.T) {
-	f := newFixture(t, func(c *dnsd.Config) { c.CommandWindow, c.CommandTimeout = time.Hour, time.Minute })
+	tokens := testTokens(t)
+	f := newFixture(t, func(c *dnsd.Config) { c.CommandTokens, c.CommandTimeout = tokens, time.Minute })
 	wake := &counter{release: make(chan struct{}), started: make(chan struct{})}
 	f.h.HandleCommand("wake", wake.run)
+	name := tokens.Name("wake", "kiosk-01", "do.pxe", time.Now())
 	const n = 40
 	var wg sync.WaitGroup
 	results := make(chan *dns.Msg, n)
 	for i := range n {
 		wg.Go(func() {
-			m := new(dns.Msg).SetQuestion("wake.kiosk-01.do.pxe.", dns.TypeA)
+			m := new(dns.Msg).SetQuestion(name, dns.TypeA)
 			c := &dns.Client{Net: []string{"udp", "tcp"}[i%2], Timeout: time.Minute}
 			r, _, err := c.ExchangeContext(f.ctx, m, f.srv.Addr)
 			if err != nil {
@@ -538,11 +557,11 @@ func TestCommandFloodRunsOnce(t *testing.T) {
 }
 
 func TestCommandRunsAgainAfterWindow(t *testing.T) {
-	f := newFixture(t, func(c *dnsd.Config) { c.CommandWindow = time.Nanosecond })
+	f := newFixture(t, func(c *dnsd.Config) { c.CommandWindow, c.CommandClients = time.Nanosecond, loopback })
 	wake := &counter{}
 	f.h.HandleCommand("wake", wake.run)
-	f.ask(t, "udp", "wake.kiosk-01.do.pxe", dns.TypeA)
-	f.ask(t, "udp", "wake.kiosk-01.do.pxe", dns.TypeA)
+	f.ask(t, "tcp", "wake.kiosk-01.do.pxe", dns.TypeA)
+	f.ask(t, "tcp", "wake.kiosk-01.do.pxe", dns.TypeA)
 	if n := wake.n.Load(); n != 2 {
 		t.Errorf("command ran %d times for two queries outside the window, want 2", n)
 	}
@@ -554,11 +573,19 @@ func TestCommandClients(t *testing.T) {
 	})
 	wake := &counter{}
 	f.h.HandleCommand("wake", wake.run)
-	if r := f.ask(t, "udp", "wake.kiosk-01.do.pxe", dns.TypeA); r.Rcode != dns.RcodeRefused || len(r.Answer) != 0 {
-		t.Errorf("client outside CommandClients: %s", dns.RcodeToString[r.Rcode])
+	for _, net := range []string{"udp", "tcp"} {
+		if r := f.ask(t, net, "wake.kiosk-01.do.pxe", dns.TypeA); r.Rcode != dns.RcodeRefused || len(r.Answer) != 0 || r.Truncated {
+			t.Errorf("client outside CommandClients over %s: %s", net, dns.RcodeToString[r.Rcode])
+		}
 	}
 	if n := wake.n.Load(); n != 0 {
 		t.Errorf("command ran %d times for a refused client", n)
+	}
+	if st := f.h.Stats(); st.Refused != 2 || st.Commands != 0 {
+		t.Errorf("Stats() = %+v, want 2 refused", st)
+	}
+	if evs := f.rec.Find("dnsd", "refused"); len(evs) != 2 || evs[0].Fields["reason"] != "client may not" || evs[0].Hostname != "kiosk-01" {
+		t.Errorf("refused events: %+v", evs)
 	}
 	// Names are still answered to that client.
 	if r := f.ask(t, "udp", "kiosk-01.pxe", dns.TypeA); len(r.Answer) != 1 {
@@ -567,12 +594,12 @@ func TestCommandClients(t *testing.T) {
 }
 
 func TestCommandFails(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t, fromLoopback)
 	f.h.HandleCommand("fail", (&counter{err: errors.New("no power")}).run)
 	f.h.HandleCommand("panic", func(ctx context.Context, m pxelator.Machine) error { panic("broken command") })
 	f.h.HandleCommand("slow", func(ctx context.Context, m pxelator.Machine) error { <-ctx.Done(); return ctx.Err() })
 	for _, name := range []string{"fail.web.do.pxe", "panic.web.do.pxe"} {
-		if r := f.ask(t, "udp", name, dns.TypeA); r.Rcode != dns.RcodeServerFailure {
+		if r := f.ask(t, "tcp", name, dns.TypeA); r.Rcode != dns.RcodeServerFailure {
 			t.Errorf("%s: %s, want SERVFAIL", name, dns.RcodeToString[r.Rcode])
 		}
 	}
@@ -625,12 +652,12 @@ func TestNewStoreHandlerErrors(t *testing.T) {
 }
 
 func TestCommandZoneConfigured(t *testing.T) {
-	f := newFixture(t, func(c *dnsd.Config) { c.CommandZone = "run.pxe." })
+	f := newFixture(t, func(c *dnsd.Config) { c.CommandZone, c.CommandClients = "run.pxe.", loopback })
 	f.h.HandleCommand("wake", (&counter{}).run)
-	if r := f.ask(t, "udp", "wake.kiosk-01.run.pxe", dns.TypeA); len(r.Answer) != 1 {
+	if r := f.ask(t, "tcp", "wake.kiosk-01.run.pxe", dns.TypeA); len(r.Answer) != 1 {
 		t.Errorf("command in run.pxe: %v", r)
 	}
-	if r := f.ask(t, "udp", "wake.kiosk-01.do.pxe", dns.TypeA); r.Rcode != dns.RcodeNameError {
+	if r := f.ask(t, "tcp", "wake.kiosk-01.do.pxe", dns.TypeA); r.Rcode != dns.RcodeNameError {
 		t.Errorf("do.pxe without being the command zone: %s", dns.RcodeToString[r.Rcode])
 	}
 }
@@ -639,7 +666,7 @@ func TestCommandZoneConfigured(t *testing.T) {
 // name and a command name: each gets an answer only for its own types and
 // a clear NOERROR (NODATA) or REFUSED otherwise.
 func TestEveryType(t *testing.T) {
-	f := newFixture(t, func(c *dnsd.Config) { c.CommandWindow = time.Hour })
+	f := newFixture(t, func(c *dnsd.Config) { c.CommandWindow, c.CommandClients = time.Hour, loopback })
 	wake := &counter{}
 	f.h.HandleCommand("wake", wake.run)
 	answers := map[string][]uint16{
@@ -676,7 +703,7 @@ func TestEveryType(t *testing.T) {
 // later ones fail, and stops following the store, while names are still
 // answered.
 func TestStoreHandlerClose(t *testing.T) {
-	f := newFixture(t, func(c *dnsd.Config) { c.CommandTimeout = time.Hour })
+	f := newFixture(t, func(c *dnsd.Config) { c.CommandTimeout, c.CommandClients = time.Hour, loopback })
 	block := &counter{release: make(chan struct{}), started: make(chan struct{})}
 	f.h.HandleCommand("block", block.run)
 	answer := make(chan *dns.Msg, 1)
@@ -699,7 +726,7 @@ func TestStoreHandlerClose(t *testing.T) {
 	}
 	wake := &counter{}
 	f.h.HandleCommand("wake", wake.run)
-	if r := f.ask(t, "udp", "wake.kiosk-01.do.pxe", dns.TypeA); r.Rcode != dns.RcodeServerFailure {
+	if r := f.ask(t, "tcp", "wake.kiosk-01.do.pxe", dns.TypeA); r.Rcode != dns.RcodeServerFailure {
 		t.Errorf("command after Close: %s, want SERVFAIL", dns.RcodeToString[r.Rcode])
 	}
 	if n := wake.n.Load(); n != 0 {

@@ -25,14 +25,15 @@
 // sender and the second, so that an audit.Batcher merges the 133 kernel
 // lines a machine sends while it boots into one document.
 //
-// Memory and waiting are bounded: messages are cut at MaxMessageSize
-// (64 KiB), TCP connections are limited to MaxConns, and a client that
-// sends a length prefix and then nothing is disconnected after
-// ReadTimeout. UDP datagrams are read many per system call into a bounded
-// queue in front of the handler, so that bursts are absorbed; what does
-// not fit is dropped. [Server.Stats] counts what was received, cut,
-// dropped (by the server, and by the kernel where Linux tells), refused
-// or timed out.
+// Memory and waiting are bounded: messages are cut at MaxMessageSize (64
+// KiB), TCP connections are limited to MaxConns (256), and to
+// MaxConnsPerHost (8) from one address, so that one host cannot hold them
+// all, and a client that sends a length prefix and then nothing is
+// disconnected after ReadTimeout. UDP datagrams are read many per system
+// call into a bounded queue in front of the handler, so that bursts are
+// absorbed; what does not fit is dropped. [Server.Stats] counts what was
+// received, cut, dropped (by the server, and by the kernel where Linux
+// tells), refused or timed out.
 //
 // A minimal server:
 //

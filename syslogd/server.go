@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,8 +25,11 @@ const (
 	DefaultAddr           = ":514"
 	DefaultMaxMessageSize = 64 << 10
 	DefaultMaxConns       = 256
-	DefaultIdleTimeout    = 15 * time.Minute
-	DefaultReadTimeout    = 30 * time.Second
+	// DefaultMaxConnsPerHost bounds the TCP connections of one address,
+	// so that one host cannot take them all: a machine needs one.
+	DefaultMaxConnsPerHost = 8
+	DefaultIdleTimeout     = 15 * time.Minute
+	DefaultReadTimeout     = 30 * time.Second
 	// tcpBufferSize is the read buffer of one TCP connection.
 	tcpBufferSize = 32 << 10
 	// tcpBatch and tcpBatchBytes bound a batch of TCP messages handed from
@@ -51,10 +55,10 @@ var ErrServerClosed = errors.New("syslogd: server closed")
 // after first use; its fields must not be changed while it serves.
 //
 // Memory and waiting are bounded: a message longer than MaxMessageSize is
-// cut (and counted), a TCP connection over MaxConns is refused, a TCP
-// client idle for IdleTimeout or that takes longer than ReadTimeout to
-// send a message it began (a length prefix and nothing, say) is
-// disconnected.
+// cut (and counted), a TCP connection over MaxConns, or over
+// MaxConnsPerHost from one address, is refused, a TCP client idle for
+// IdleTimeout or that takes longer than ReadTimeout to send a message it
+// began (a length prefix and nothing, say) is disconnected.
 type Server struct {
 	// Addr is the UDP and TCP address ListenAndServe listens on;
 	// "" means DefaultAddr.
@@ -67,13 +71,19 @@ type Server struct {
 	// Logger receives the server's own errors; nil means slog.Default().
 	Logger *slog.Logger
 
-	MaxMessageSize int           // bytes kept of one message; 0 means DefaultMaxMessageSize
-	MaxConns       int           // concurrent TCP connections; 0 means DefaultMaxConns
-	IdleTimeout    time.Duration // TCP silence between messages; 0 means DefaultIdleTimeout, <0 none
-	ReadTimeout    time.Duration // time to receive one begun TCP message; 0 means DefaultReadTimeout
+	MaxMessageSize int // bytes kept of one message; 0 means DefaultMaxMessageSize
+	MaxConns       int // concurrent TCP connections; 0 means DefaultMaxConns
+	// MaxConnsPerHost bounds the concurrent TCP connections from one IP
+	// address; 0 means DefaultMaxConnsPerHost, <0 no bound but MaxConns.
+	MaxConnsPerHost int
+	IdleTimeout     time.Duration // TCP silence between messages; 0 means DefaultIdleTimeout, <0 none
+	ReadTimeout     time.Duration // time to receive one begun TCP message; 0 means DefaultReadTimeout
 
 	track serve.Tracker // listeners, packet connections and TCP connections
 	stats stats
+
+	hostsMu sync.Mutex
+	hosts   map[netip.Addr]int // open TCP connections by address
 }
 
 // Stats counts what a [Server] received and what it had to cut, drop or
@@ -93,6 +103,9 @@ type Stats struct {
 	Bytes            uint64 // message bytes received, framing excluded
 	Conns            uint64 // TCP connections accepted
 	ConnsRefused     uint64 // TCP connections refused because MaxConns were open
+	// HostConnsRefused counts TCP connections refused because their
+	// address had MaxConnsPerHost open.
+	HostConnsRefused uint64
 	Timeouts         uint64 // TCP connections closed for idling or a stalled message
 	ReadErrors       uint64 // failed reads other than timeouts and closes
 	ActiveConns      int    // TCP connections open now
@@ -100,6 +113,7 @@ type Stats struct {
 
 type stats struct {
 	messages, udp, malformed, truncated, bytes, conns, refused, timeouts, readErrors atomic.Uint64
+	hostRefused                                                                      atomic.Uint64
 	udpDropped                                                                       atomic.Uint64
 	udpKernelDropped                                                                 atomic.Uint64
 	active                                                                           atomic.Int64
@@ -118,6 +132,7 @@ func (s *Server) Stats() Stats {
 		Bytes:            t.bytes.Load(),
 		Conns:            t.conns.Load(),
 		ConnsRefused:     t.refused.Load(),
+		HostConnsRefused: t.hostRefused.Load(),
 		Timeouts:         t.timeouts.Load(),
 		ReadErrors:       t.readErrors.Load(),
 		ActiveConns:      int(t.active.Load()),
@@ -433,7 +448,7 @@ func (s *Server) Serve(l net.Listener) error {
 }
 
 // accept registers c for Shutdown to close, or closes and counts it when
-// the server is full or shut down.
+// the server, or c's host, is full or the server shut down.
 func (s *Server) accept(c net.Conn, maxConns int) (release func(), ok bool) {
 	if s.stats.active.Add(1) > int64(maxConns) {
 		s.stats.active.Add(-1)
@@ -441,14 +456,57 @@ func (s *Server) accept(c net.Conn, maxConns int) (release func(), ok bool) {
 		c.Close()
 		return nil, false
 	}
-	release, ok = s.track.Track(c)
+	host := addrOf(c.RemoteAddr())
+	if !s.takeHost(host) {
+		s.stats.active.Add(-1)
+		s.stats.hostRefused.Add(1)
+		c.Close()
+		return nil, false
+	}
+	untrack, ok := s.track.Track(c)
 	if !ok { // shut down
+		s.releaseHost(host)
 		s.stats.active.Add(-1)
 		s.stats.refused.Add(1)
 		return nil, false
 	}
 	s.stats.conns.Add(1)
-	return release, true
+	return func() { untrack(); s.releaseHost(host) }, true
+}
+
+// takeHost counts one more connection of host, unless it has
+// MaxConnsPerHost open.
+func (s *Server) takeHost(host netip.Addr) bool {
+	limit := s.MaxConnsPerHost
+	if limit == 0 {
+		limit = DefaultMaxConnsPerHost
+	}
+	s.hostsMu.Lock()
+	defer s.hostsMu.Unlock()
+	if limit > 0 && s.hosts[host] >= limit {
+		return false
+	}
+	if s.hosts == nil {
+		s.hosts = make(map[netip.Addr]int)
+	}
+	s.hosts[host]++
+	return true
+}
+
+func (s *Server) releaseHost(host netip.Addr) {
+	s.hostsMu.Lock()
+	defer s.hostsMu.Unlock()
+	if s.hosts[host]--; s.hosts[host] <= 0 {
+		delete(s.hosts, host)
+	}
+}
+
+// addrOf returns the IP address of a TCP peer, IPv4 unmapped.
+func addrOf(a net.Addr) netip.Addr {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
 }
 
 // serveConn reads the messages of c until it is closed; release forgets

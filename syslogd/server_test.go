@@ -227,6 +227,45 @@ func TestServerMaxConns(t *testing.T) {
 	}
 }
 
+// TestServerMaxConnsPerHost: one host cannot hold every connection; by
+// default it gets DefaultMaxConnsPerHost, and another host is still let
+// in.
+func TestServerMaxConnsPerHost(t *testing.T) {
+	ts, rec := startServer(t, &syslogd.Server{})
+	ctx := testContext(t)
+	n := syslogd.DefaultMaxConnsPerHost
+	if n < 1 || n >= syslogd.DefaultMaxConns/4 {
+		t.Fatalf("DefaultMaxConnsPerHost = %d: want a few, well under DefaultMaxConns (%d)", n, syslogd.DefaultMaxConns)
+	}
+	for i := range n {
+		write(t, dial(t, "tcp", ts.TCPAddr), fmt.Sprintf("<13>Nov 24 11:30:56 h t: conn %d\n", i))
+	}
+	if _, err := rec.Wait(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		c := dial(t, "tcp", ts.TCPAddr)
+		c.SetReadDeadline(time.Now().Add(testTimeout))
+		if _, err := c.Read(make([]byte, 1)); err == nil {
+			t.Fatal("a connection over the host's limit was not closed")
+		}
+	}
+	// Another host (another loopback address) is let in.
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: testTimeout}
+	c, err := d.DialContext(ctx, "tcp", ts.TCPAddr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	write(t, c, "<13>Nov 24 11:30:56 h t: another host\n")
+	if _, err := rec.Wait(ctx, n+1); err != nil {
+		t.Fatal(err)
+	}
+	if st := ts.Stats(); st.HostConnsRefused != 3 || st.Conns != uint64(n+1) || st.ConnsRefused != 0 {
+		t.Errorf("Stats = %+v, want %d connections and 3 refused for their host", st, n+1)
+	}
+}
+
 // TestServerTCPFlood sends many messages over several connections at once:
 // every one arrives, in order per connection.
 func TestServerTCPFlood(t *testing.T) {

@@ -33,7 +33,12 @@
 // bounds concurrent transfers (Server.MaxTransfers), ignores a client's
 // retransmitted request while its transfer runs, and asks for a large
 // receive buffer so that a boot storm's requests wait in the kernel rather
-// than being lost. Every transfer is logged and, with a Recorder, audited:
+// than being lost. A request proves nothing about its source address, so
+// what it may cost is bounded until the client answers: a timeout option
+// above Server.MaxClientTimeout (10 s) is not acknowledged, and a
+// transfer's window buffers and read buffer (up to 320 KiB) are made only
+// once the client has acknowledged the OACK, or the first block when
+// there is no OACK (which is then 512 bytes). Every transfer is logged and, with a Recorder, audited:
 // client, file, bytes, duration and outcome.
 //
 // On Linux, while fewer transfers run than GOMAXPROCS, each waits for its

@@ -121,7 +121,8 @@ type params struct {
 // limits bound what a client may negotiate.
 type limits struct {
 	maxBlksize, maxWindow int
-	timeout               time.Duration
+	timeout               time.Duration // when the client asks for none
+	maxTimeout            time.Duration // the largest it may ask for
 }
 
 // Option ranges (RFC 2348, RFC 7440, RFC 2349).
@@ -139,7 +140,8 @@ const (
 // not know are ignored (RFC 2347); a known option with a value out of its
 // range is refused with code 8, except that blksize and windowsize above
 // the server's limits are lowered to them (RFC 2348, RFC 7440), and
-// windowsize further so that a window holds at most 256 KiB.
+// windowsize further so that a window holds at most 256 KiB, and that a
+// timeout above the server's bound is not acknowledged (RFC 2349).
 func negotiate(opts map[string]string, l limits) (params, *protoError) {
 	p := params{blksize: defaultBlock, windowsize: 1, timeout: l.timeout}
 	if v, ok := opts["blksize"]; ok {
@@ -159,8 +161,9 @@ func negotiate(opts map[string]string, l limits) (params, *protoError) {
 	// Bound the memory a window holds for resending.
 	p.windowsize = max(1, min(p.windowsize, maxWindowBytes/p.blksize))
 	if v, ok := opts["timeout"]; ok {
-		// RFC 2349: 1-255 seconds; an unacceptable value is left out of the OACK.
-		if n, err := atoi(v); err == nil && n >= 1 && n <= 255 {
+		// RFC 2349: 1-255 seconds; an unacceptable value, one above the
+		// server's bound among them, is left out of the OACK.
+		if n, err := atoi(v); err == nil && n >= 1 && n <= 255 && time.Duration(n)*time.Second <= l.maxTimeout {
 			p.timeout = time.Duration(n) * time.Second
 			p.timeoutOpt = n
 		}

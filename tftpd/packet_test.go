@@ -82,7 +82,7 @@ func TestParseRequest(t *testing.T) {
 }
 
 func TestNegotiate(t *testing.T) {
-	l := limits{maxBlksize: 65464, maxWindow: 64, timeout: time.Second}
+	l := limits{maxBlksize: 65464, maxWindow: 64, timeout: time.Second, maxTimeout: 10 * time.Second}
 	tests := []struct {
 		opts     map[string]string
 		want     params
@@ -97,6 +97,8 @@ func TestNegotiate(t *testing.T) {
 		{map[string]string{"timeout": "3"}, params{blksize: 512, windowsize: 1, timeout: 3 * time.Second, timeoutOpt: 3}, 0, "timeout|3|"},
 		{map[string]string{"timeout": "0"}, params{blksize: 512, windowsize: 1, timeout: time.Second}, 0, ""},
 		{map[string]string{"timeout": "256"}, params{blksize: 512, windowsize: 1, timeout: time.Second}, 0, ""},
+		{map[string]string{"timeout": "255"}, params{blksize: 512, windowsize: 1, timeout: time.Second}, 0, ""}, // above maxTimeout
+		{map[string]string{"timeout": "10"}, params{blksize: 512, windowsize: 1, timeout: 10 * time.Second, timeoutOpt: 10}, 0, "timeout|10|"},
 		{map[string]string{"multicast": ""}, params{blksize: 512, windowsize: 1, timeout: time.Second}, 0, ""},
 		{map[string]string{"blksize": "0"}, params{}, CodeBadOption, ""},
 		{map[string]string{"blksize": "7"}, params{}, CodeBadOption, ""},

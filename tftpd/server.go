@@ -27,6 +27,10 @@ const (
 	DefaultRetries       = 5
 	DefaultMaxWindowSize = 64
 	DefaultReadBuffer    = 8 << 20
+	// DefaultMaxClientTimeout bounds the timeout option a client may ask
+	// for: with the retries, a silent client holds its transfer for at
+	// most a minute.
+	DefaultMaxClientTimeout = 10 * time.Second
 )
 
 // ErrServerClosed is returned by ServePacket and ListenAndServe after
@@ -61,6 +65,10 @@ type Server struct {
 	// Timeout is the retransmission timeout (default DefaultTimeout) for
 	// clients that do not ask for one with the timeout option.
 	Timeout time.Duration
+	// MaxClientTimeout bounds the timeout option (default
+	// DefaultMaxClientTimeout): a larger one is left out of the OACK, as
+	// RFC 2349 allows, and Timeout applies.
+	MaxClientTimeout time.Duration
 	// Retries is how many times an unacknowledged packet is sent again
 	// before the transfer is abandoned (default DefaultRetries).
 	Retries int
@@ -261,6 +269,7 @@ func (s *Server) transfer(req *Request, answered *atomic.Bool) stats {
 		maxBlksize: min(cmpOr(s.MaxBlockSize, maxBlksize), maxBlksize),
 		maxWindow:  min(cmpOr(s.MaxWindowSize, DefaultMaxWindowSize), maxWindowsize),
 		timeout:    cmpOr(s.Timeout, DefaultTimeout),
+		maxTimeout: cmpOr(s.MaxClientTimeout, DefaultMaxClientTimeout),
 	})
 	if perr != nil {
 		conn.write(appendError(nil, perr.Code, perr.Msg))

@@ -193,7 +193,8 @@ func clientSocket(t *testing.T) *net.UDPConn {
 	return conn
 }
 
-// raw sends pkt to the server port and returns the first reply.
+// raw sends pkt to the server port and returns the first reply; a
+// transfer it started is ended with an ERROR packet.
 func raw(t *testing.T, addr *net.UDPAddr, pkt []byte) []byte {
 	t.Helper()
 	conn := clientSocket(t)
@@ -203,10 +204,11 @@ func raw(t *testing.T, addr *net.UDPAddr, pkt []byte) []byte {
 	}
 	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	buf := make([]byte, 1024)
-	n, _, err := conn.ReadFromUDP(buf)
+	n, from, err := conn.ReadFromUDP(buf)
 	if err != nil {
 		t.Fatalf("no reply to %q: %v", pkt, err)
 	}
+	conn.WriteToUDP(errorPacket, from)
 	return buf[:n]
 }
 

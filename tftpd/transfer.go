@@ -46,18 +46,27 @@ type transfer struct {
 	bytes     int64        // data bytes written by the handler
 	resent    int          // blocks sent again
 	answered  *atomic.Bool // set when a packet from the client arrives
+	acked1    bool         // an ACK has come: the client is at its address
 	rbuf      []byte
 	ascii     []byte   // netascii scratch
 	pkts      [][]byte // the packets of a window being sent
 }
 
+// newTransfer returns the transfer of r. Its window buffers are made by
+// block once the transfer has started: after the client acknowledged the
+// OACK, when there is one, which proves that the client's address asked
+// for it. Without an OACK the first block (512 bytes) is made and sent at
+// once, as RFC 1350 has it.
 func newTransfer(ctx context.Context, cancel context.CancelFunc, conn peerConn, r *Request, p params, retries int) *transfer {
-	t := &transfer{ctx: ctx, cancel: cancel, conn: conn, req: r, p: p, retries: retries, size: -1, rbuf: make([]byte, 1024)}
-	t.slots = make([][]byte, p.windowsize)
+	return &transfer{ctx: ctx, cancel: cancel, conn: conn, req: r, p: p, retries: retries, size: -1, rbuf: make([]byte, 1024)}
+}
+
+// makeSlots makes the window buffers.
+func (t *transfer) makeSlots() {
+	t.slots = make([][]byte, t.p.windowsize)
 	for i := range t.slots {
-		t.slots[i] = make([]byte, 4+p.blksize)
+		t.slots[i] = make([]byte, 4+t.p.blksize)
 	}
-	return t
 }
 
 // readChunk is the size of the reads ReadFrom makes: large enough for
@@ -161,20 +170,22 @@ func (t *transfer) ReadFrom(r io.Reader) (int64, error) {
 	if t.req.Mode == "netascii" {
 		return io.Copy(struct{ io.Writer }{t}, r)
 	}
-	// Read many blocks per system call: the file is read in large
-	// chunks and copied into the packets.
-	if _, ok := r.(*bufio.Reader); !ok {
-		chunk := readChunk
-		if t.size >= 0 && t.size < readChunk {
-			chunk = int(t.size) + 1 // room to see the end of the file
-		}
-		r = bufio.NewReaderSize(r, chunk)
-	}
+	// Read many blocks per system call: once the client has acknowledged
+	// a packet, the file is read in large chunks and copied into the
+	// packets.
+	_, buffered := r.(*bufio.Reader)
 	var n int64
 	for {
 		buf, err := t.block()
 		if err != nil {
 			return n, err
+		}
+		if !buffered && t.acked1 {
+			chunk := readChunk
+			if t.size >= 0 && t.size-n < readChunk {
+				chunk = int(t.size-n) + 1 // room to see the end of the file
+			}
+			r, buffered = bufio.NewReaderSize(r, chunk), true
 		}
 		c, rerr := io.ReadFull(r, buf[4+t.fill:])
 		t.fill += c
@@ -203,6 +214,7 @@ func (t *transfer) block() ([]byte, error) {
 		if err := t.start(); err != nil {
 			return nil, err
 		}
+		t.makeSlots()
 	}
 	for t.filled-t.acked >= uint64(len(t.slots)) {
 		if err := t.await(); err != nil {
@@ -324,6 +336,7 @@ func (t *transfer) readAck() (int, error) {
 		t.answered.Store(true)
 		switch binary.BigEndian.Uint16(t.rbuf) {
 		case opACK:
+			t.acked1 = true
 			return int(binary.BigEndian.Uint16(t.rbuf[2:])), nil
 		case opERROR:
 			msg := t.rbuf[4:n]

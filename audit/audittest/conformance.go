@@ -78,6 +78,7 @@ func TestBackend(t *testing.T, open func(t *testing.T) audit.Backend) {
 	t.Run("BadQueries", func(t *testing.T) { testBadQueries(t, loaded(t, open(t))) })
 	t.Run("BadDocuments", func(t *testing.T) { testBadDocuments(t, open(t)) })
 	t.Run("Batcher", func(t *testing.T) { testBatcher(t, open(t)) })
+	t.Run("Retention", func(t *testing.T) { testRetention(t, open(t)) })
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -119,11 +120,13 @@ func want(t *testing.T, events []audit.Event) map[string]audit.Document {
 	var s audit.Sanitizer
 	out := make(map[string]audit.Document)
 	for _, d := range audit.Merge(events) {
-		d, err := s.Document(d)
+		parts, err := s.Documents(d)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[d.ID] = d
+		for _, d := range parts {
+			out[d.ID] = d
+		}
 	}
 	return out
 }
@@ -447,24 +450,50 @@ func testBadDocuments(t *testing.T, b audit.Backend) {
 			"duration": 1500 * time.Millisecond,
 		}}
 	docs := audit.Merge([]audit.Event{ev})
+	// A second of a machine's lines larger than a document may be is
+	// stored in two parts, losing nothing but an entry too large by
+	// itself.
 	tooBig := audit.Merge([]audit.Event{{Time: at(2000), Package: "syslogd", Action: "kern", IP: kioskIP}})[0]
-	for range audit.MaxDocumentBytes/audit.MaxStringBytes + 2 {
-		tooBig.Entries = append(tooBig.Entries, audit.Entry{Time: at(2000), Action: "kern", Fields: map[string]any{"msg": huge}})
+	tooBig.Entries = nil
+	lines := audit.MaxDocumentBytes/audit.MaxStringBytes + 2
+	for i := range lines {
+		tooBig.Entries = append(tooBig.Entries, audit.Entry{Time: at(2000 + i), Action: "kern", Fields: map[string]any{"msg": huge, "n": i}})
 	}
+	hugeEntry := map[string]any{}
+	for i := range audit.MaxDocumentBytes/audit.MaxStringBytes + 1 {
+		hugeEntry[string(rune('a'+i%26))+strings.Repeat("k", i/26)] = huge
+	}
+	tooBig.Entries = append(tooBig.Entries, audit.Entry{Time: at(2500), Action: "kern", Fields: hugeEntry})
 	good := audit.Merge([]audit.Event{{Time: at(3000), Package: "syslogd", Action: "kern", IP: kioskIP}})[0]
 	batch := []audit.Document{docs[0], {}, tooBig, good}
 	if err := b.Insert(ctx, batch); err != nil {
 		t.Fatalf("Insert of bad documents: %v", err)
 	}
 	got := all(t, b, audit.Filter{}, 0)
-	if len(got) != 2 || got[0].ID != good.ID {
-		var ids []string
-		for _, d := range got {
-			ids = append(ids, d.ID)
-		}
-		t.Fatalf("stored %q, want the good and the sanitized document", ids)
+	var ids []string
+	for _, d := range got {
+		ids = append(ids, d.ID)
 	}
-	d := got[1]
+	if len(got) != 4 || got[0].ID != good.ID || got[1].ID != tooBig.ID+audit.PartSeparator+"2" || got[2].ID != tooBig.ID {
+		t.Fatalf("stored %q, want the good document, the large one in two parts and the sanitized one", ids)
+	}
+	n := 0
+	for _, part := range got[1:3] {
+		if part.Hostname != "" || part.IP != kioskIP.String() || part.Package != "syslogd" {
+			t.Errorf("part %s: %+v", part.ID, part)
+		}
+		for _, e := range part.Entries {
+			if e.Fields["msg"] != huge[:audit.MaxStringBytes]+"…" {
+				t.Errorf("part %s: entry %v", part.ID, e.Fields["n"])
+			}
+			n++
+		}
+	}
+	if n != lines || got[1].Entries[0].Fields["n"] != float64(len(got[2].Entries)) || !got[1].Time.Equal(got[1].Entries[0].Time) {
+		t.Errorf("%d entries in the parts (%d and %d), want %d in order; part 2 at %v",
+			n, len(got[2].Entries), len(got[1].Entries), lines, got[1].Time)
+	}
+	d := got[3]
 	if d.Hostname != "bad\uFFFD-host" || d.Entries[0].Action != "kern\uFFFD" {
 		t.Errorf("hostname %q, action %q: want invalid UTF-8 replaced", d.Hostname, d.Entries[0].Action)
 	}
@@ -493,8 +522,8 @@ func testBadDocuments(t *testing.T, b audit.Backend) {
 	}
 	if c, ok := b.(interface{ Sanitized() audit.SanitizeCounts }); ok {
 		n := c.Sanitized()
-		if n.Rejected != 2 || n.InvalidUTF8 != 1 || n.Keys != 1 || n.Truncated != 2 || n.Unencodable != 1 {
-			t.Errorf("Sanitized() = %+v; want 2 rejected, 1 each fixed (2 truncated)", n)
+		if n.Rejected != 2 || n.Split != 1 || n.InvalidUTF8 != 1 || n.Keys != 1 || n.Truncated != 2 || n.Unencodable != 1 {
+			t.Errorf("Sanitized() = %+v; want 2 rejected (a document without id, an entry too large), 1 split, 1 each fixed (2 truncated)", n)
 		}
 	}
 	// The sanitized field names answer queries.
@@ -502,7 +531,7 @@ func testBadDocuments(t *testing.T, b audit.Backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkGroups(t, "count by _where", gs, []audit.Group{{Key: []string{""}, Count: 1}, {Key: []string{"1"}, Count: 1}})
+	checkGroups(t, "count by _where", gs, []audit.Group{{Key: []string{""}, Count: 1 + int64(lines)}, {Key: []string{"1"}, Count: 1}})
 }
 
 func testBatcher(t *testing.T, b audit.Backend) {
@@ -535,4 +564,60 @@ func testBatcher(t *testing.T, b audit.Backend) {
 		{Key: []string{"10.0.0.31"}, Count: 4, Sum: 11},
 		{Key: []string{"10.0.0.32"}, Count: 3, Sum: 60},
 	})
+}
+
+// testRetention: Prune removes what is older than MaxAge, then the oldest
+// until the documents take at most MaxBytes, and keeps the rest.
+func testRetention(t *testing.T, b audit.Backend) {
+	ctx := ctxT(t)
+	now := time.Now().Truncate(time.Millisecond)
+	line := strings.Repeat("a kernel line of a booting machine ", 300) // about 10 KB
+	var docs []audit.Document
+	for i := range 200 {
+		age := time.Duration(i) * time.Minute // 0 to 199 minutes old
+		if i >= 100 {
+			age += 24 * time.Hour // half of them a day older
+		}
+		docs = append(docs, audit.Merge([]audit.Event{{Time: now.Add(-age), Package: "syslogd", Action: "kern",
+			IP: netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), Fields: map[string]any{"msg": line}}})...)
+	}
+	for i := 0; i < len(docs); i += 50 {
+		if err := b.Insert(ctx, docs[i:i+50]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kept := func() []audit.Document {
+		t.Helper()
+		return all(t, b, audit.Filter{}, 0)
+	}
+	// The zero Retention removes nothing and measures.
+	p, err := b.Prune(ctx, audit.Retention{})
+	if err != nil || p.Documents != 0 || p.Bytes < 200*int64(len(line)/2) {
+		t.Fatalf("Prune(no retention) = %+v, %v; want nothing removed, at least %d bytes", p, err, 200*len(line)/2)
+	}
+	if p, err = b.Prune(ctx, audit.Retention{MaxAge: 12 * time.Hour}); err != nil || p.Documents != 100 {
+		t.Fatalf("Prune(12h) = %+v, %v; want 100 removed", p, err)
+	}
+	got := kept()
+	if len(got) != 100 || now.Sub(got[len(got)-1].Time) > 12*time.Hour {
+		t.Fatalf("%d documents after Prune(12h), the oldest of %v", len(got), got[len(got)-1].Time)
+	}
+	max := p.Bytes / 2
+	if p, err = b.Prune(ctx, audit.Retention{MaxBytes: max}); err != nil || p.Documents < 10 || p.Documents > 90 || p.Bytes > max {
+		t.Fatalf("Prune(MaxBytes %d) = %+v, %v; want half the documents or so removed, at most %d bytes left", max, p, err, max)
+	}
+	t.Logf("Prune(MaxBytes %d): %d documents removed, %d bytes left", max, p.Documents, p.Bytes)
+	left := kept()
+	if int64(len(left)) != 100-p.Documents {
+		t.Fatalf("%d documents left after removing %d of 100", len(left), p.Documents)
+	}
+	for i, d := range left { // the newest are kept
+		if d.ID != got[i].ID {
+			t.Fatalf("document %d after Prune(MaxBytes) is %s, want %s: the oldest go first", i, d.ID, got[i].ID)
+		}
+	}
+	// Within the bounds, nothing more goes.
+	if p, err := b.Prune(ctx, audit.Retention{MaxAge: 12 * time.Hour, MaxBytes: max}); err != nil || p.Documents != 0 {
+		t.Errorf("Prune within the bounds = %+v, %v; want nothing removed", p, err)
+	}
 }

@@ -251,8 +251,9 @@ func plainSlice(s []any) []any {
 
 // Insert stores docs with one unordered bulk insert; documents whose id is
 // stored already get their entries appended with one more bulk write.
-// Documents that cannot be stored, by the sanitizer or by the server, are
-// left out and counted. An error means the server could not be reached
+// A document larger than audit.MaxDocumentBytes is stored in parts
+// (see [audit.Sanitizer]); documents that cannot be stored, by the
+// sanitizer or by the server, are left out and counted. An error means the server could not be reached
 // or refused the whole batch; retrying then may append some entries
 // twice.
 func (s *Store) Insert(ctx context.Context, docs []audit.Document) error {
@@ -266,11 +267,13 @@ func (s *Store) Insert(ctx context.Context, docs []audit.Document) error {
 	defer cancel()
 	ms := make([]mdoc, 0, len(docs))
 	for _, d := range docs {
-		d, err := s.san.Document(d)
+		parts, err := s.san.Documents(d)
 		if err != nil {
 			continue // counted by the sanitizer
 		}
-		ms = append(ms, toM(d))
+		for _, d := range parts {
+			ms = append(ms, toM(d))
+		}
 	}
 	if len(ms) == 0 {
 		return nil
@@ -529,4 +532,88 @@ func formatRaw(v bson.RawValue) string {
 		return v.String()
 	}
 	return audit.FormatValue(plain(x))
+}
+
+// Prune implements [audit.Pruner]: it deletes the documents older than
+// r.MaxAge, then the oldest while the collection's data size (collStats)
+// is over r.MaxBytes, in steps of at most audit.PruneBatch documents. A
+// periodic Prune stands in for a TTL index, which not every server
+// speaking the protocol has (FerretDB) and which bounds only the age.
+func (s *Store) Prune(ctx context.Context, r audit.Retention) (audit.Pruned, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	var p audit.Pruned
+	if r.MaxAge > 0 {
+		cutoff := bson.NewDateTimeFromTime(time.Now().Add(-r.MaxAge))
+		res, err := s.coll.DeleteMany(ctx, bson.D{{Key: "time", Value: bson.D{{Key: "$lt", Value: cutoff}}}})
+		if err != nil {
+			return p, fmt.Errorf("mongostore: prune: %w", err)
+		}
+		p.Documents += res.DeletedCount
+	}
+	used, count, err := s.dataSize(ctx)
+	for err == nil && r.MaxBytes > 0 && used > r.MaxBytes && count > 0 {
+		var n int64
+		if n, err = s.deleteOldest(ctx, audit.PruneCount(count, used, r.MaxBytes)); err != nil {
+			break
+		}
+		p.Documents += n
+		if n == 0 {
+			break
+		}
+		used, count, err = s.dataSize(ctx)
+	}
+	p.Bytes = used
+	return p, err
+}
+
+// dataSize returns the size of the collection's documents and their
+// number, as collStats tells.
+func (s *Store) dataSize(ctx context.Context) (size, count int64, err error) {
+	var st bson.M
+	err = s.coll.Database().RunCommand(ctx, bson.D{{Key: "collStats", Value: s.coll.Name()}}).Decode(&st)
+	if err != nil {
+		return 0, 0, fmt.Errorf("mongostore: collStats: %w", err)
+	}
+	return number(st["size"]), number(st["count"]), nil
+}
+
+// number returns a BSON number as an int64, 0 for anything else.
+func number(v any) int64 {
+	switch v := v.(type) {
+	case int32:
+		return int64(v)
+	case int64:
+		return v
+	case float64:
+		return int64(v)
+	}
+	return 0
+}
+
+// deleteOldest deletes the n oldest documents.
+func (s *Store) deleteOldest(ctx context.Context, n int64) (int64, error) {
+	cur, err := s.coll.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "time", Value: 1}, {Key: "_id", Value: 1}}).
+		SetLimit(n).SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return 0, fmt.Errorf("mongostore: prune: %w", err)
+	}
+	var ids []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &ids); err != nil {
+		return 0, fmt.Errorf("mongostore: prune: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	in := make(bson.A, len(ids))
+	for i, d := range ids {
+		in[i] = d.ID
+	}
+	res, err := s.coll.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: in}}}})
+	if err != nil {
+		return 0, fmt.Errorf("mongostore: prune: %w", err)
+	}
+	return res.DeletedCount, nil
 }

@@ -116,9 +116,10 @@ func upsert(rows int) string {
 const rowsPerStatement = 64
 
 // Insert stores docs in one transaction; a document whose id is stored
-// already gets the new entries appended. Documents that cannot be stored
-// are left out and counted (see [audit.Sanitizer]); an error means
-// nothing was stored.
+// already gets the new entries appended. A document larger than
+// audit.MaxDocumentBytes is stored in parts, and documents that cannot be
+// stored are left out, each counted (see [audit.Sanitizer]); an error
+// means nothing was stored.
 func (s *Store) Insert(ctx context.Context, docs []audit.Document) error {
 	if len(docs) == 0 {
 		return nil
@@ -141,20 +142,22 @@ func (s *Store) Insert(ctx context.Context, docs []audit.Document) error {
 		clear(inStmt)
 	}
 	for _, d := range docs {
-		d, err := s.san.Document(d)
+		parts, err := s.san.Documents(d)
 		if err != nil {
 			continue // counted by the sanitizer
 		}
-		buf, err := appendEntries(nil, d.Entries)
-		if err != nil {
-			return fmt.Errorf("sqlitestore: insert %s: %w", d.ID, err)
+		for _, d := range parts {
+			buf, err := appendEntries(nil, d.Entries)
+			if err != nil {
+				return fmt.Errorf("sqlitestore: insert %s: %w", d.ID, err)
+			}
+			if inStmt[d.ID] || len(args) == 8*rowsPerStatement {
+				flush()
+			}
+			inStmt[d.ID] = true
+			args = append(args, d.ID, d.Time.UnixNano(), d.Package,
+				nullable(d.IP), nullable(d.MAC), nullable(d.Hostname), len(d.Entries), string(buf))
 		}
-		if inStmt[d.ID] || len(args) == 8*rowsPerStatement {
-			flush()
-		}
-		inStmt[d.ID] = true
-		args = append(args, d.ID, d.Time.UnixNano(), d.Package,
-			nullable(d.IP), nullable(d.MAC), nullable(d.Hostname), len(d.Entries), string(buf))
 	}
 	flush()
 	if len(stmts) == 0 {
@@ -505,4 +508,64 @@ func (s *Store) query(ctx context.Context, nkeys int, query string, args []any) 
 		return nil, err
 	}
 	return audit.MergeGroups(out), nil
+}
+
+// Prune implements [audit.Pruner]: it deletes the documents older than
+// r.MaxAge, then the oldest while the pages in use take more than
+// r.MaxBytes, in steps of at most audit.PruneBatch documents, each its
+// own transaction. The pages freed are reused; the file does not shrink.
+func (s *Store) Prune(ctx context.Context, r audit.Retention) (audit.Pruned, error) {
+	var p audit.Pruned
+	del := func(query string, args ...any) (int64, error) {
+		res, err := s.db.ExecContext(ctx, "DELETE FROM docs WHERE rowid IN (SELECT rowid FROM docs"+query+")", args...)
+		if err != nil {
+			return 0, fmt.Errorf("sqlitestore: prune: %w", err)
+		}
+		n, err := res.RowsAffected()
+		p.Documents += n
+		return n, err
+	}
+	if r.MaxAge > 0 {
+		cutoff := time.Now().Add(-r.MaxAge).UnixNano()
+		for {
+			n, err := del(" WHERE time < ? LIMIT ?", cutoff, audit.PruneBatch)
+			if err != nil {
+				return p, err
+			}
+			if n < audit.PruneBatch {
+				break
+			}
+		}
+	}
+	used, err := s.used(ctx)
+	if err != nil || r.MaxBytes <= 0 || used <= r.MaxBytes {
+		p.Bytes = used
+		return p, err
+	}
+	var count int64
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM docs").Scan(&count); err != nil {
+		return p, fmt.Errorf("sqlitestore: prune: %w", err)
+	}
+	for used > r.MaxBytes && count > 0 {
+		n, err := del(" ORDER BY time, id LIMIT ?", audit.PruneCount(count, used, r.MaxBytes))
+		if err != nil {
+			return p, err
+		}
+		count -= n
+		if used, err = s.used(ctx); err != nil {
+			return p, err
+		}
+	}
+	p.Bytes = used
+	return p, nil
+}
+
+// used returns the bytes of the database's pages in use.
+func (s *Store) used(ctx context.Context) (int64, error) {
+	var pages, free, size int64
+	err := s.db.QueryRowContext(ctx, "SELECT page_count, freelist_count, page_size FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()").Scan(&pages, &free, &size)
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: measuring the database: %w", err)
+	}
+	return (pages - free) * size, nil
 }

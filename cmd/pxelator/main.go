@@ -7,6 +7,11 @@
 // person tracks with git.
 //
 //	pxelator [-conf DIR] [-state DIR] [-server-ip IP] [-audit URI] [service flags]
+//	pxelator dns-token [-state DIR] [-domain ZONE] COMMAND HOST
+//
+// The second form prints the DNS name, with a token made with the
+// server's key (<state>/dns.key), that runs COMMAND for the machine HOST
+// on a server started with -dns-commands token.
 //
 // Every service is on by default and turned off the same way, with the
 // value off: -dhcp off, -tftp off, -http off, -dns off, -syslog off.
@@ -55,6 +60,9 @@ const shutdownTimeout = 10 * time.Second
 // the services started and stopped as one group. It returns
 // flag.ErrHelp after printing the usage for -h.
 func run(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
+	if len(args) > 0 && args[0] == "dns-token" {
+		return dnsTokenCommand(args[1:], stdout)
+	}
 	set, err := parseFlags(args, stdout)
 	if err != nil {
 		return err
@@ -64,7 +72,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger)
 		return err
 	}
 	defer store.Close()
-	rec, closeAudit, err := openAudit(ctx, set.auditURI, set.state, log)
+	rec, closeAudit, err := openAudit(ctx, set.auditURI, set.state, set.audit.retention, log)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ type settings struct {
 	dns    dnsSettings
 	syslog syslogSettings
 	power  powerSettings
+	audit  auditSettings
 }
 
 // serviceSettings are the settings of one service: it registers its
@@ -40,7 +41,7 @@ type serviceSettings interface {
 }
 
 func (set *settings) services() []serviceSettings {
-	return []serviceSettings{&set.dhcp, &set.boot, &set.dns, &set.syslog, &set.power}
+	return []serviceSettings{&set.dhcp, &set.boot, &set.dns, &set.syslog, &set.power, &set.audit}
 }
 
 // parseFlags parses the command line into settings. It returns
