@@ -30,6 +30,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -39,7 +40,18 @@ import (
 	"github.com/pxelator/pxelator/audit"
 )
 
+// gcPercent is the garbage collector's target unless GOGC says otherwise:
+// the server's live heap is small and steady (the store's index, socket
+// buffers) and its garbage comes in bursts, a few kilobytes per packet, so
+// collecting once the heap has grown by four times the live heap rather
+// than by as much again costs a few megabytes and saves most of the
+// collector's processor time under load.
+const gcPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
