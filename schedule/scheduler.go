@@ -23,6 +23,9 @@ type Power interface {
 	// errors.ErrUnsupported means that the backend cannot tell (a
 	// Wake-on-LAN target); the scheduler then acts without reading.
 	PowerState(ctx context.Context) (pxelator.PowerState, error)
+	// Close ends the session with the BMC; the scheduler calls it after
+	// each planned time.
+	Close(ctx context.Context) error
 }
 
 // PowerFunc returns the [Power] of machine m.
@@ -429,6 +432,7 @@ func (s *Scheduler) act(ctx context.Context, jb job) (outcome string, state pxel
 	if err != nil {
 		return OutcomeFailed, "", err
 	}
+	defer p.Close(ctx)
 	want, do := pxelator.PowerOn, p.On
 	if jb.slot.Action == Off {
 		want, do = pxelator.PowerOff, p.Off

@@ -1,11 +1,11 @@
 // Package powertest has fake power backends, for testing code that
 // switches machines (a scheduler, a web page) without a BMC.
 //
-// A [Machine] keeps a power state and answers the power vocabulary of the
-// power package: On, Off, SoftOff, Cycle, Reset and PowerState. It counts
-// what it was asked, can be told to fail, and can play a Wake-on-LAN
-// target, which only switches on and cannot tell its state. A [Fleet]
-// hands out the fake of each machine by MAC address.
+// A [Machine] keeps a power state and answers the power vocabulary of
+// the power package: On, Off, SoftOff, Cycle, Reset, PowerState and
+// Close. It counts what it was asked, can be told to fail, and can play a
+// Wake-on-LAN target, which only switches on and cannot tell its state.
+// A [Fleet] hands out the fake of each machine by MAC address.
 package powertest
 
 import (
@@ -32,6 +32,7 @@ type Machine struct {
 	failErr error
 	actions []string
 	reads   int
+	closes  int
 }
 
 // New returns a fake machine in state s that a BMC reports on.
@@ -132,6 +133,21 @@ func (m *Machine) PowerState(ctx context.Context) (pxelator.PowerState, error) {
 		return pxelator.PowerUnknown, fmt.Errorf("powertest: Wake-on-LAN cannot tell the power state: %w", errors.ErrUnsupported)
 	}
 	return m.state, nil
+}
+
+// Close counts the call; a fake has no session to end.
+func (m *Machine) Close(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closes++
+	return nil
+}
+
+// Closes returns how often Close was called.
+func (m *Machine) Closes() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.closes
 }
 
 // Fleet hands out one fake [Machine] per MAC address. It is safe for
