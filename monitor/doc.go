@@ -5,7 +5,8 @@
 // unprivileged datagram socket where net.ipv4.ping_group_range allows the
 // process's group, a raw socket, which needs CAP_NET_RAW, otherwise) and
 // reads the replies on one goroutine, whatever the number of machines.
-// The pings of a round are spread evenly over the interval, and at most
+// The pings of a round are spread evenly over the interval (the sender
+// wakes every 10 ms at most and sends those due), and at most
 // Options.MaxInFlight wait for their reply at once: 10,000 machines at
 // 10 seconds make a thousand pings a second, not 10,000 goroutines.
 // Replies are matched to their ping by a random token, the machine and
