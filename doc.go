@@ -19,7 +19,10 @@
 //   - dnsd: DNS names from the store, and names that run commands
 //   - syslogd: a syslog receiver that ties every line to a machine
 //   - wol, amt, drac: power on, off and cycle through wake-on-LAN, Intel
-//     AMT and Dell remote access
+//     AMT and Dell remote access; power picks one of them from a
+//     machine's attributes
+//   - schedule and monitor: kiosk on/off times, and pings with up/down
+//     alerts and round-trip times in the audit
 //   - audit: events, the asynchronous batching recorder, and backends
 //     (embedded SQLite or MongoDB) answering ad-hoc queries
 //

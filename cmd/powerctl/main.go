@@ -24,24 +24,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"time"
 
 	"github.com/pxelator/pxelator"
+	"github.com/pxelator/pxelator/amt"
+	"github.com/pxelator/pxelator/drac"
+	"github.com/pxelator/pxelator/power"
+	"github.com/pxelator/pxelator/wol"
 )
-
-// controller is what powerctl needs of a power backend: the vocabulary
-// that the wol, amt and drac packages share.
-type controller interface {
-	On(ctx context.Context) error
-	Off(ctx context.Context) error
-	SoftOff(ctx context.Context) error
-	Cycle(ctx context.Context) error
-	Reset(ctx context.Context) error
-	PowerState(ctx context.Context) (pxelator.PowerState, error)
-	Close(ctx context.Context) error // ends a BMC session
-}
 
 // options are the flags every backend may use.
 type options struct {
@@ -55,37 +49,59 @@ type options struct {
 	secureon       string
 }
 
-// backend opens a controller for the target given to its flag (-amt HOST).
+// backend describes the machine given to its flag (-amt HOST) to the
+// power package.
 type backend struct {
 	name  string // the flag
 	usage string
 	env   string // prefix of the credential variables: AMT → AMT_USER, AMT_PASSWORD
-	open  func(target string, o options) (controller, error)
+	// machine returns the machine and configuration power.For is given.
+	machine func(target string, o options) (pxelator.Machine, power.Config, error)
 }
 
 func backends() []backend {
 	return []backend{
-		{name: "amt", usage: "Intel AMT device `HOST` (host[:port] or http(s)://host[:port])", env: "AMT", open: openAMT},
-		{name: "drac", usage: "Dell iDRAC `HOST` over Redfish (host[:port] or https://host[:port])", env: "DRAC", open: openDRAC},
-		{name: "wol", usage: "wake the machine with hardware address `MAC` by Wake-on-LAN (on only)", open: openWOL},
+		{name: "amt", usage: "Intel AMT device `HOST` (host[:port] or http(s)://host[:port])", env: "AMT", machine: amtMachine},
+		{name: "drac", usage: "Dell iDRAC `HOST` over Redfish (host[:port] or https://host[:port])", env: "DRAC", machine: dracMachine},
+		{name: "wol", usage: "wake the machine with hardware address `MAC` by Wake-on-LAN (on only)", machine: wolMachine},
 	}
 }
 
-// command returns what a command other than status does.
-func command(name string) (func(controller, context.Context) error, bool) {
-	switch name {
-	case "on":
-		return controller.On, true
-	case "off":
-		return controller.Off, true
-	case "soft-off":
-		return controller.SoftOff, true
-	case "cycle":
-		return controller.Cycle, true
-	case "reset":
-		return controller.Reset, true
+func amtMachine(host string, o options) (pxelator.Machine, power.Config, error) {
+	var m pxelator.Machine
+	m.Set(amt.AttrAddress, host)
+	return m, power.Config{
+		AMT: amt.Config{
+			Username: o.user,
+			Password: o.password,
+			Legacy:   o.legacy,
+			Timeout:  -1, // the -timeout flag bounds the whole command
+		},
+		InsecureSkipVerify: o.insecure,
+	}, nil
+}
+
+func dracMachine(host string, o options) (pxelator.Machine, power.Config, error) {
+	var m pxelator.Machine
+	m.Set(drac.AttrAddress, host)
+	return m, power.Config{DRAC: drac.Config{Username: o.user, Password: o.password}, InsecureSkipVerify: o.insecure}, nil
+}
+
+func wolMachine(mac string, o options) (pxelator.Machine, power.Config, error) {
+	hw, err := net.ParseMAC(mac)
+	if err != nil || len(hw) != 6 {
+		return pxelator.Machine{}, power.Config{}, fmt.Errorf("%w: -wol %q is not a MAC address such as 52:54:00:12:34:56", errUsage, mac)
 	}
-	return nil, false
+	cfg := power.Config{WoL: wol.Client{Interface: o.iface, Port: o.port}}
+	if o.broadcast != "" {
+		if cfg.WoL.Broadcast, err = power.ParseBroadcast(o.broadcast); err != nil {
+			return pxelator.Machine{}, power.Config{}, fmt.Errorf("%w: -broadcast: %w", errUsage, err)
+		}
+	}
+	if cfg.WoL.Password, err = wol.ParsePassword(o.secureon); err != nil {
+		return pxelator.Machine{}, power.Config{}, fmt.Errorf("%w: -secureon: %w", errUsage, err)
+	}
+	return pxelator.Machine{MAC: hw}, cfg, nil
 }
 
 func main() {
@@ -159,8 +175,7 @@ func powerctl(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return fmt.Errorf("%w: want one command: status, on, off, soft-off, cycle or reset", errUsage)
 	}
 	cmd := fs.Arg(0)
-	op, ok := command(cmd)
-	if !ok && cmd != "status" {
+	if !slices.Contains(power.Actions(), power.Action(cmd)) && cmd != "status" {
 		return fmt.Errorf("%w: unknown command %q: want status, on, off, soft-off, cycle or reset", errUsage, cmd)
 	}
 	if chosen.env != "" {
@@ -171,9 +186,13 @@ func powerctl(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			o.password = getenv(chosen.env + "_PASSWORD")
 		}
 	}
-	c, err := chosen.open(target, o)
+	m, cfg, err := chosen.machine(target, o)
 	if err != nil {
 		return err
+	}
+	c, err := power.For(m, cfg)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if o.timeout > 0 {
 		var cancel context.CancelFunc
@@ -190,7 +209,7 @@ func powerctl(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		fmt.Fprintln(stdout, st)
 		return nil
 	}
-	if err := op(c, ctx); err != nil {
+	if err := power.Action(cmd).Do(ctx, c); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s %s: %s: done\n", chosen.name, target, cmd)

@@ -26,7 +26,7 @@ type service struct {
 func newServices(set *settings, d deps) ([]*service, error) {
 	var svcs []*service
 	for _, build := range []func(*settings, deps) ([]*service, error){
-		newDHCP, newBoot, newDNS, newSyslog, newPower,
+		newDHCP, newBoot, newDNS, newSyslog, newPower, newScheduleAndMonitor,
 	} {
 		s, err := build(set, d)
 		if err != nil {

@@ -14,7 +14,10 @@
 // on a server started with -dns-commands token.
 //
 // Every service is on by default and turned off the same way, with the
-// value off: -dhcp off, -tftp off, -http off, -dns off, -syslog off.
+// value off: -dhcp off, -tftp off, -http off, -dns off, -syslog off,
+// -schedule off (kiosk on/off times, package schedule), -ping off
+// (monitoring and alerts, package monitor; tuned with -ping-down,
+// -alert-cmd and -alert-url).
 // The server computes the settings of every service from its flags
 // before anything starts, opens every socket, and only then serves; a
 // socket it cannot open stops the start with one line that names the
@@ -79,6 +82,12 @@ func run(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger)
 	if err != nil {
 		return err
 	}
+	return serveSettings(ctx, set, stdout, log)
+}
+
+// serveSettings runs the server of set until ctx is done. Tests give it
+// settings that no flag sets, such as the scheduler's clock.
+func serveSettings(ctx context.Context, set *settings, stdout io.Writer, log *slog.Logger) error {
 	store, err := openStore(ctx, set, log)
 	if err != nil {
 		return err

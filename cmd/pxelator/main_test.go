@@ -22,31 +22,53 @@ import (
 )
 
 // startServer runs the server with args (and temporary -conf, -state,
-// -root and -profiles directories) until the test ends, and returns the
-// addresses its services listen on, by service name.
+// -root and -profiles directories, which args may override) until the
+// test ends, and returns the addresses its services listen on, by
+// service name.
 func startServer(t *testing.T, args ...string) (listening map[string]string, out *lockedBuffer) {
+	t.Helper()
+	listening, out, _ = startServerWith(t, nil, args...)
+	return listening, out
+}
+
+// startServerWith is startServer with tweak, when not nil, applied to
+// the settings of the flags (for what no flag sets); stop stops the
+// server and waits for it, as the end of the test does if stop was not
+// called.
+func startServerWith(t *testing.T, tweak func(*settings), args ...string) (listening map[string]string, out *lockedBuffer, stop func()) {
 	t.Helper()
 	dir := t.TempDir()
 	args = append([]string{"-conf", filepath.Join(dir, "conf"), "-state", filepath.Join(dir, "state"),
 		"-root", filepath.Join(dir, "tftpboot"), "-profiles", filepath.Join(dir, "profiles")}, args...)
-	ctx, cancel := context.WithCancel(context.Background())
 	out = &lockedBuffer{}
+	set, err := parseFlags(args, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tweak != nil {
+		tweak(set)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, out, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
+	go func() { done <- serveSettings(ctx, set, out, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("run: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Error("run did not return after its context ended")
 			}
-		case <-time.After(30 * time.Second):
-			t.Error("run did not return after its context ended")
-		}
-	})
+		})
+	}
+	t.Cleanup(stop)
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if l, ok := listeningLine(out.String()); ok {
-			return l, out
+			return l, out, stop
 		}
 		select {
 		case err := <-done:
@@ -55,7 +77,7 @@ func startServer(t *testing.T, args ...string) (listening map[string]string, out
 		}
 	}
 	t.Fatalf("no start-up lines in 30 s:\n%s", out.String())
-	return nil, nil
+	return nil, nil, nil
 }
 
 // listeningLine parses the "pxelator: listening: name=addr ..." line.
@@ -95,7 +117,7 @@ func TestRunStartsAndStops(t *testing.T) {
 // address is an error rather than a second way.
 func TestServiceOff(t *testing.T) {
 	listening, _ := startServer(t, "-server-ip", "127.0.0.1", "-audit", "none",
-		"-dhcp", "off", "-tftp", "off", "-http", "off", "-dns", "127.0.0.1:0", "-syslog", "off")
+		"-dhcp", "off", "-tftp", "off", "-http", "off", "-dns", "127.0.0.1:0", "-syslog", "off", "-ping", "off", "-schedule", "off")
 	if len(listening) != 1 || listening["dns"] == "" {
 		t.Errorf("listening = %v, want dns only", listening)
 	}
@@ -284,10 +306,11 @@ func (l *lockedBuffer) String() string {
 }
 
 // loopbackFlags keep the protocol services of the server under test on
-// loopback and ephemeral ports.
+// loopback and ephemeral ports; the monitor, whose ICMP socket needs root
+// or a ping group, is tested on its own (TestScheduleAndPing).
 var loopbackFlags = []string{
 	"-dhcp", "127.0.0.1:0", "-tftp", "127.0.0.1:0", "-http", "127.0.0.1:0",
-	"-dns", "127.0.0.1:0", "-syslog", "127.0.0.1:0",
+	"-dns", "127.0.0.1:0", "-syslog", "127.0.0.1:0", "-ping", "off",
 }
 
 func addrs(ss ...string) []netip.Addr {

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 )
 
 // settings is everything the server makes of its flags, computed in full
@@ -21,12 +22,14 @@ type settings struct {
 	auditURI    string
 	cpuprofile  string // where a CPU profile of the serving goes; "" for none
 
-	dhcp   dhcpSettings
-	boot   bootSettings
-	dns    dnsSettings
-	syslog syslogSettings
-	power  powerSettings
-	audit  auditSettings
+	dhcp     dhcpSettings
+	boot     bootSettings
+	dns      dnsSettings
+	syslog   syslogSettings
+	power    powerSettings
+	audit    auditSettings
+	schedule scheduleSettings
+	monitor  monitorSettings
 }
 
 // serviceSettings are the settings of one service: it registers its
@@ -41,7 +44,7 @@ type serviceSettings interface {
 }
 
 func (set *settings) services() []serviceSettings {
-	return []serviceSettings{&set.dhcp, &set.boot, &set.dns, &set.syslog, &set.power, &set.audit}
+	return []serviceSettings{&set.dhcp, &set.boot, &set.dns, &set.syslog, &set.power, &set.audit, &set.schedule, &set.monitor}
 }
 
 // parseFlags parses the command line into settings. It returns
@@ -59,7 +62,7 @@ func parseFlags(args []string, out io.Writer) (*settings, error) {
 		s.register(fs)
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: pxelator [flags]\n\nThe PXElator reference server: DHCP, TFTP, HTTP boot, DNS and syslog for one\nnetwork segment, machines as files under -conf. Each service is on by default;\nits address flag set to off turns it off.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: pxelator [flags]\n\nThe PXElator reference server: DHCP, TFTP, HTTP boot, DNS and syslog for one\nnetwork segment, machines as files under -conf, kiosk schedules and ping\nmonitoring. Each service is on by default; its flag set to off turns it off.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -120,6 +123,63 @@ func (a *listenAddr) Set(v string) error {
 }
 
 func (a *listenAddr) on() bool { return a.addr != "" }
+
+// interval is the value of a flag that sets how often something runs: a
+// positive duration, or off (0 is off too).
+type interval struct {
+	d time.Duration // 0 when off
+}
+
+func (v *interval) String() string {
+	if v == nil || v.d == 0 {
+		return "off"
+	}
+	return v.d.String()
+}
+
+// Set implements flag.Value.
+func (v *interval) Set(s string) error {
+	if s == "off" || s == "0" {
+		v.d = 0
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("want a positive duration (e.g. 10s) or off")
+	}
+	v.d = d
+	return nil
+}
+
+func (v *interval) on() bool { return v.d > 0 }
+
+// onOff is the value of a flag that turns a service without an address
+// on or off.
+type onOff struct {
+	off bool
+}
+
+func (v *onOff) String() string {
+	if v != nil && v.off {
+		return "off"
+	}
+	return "on"
+}
+
+// Set implements flag.Value.
+func (v *onOff) Set(s string) error {
+	switch s {
+	case "on":
+		v.off = false
+	case "off":
+		v.off = true
+	default:
+		return fmt.Errorf("want on or off")
+	}
+	return nil
+}
+
+func (v *onOff) on() bool { return !v.off }
 
 // ifaceAddrs is an interface that is up and its IPv4 addresses.
 type ifaceAddrs struct {
