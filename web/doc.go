@@ -11,8 +11,8 @@
 // the server.
 //
 // What the Handler shows comes from small interfaces, each optional but
-// the store: [Power] (wake, on, off, cycle; read the BMC; [PowerOf] makes
-// one from package power's controllers), [Monitor] (up/down
+// the store: [Power] (wake, on, off, cycle; read the BMC; package power's
+// Switcher is one), [Monitor] (up/down
 // and ping round-trip), [Schedule] (the kiosk schedule and its next on and
 // off) and an [audit.Querier] (last seen, events, boot progress, plots,
 // search). A column or form whose source is nil is left out. The counts

@@ -58,7 +58,7 @@ func mustMAC(s string) net.HardwareAddr {
 // package power picks it from its attributes (here the AMT emulator).
 func amtPower(rec audit.Recorder) web.Power {
 	cfg := power.Config{Recorder: rec, AMT: amt.Config{Timeout: 10 * time.Second}}
-	return web.PowerOf(func(m pxelator.Machine, action string) (web.Controller, error) { return power.For(m, cfg) })
+	return power.Switcher{Config: cfg}
 }
 
 // pings is a Monitor with fixed answers.

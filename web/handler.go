@@ -3,8 +3,6 @@ package web
 import (
 	"context"
 	"embed"
-	"errors"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -43,59 +41,6 @@ const (
 
 // powerActions lists the actions in the order of the buttons.
 var powerActions = [...]string{ActionWake, ActionOn, ActionSoftOff, ActionOff, ActionCycle, ActionReset}
-
-// Controller switches one machine and reads its power state: the methods
-// the clients of packages wol, amt and drac share, and the controllers of
-// package power.
-type Controller interface {
-	On(ctx context.Context) error
-	Off(ctx context.Context) error
-	SoftOff(ctx context.Context) error
-	Cycle(ctx context.Context) error
-	Reset(ctx context.Context) error
-	PowerState(ctx context.Context) (pxelator.PowerState, error)
-	Close(ctx context.Context) error // ends a BMC session
-}
-
-// PowerOf returns the Power that, for each action and state reading,
-// opens m's Controller with open, uses it and closes it. open is given the
-// action, or "" to read the state; [ActionWake] is On of the Controller
-// it opens for it.
-func PowerOf(open func(m pxelator.Machine, action string) (Controller, error)) Power {
-	return controllers(open)
-}
-
-type controllers func(m pxelator.Machine, action string) (Controller, error)
-
-func (open controllers) Do(ctx context.Context, m pxelator.Machine, action string) error {
-	c, err := open(m, action)
-	if err != nil {
-		return err
-	}
-	defer c.Close(context.WithoutCancel(ctx))
-	switch action {
-	case ActionWake, ActionOn:
-		return c.On(ctx)
-	case ActionOff:
-		return c.Off(ctx)
-	case ActionSoftOff:
-		return c.SoftOff(ctx)
-	case ActionCycle:
-		return c.Cycle(ctx)
-	case ActionReset:
-		return c.Reset(ctx)
-	}
-	return fmt.Errorf("web: power action %q: %w", action, errors.ErrUnsupported)
-}
-
-func (open controllers) State(ctx context.Context, m pxelator.Machine) (pxelator.PowerState, error) {
-	c, err := open(m, "")
-	if err != nil {
-		return pxelator.PowerUnknown, err
-	}
-	defer c.Close(context.WithoutCancel(ctx))
-	return c.PowerState(ctx)
-}
 
 func validAction(a string) bool {
 	for _, p := range powerActions {

@@ -16,9 +16,7 @@ import (
 	"strings"
 
 	"github.com/pxelator/pxelator"
-	"github.com/pxelator/pxelator/amt"
 	"github.com/pxelator/pxelator/boot"
-	"github.com/pxelator/pxelator/drac"
 	"github.com/pxelator/pxelator/monitor"
 	"github.com/pxelator/pxelator/power"
 	"github.com/pxelator/pxelator/schedule"
@@ -110,12 +108,10 @@ func newWeb(set *settings, d deps, out io.Writer) (*web.Handler, error) {
 		return nil, err
 	}
 	h := &web.Handler{
-		Store:    d.store,
-		Audit:    d.query,
-		Recorder: d.audit,
-		Power: web.PowerOf(func(m pxelator.Machine, action string) (web.Controller, error) {
-			return webPower(m, action, set.power.config(d))
-		}),
+		Store:        d.store,
+		Audit:        d.query,
+		Recorder:     d.audit,
+		Power:        power.Switcher{Config: set.power.config(d)},
 		Profiles:     func() []string { return profileNames(set.boot.profiles) },
 		Token:        tok,
 		ReadNetworks: set.web.readNets,
@@ -150,18 +146,6 @@ func profileNames(dir string) []string {
 
 // webPower opens the controller of m for a power action of the web page:
 // the machine's own backend, and Wake-on-LAN for "wake" even to a machine
-// with a BMC; to read the state ("") only a BMC will do.
-func webPower(m pxelator.Machine, action string, cfg power.Config) (web.Controller, error) {
-	if action == web.ActionWake {
-		m.Set(amt.AttrAddress, "")
-		m.Set(drac.AttrAddress, "")
-	}
-	if action == "" && !power.BackendOf(m).CanRead() {
-		return nil, fmt.Errorf("machine %v has no BMC that tells its power state: %w", m.MAC, errors.ErrUnsupported)
-	}
-	return power.For(m, cfg)
-}
-
 // webMonitor tells the web page what the monitor knows of a machine.
 type webMonitor struct{ mon *monitor.Monitor }
 

@@ -2,13 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,11 +15,7 @@ import (
 	"github.com/insomniacslk/dhcp/iana"
 	"github.com/miekg/dns"
 
-	"github.com/pxelator/pxelator"
-	"github.com/pxelator/pxelator/amt"
 	"github.com/pxelator/pxelator/dhcpd/dhcptest"
-	"github.com/pxelator/pxelator/power"
-	"github.com/pxelator/pxelator/web"
 )
 
 // TestWeb runs the server and checks the web overview beside /boot/ on
@@ -191,39 +183,5 @@ func TestWebNetworksFlag(t *testing.T) {
 	}
 	if set.web.tokenFile != "/var/lib/pxelator/web.token" || len(set.web.readNets) != 2 {
 		t.Errorf("settings %+v", set.web)
-	}
-}
-
-// TestWebPower: the web page's wake is a magic packet even to a machine
-// with a BMC, its other actions and state readings go to the BMC, and a
-// machine without one cannot tell its state.
-func TestWebPower(t *testing.T) {
-	cfg := power.Config{Logger: slog.New(slog.DiscardHandler)}
-	withAMT := pxelator.Machine{MAC: net.HardwareAddr{0x52, 0x54, 0, 0, 0, 1}, IP: netip.MustParseAddr("10.0.0.11")}
-	withAMT.Set(amt.AttrAddress, "10.0.0.211")
-	wolOnly := pxelator.Machine{MAC: net.HardwareAddr{0x52, 0x54, 0, 0, 0, 2}, IP: netip.MustParseAddr("10.0.0.12")}
-	tests := []struct {
-		m      pxelator.Machine
-		action string
-		want   string // the controller's type, "" for an error
-	}{
-		{withAMT, web.ActionWake, "*wol.Client"},
-		{withAMT, web.ActionOff, "*amt.Client"},
-		{withAMT, "", "*amt.Client"},
-		{wolOnly, web.ActionOn, "*wol.Client"},
-		{wolOnly, "", ""},
-	}
-	for _, tt := range tests {
-		c, err := webPower(tt.m, tt.action, cfg)
-		got := ""
-		if err == nil {
-			got = fmt.Sprintf("%T", c)
-			c.Close(context.Background())
-		} else if !errors.Is(err, errors.ErrUnsupported) {
-			t.Errorf("%v %q: %v", tt.m.MAC, tt.action, err)
-		}
-		if got != tt.want {
-			t.Errorf("%v %q: %s, want %s", tt.m.MAC, tt.action, got, tt.want)
-		}
 	}
 }
