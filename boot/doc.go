@@ -25,7 +25,9 @@
 // machine. Templates missing from the profiles directory are taken from
 // the embedded [DefaultProfiles] ("local" and "linux"), so a fresh
 // installation boots. Templates see [Data]; machine secrets never reach
-// them.
+// them. A machine's "profile.once" attribute ([pxelator.AttrProfileOnce])
+// overrides its profile for one configuration and is then removed from
+// the store: the next boot only.
 //
 // # Safety
 //

@@ -224,6 +224,30 @@ func TestEditsApplyWithoutRestart(t *testing.T) {
 	}
 }
 
+// TestProfileOnce: a profile for the next boot only answers one request,
+// then the machine's own profile does again.
+func TestProfileOnce(t *testing.T) {
+	f, store := testRoot(t)
+	ctx := context.Background()
+	m, err := store.ByMAC(ctx, mustMAC("52:54:00:12:34:56"))
+	must(t, err)
+	m.Set(pxelator.AttrProfileOnce, "local")
+	must(t, store.Put(ctx, m))
+	r := boot.Request{Name: "pxelinux.cfg/01-52-54-00-12-34-56", Server: netip.MustParseAddr("10.0.0.1")}
+	got, file, err := read(t, f, r)
+	if err != nil || !strings.Contains(got, "LOCALBOOT 0") || file.Profile != "local" {
+		t.Fatalf("first boot: %q (profile %q), %v; want the local profile", got, file.Profile, err)
+	}
+	m, err = store.ByMAC(ctx, m.MAC)
+	must(t, err)
+	if v := m.Get(pxelator.AttrProfileOnce); v != "" || m.Profile != "kiosk" {
+		t.Errorf("after the boot: %s=%q profile %q; want it cleared and kiosk kept", pxelator.AttrProfileOnce, v, m.Profile)
+	}
+	if got, _, err := read(t, f, r); err != nil || !strings.Contains(got, "kiosk.img") {
+		t.Errorf("second boot: %q, %v; want the kiosk profile again", got, err)
+	}
+}
+
 func TestBrokenTemplate(t *testing.T) {
 	f, _ := testRoot(t)
 	write(t, filepath.Join(f.Profiles, "kiosk", "pxelinux.cfg"), "{{.Nope}}\n")

@@ -150,19 +150,33 @@ func (f *Files) render(ctx context.Context, name string, r Request) (*File, erro
 	if err != nil {
 		return nil, fmt.Errorf("boot: looking up the machine for %q: %w", name, err)
 	}
-	text, err := f.template(m.Profile, n.Config)
+	profile := m.Profile
+	once := m.Get(pxelator.AttrProfileOnce)
+	if once != "" {
+		profile = once
+	}
+	text, err := f.template(profile, n.Config)
 	if text == nil || err != nil {
 		return nil, err
 	}
-	tmpl, err := template.New(m.Profile + "/" + n.Config).Option("missingkey=error").Parse(string(text))
+	tmpl, err := template.New(profile + "/" + n.Config).Option("missingkey=error").Parse(string(text))
 	if err != nil {
-		return nil, fmt.Errorf("boot: profile %q: %w", m.Profile, err)
+		return nil, fmt.Errorf("boot: profile %q: %w", profile, err)
 	}
+	d := f.data(name, m, r)
+	d.Profile = profile
 	var out bytes.Buffer
-	if err := tmpl.Execute(&out, f.data(name, m, r)); err != nil {
-		return nil, fmt.Errorf("boot: profile %q: %w", m.Profile, err)
+	if err := tmpl.Execute(&out, d); err != nil {
+		return nil, fmt.Errorf("boot: profile %q: %w", profile, err)
 	}
-	return bytesFile(name, out.Bytes(), m.Profile, m), nil
+	if once != "" {
+		// The next boot only: later requests get the machine's profile.
+		m.Set(pxelator.AttrProfileOnce, "")
+		if err := f.Store.Put(ctx, m); err != nil {
+			return nil, fmt.Errorf("boot: clearing %s of %v: %w", pxelator.AttrProfileOnce, m.MAC, err)
+		}
+	}
+	return bytesFile(name, out.Bytes(), profile, m), nil
 }
 
 // template returns the text of the profile's template for config, from

@@ -65,8 +65,13 @@ func (h *StoreHandler) Handle(name string, c Command) {
 	h.cmds.funcs[n] = c
 }
 
-// Stats counts what a [StoreHandler] did with command queries.
+// Stats counts the answers of a [StoreHandler] by response code, and
+// what it did with command queries.
 type Stats struct {
+	// Rcodes maps the name of a response code (dns.RcodeToString:
+	// "NOERROR", "NXDOMAIN", "REFUSED", ...) to the answers that had it.
+	Rcodes map[string]uint64
+
 	Commands uint64 // commands run
 	// Repeats counts the command queries answered with the result of an
 	// earlier run: a resolver's retry, a flood, a token seen again.
@@ -87,6 +92,7 @@ type Stats struct {
 func (h *StoreHandler) Stats() Stats {
 	s := &h.cmds.stats
 	return Stats{
+		Rcodes:    h.rcodeCounts(),
 		Commands:  s.runs.Load(),
 		Repeats:   s.repeats.Load(),
 		Refused:   s.refused.Load(),

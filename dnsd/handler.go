@@ -125,8 +125,9 @@ type StoreHandler struct {
 	cmds       commands
 	fwd        *forwarder
 
-	audit audit.Recorder
-	log   *slog.Logger
+	audit  audit.Recorder
+	log    *slog.Logger
+	rcodes [maxRcode + 1]atomic.Uint64 // answers by response code; the last counts the larger ones
 
 	closeOnce sync.Once
 	closed    chan struct{}      // closed by Close: commands and forwards stop
@@ -271,12 +272,28 @@ func (h *StoreHandler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	_, q.tcp = w.RemoteAddr().(*net.TCPAddr)
 	resp := h.respond(ctx, req, &q)
 	h.finish(req, resp, q.tcp)
+	h.rcodes[min(resp.Rcode, maxRcode)].Add(1)
 	if h.audit != nil { // before the reply, so that a client that has it finds the record
 		h.record(ctx, &q, resp.Rcode)
 	}
 	if err := w.WriteMsg(resp); err != nil {
 		h.log.Debug("dnsd: writing reply", "client", q.client, "err", err)
 	}
+}
+
+// maxRcode is the largest response code Stats counts apart (BADVERS);
+// larger ones are counted with it.
+const maxRcode = dns.RcodeBadVers
+
+// rcodeCounts returns the answers by the name of their response code.
+func (h *StoreHandler) rcodeCounts() map[string]uint64 {
+	m := make(map[string]uint64)
+	for rc := range h.rcodes {
+		if n := h.rcodes[rc].Load(); n > 0 {
+			m[dns.RcodeToString[rc]] += n
+		}
+	}
+	return m
 }
 
 // respond returns the reply to req without its EDNS0 and size handling.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -174,6 +175,13 @@ func TestHandlerAnswers(t *testing.T) {
 				t.Error("RA set without a forwarder")
 			}
 		})
+	}
+	want := map[string]uint64{}
+	for _, tt := range tests {
+		want[dns.RcodeToString[tt.rcode]]++
+	}
+	if got := f.h.Stats().Rcodes; !maps.Equal(got, want) {
+		t.Errorf("Stats().Rcodes = %v, want %v", got, want)
 	}
 }
 

@@ -2,6 +2,7 @@ package power
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -195,15 +196,18 @@ const (
 	SoftOff Action = "soft-off"
 	Cycle   Action = "cycle"
 	Reset   Action = "reset"
+	// Wake switches a machine on with a wake-on-LAN packet, whatever other
+	// backend it has: for a machine whose BMC is unreachable or unset.
+	Wake Action = "wake"
 )
 
 // Actions returns every action, in the order above.
-func Actions() []Action { return []Action{On, Off, SoftOff, Cycle, Reset} }
+func Actions() []Action { return []Action{On, Off, SoftOff, Cycle, Reset, Wake} }
 
 // Do runs the action on c.
 func (a Action) Do(ctx context.Context, c Controller) error {
 	switch a {
-	case On:
+	case On, Wake:
 		return c.On(ctx)
 	case Off:
 		return c.Off(ctx)
@@ -214,7 +218,7 @@ func (a Action) Do(ctx context.Context, c Controller) error {
 	case Reset:
 		return c.Reset(ctx)
 	}
-	return fmt.Errorf("power: unknown action %q: want on, off, soft-off, cycle or reset", string(a))
+	return fmt.Errorf("power: unknown action %q: want on, off, soft-off, cycle, reset or wake", string(a))
 }
 
 // Switch runs the action a on machine m through its controller, which it
@@ -223,10 +227,41 @@ func Switch(ctx context.Context, m pxelator.Machine, cfg Config, a Action) error
 	if !slices.Contains(Actions(), a) {
 		return a.Do(ctx, nil) // the error, before any session is opened
 	}
+	if a == Wake {
+		m.Set(amt.AttrAddress, "")
+		m.Set(drac.AttrAddress, "")
+	}
 	c, err := For(m, cfg)
 	if err != nil {
 		return err
 	}
 	defer c.Close(ctx)
 	return a.Do(ctx, c)
+}
+
+// A Switcher switches machines by the name of an action and reads their
+// power state, opening a machine's controller for each call and closing
+// it after: what the web page and the DNS commands need.
+type Switcher struct {
+	Config Config
+}
+
+// Do runs the action named action on m (see [Switch]).
+func (s Switcher) Do(ctx context.Context, m pxelator.Machine, action string) error {
+	return Switch(ctx, m, s.Config, Action(action))
+}
+
+// State reads m's power state from its BMC. A machine whose backend
+// cannot tell (wake-on-LAN) gives an error wrapping errors.ErrUnsupported
+// without a packet sent.
+func (s Switcher) State(ctx context.Context, m pxelator.Machine) (pxelator.PowerState, error) {
+	if !BackendOf(m).CanRead() {
+		return pxelator.PowerUnknown, fmt.Errorf("power: machine %v has no BMC that tells its power state: %w", m.MAC, errors.ErrUnsupported)
+	}
+	c, err := For(m, s.Config)
+	if err != nil {
+		return pxelator.PowerUnknown, err
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	return c.PowerState(ctx)
 }

@@ -1,6 +1,7 @@
 package power_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -259,7 +260,7 @@ func TestActions(t *testing.T) {
 			t.Errorf("%s: actions %v, state %v", tc.a, got, fake.State())
 		}
 	}
-	if got := len(power.Actions()); got != 5 {
+	if got := len(power.Actions()); got != 6 {
 		t.Errorf("%d actions", got)
 	}
 	if err := power.Action("explode").Do(ctx, powertest.New(pxelator.PowerOn)); err == nil || !strings.Contains(err.Error(), `"explode"`) {
@@ -268,5 +269,44 @@ func TestActions(t *testing.T) {
 	// Switch refuses an unknown action before it opens anything.
 	if err := power.Switch(ctx, kiosk(amt.AttrAddress, "ftp://nowhere"), power.Config{}, "explode"); err == nil || !strings.Contains(err.Error(), "unknown action") {
 		t.Errorf("Switch of an unknown action: %v", err)
+	}
+}
+
+// TestSwitcher: wake is a magic packet even to a machine with a BMC, the
+// other actions go to the BMC, and a machine without one cannot tell its
+// state.
+func TestSwitcher(t *testing.T) {
+	ctx := t.Context()
+	lis, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lis.Close()
+	m := pxelator.Machine{MAC: net.HardwareAddr{0x52, 0x54, 0, 0, 0, 1}, IP: netip.MustParseAddr("10.0.0.11")}
+	m.Set(amt.AttrAddress, "127.0.0.1:1") // nothing answers there
+	m.Set(power.AttrWoLBroadcast, "127.0.0.1")
+	m.Set(power.AttrWoLPort, strconv.Itoa(lis.LocalAddr().(*net.UDPAddr).Port))
+	s := power.Switcher{Config: power.Config{AMT: amt.Config{Timeout: 2 * time.Second}}}
+	if err := s.Do(ctx, m, string(power.Wake)); err != nil {
+		t.Fatalf("wake: %v", err)
+	}
+	lis.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b := make([]byte, 200)
+	n, _, err := lis.ReadFrom(b)
+	if err != nil || n != 102 || !bytes.Equal(b[6:12], m.MAC) {
+		t.Fatalf("no magic packet for %v: %d bytes, %v", m.MAC, n, err)
+	}
+	if err := s.Do(ctx, m, string(power.Off)); err == nil {
+		t.Error("off reached no BMC and did not fail")
+	}
+	if _, err := s.State(ctx, m); err == nil || errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("state of a machine with an unreachable BMC: %v, want a connection error", err)
+	}
+	m.Set(amt.AttrAddress, "")
+	if _, err := s.State(ctx, m); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("state of a wake-on-LAN machine: %v, want ErrUnsupported", err)
+	}
+	if err := s.Do(ctx, m, "explode"); err == nil {
+		t.Error("an unknown action did not fail")
 	}
 }

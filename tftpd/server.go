@@ -83,6 +83,7 @@ type Server struct {
 	ReadBuffer int
 
 	track    serve.Tracker // the request sockets and the transfers
+	counts   struct{ sent, refused, aborted, failed, bytes atomic.Uint64 }
 	mu       sync.Mutex
 	active   map[netip.AddrPort]*claim // each client's latest running transfer
 	sem      chan struct{}
@@ -313,8 +314,35 @@ func (s *Server) call(ctx context.Context, t *transfer, req *Request) {
 	h.ServeTFTP(ctx, t, req)
 }
 
-// record logs a transfer and sends it to the Recorder.
+// Stats counts the read requests a [Server] took, by outcome, and the
+// file bytes it sent.
+type Stats struct {
+	Sent    uint64 // files sent in full
+	Refused uint64 // requests answered with an ERROR: not found, access, bad options
+	Aborted uint64 // transfers the client stopped with an ERROR
+	Failed  uint64 // transfers that timed out or lost their client
+	Bytes   uint64 // file bytes sent, in every transfer
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	c := &s.counts
+	return Stats{Sent: c.sent.Load(), Refused: c.refused.Load(), Aborted: c.aborted.Load(), Failed: c.failed.Load(), Bytes: c.bytes.Load()}
+}
+
+// record counts and logs a transfer and sends it to the Recorder.
 func (s *Server) record(client netip.AddrPort, req *Request, st stats) {
+	switch st.outcome {
+	case "ok":
+		s.counts.sent.Add(1)
+	case "refused":
+		s.counts.refused.Add(1)
+	case "aborted":
+		s.counts.aborted.Add(1)
+	case "failed":
+		s.counts.failed.Add(1)
+	}
+	s.counts.bytes.Add(uint64(max(st.bytes, 0)))
 	file := ""
 	if req != nil {
 		file = req.Filename

@@ -79,6 +79,29 @@ func TestGetOptions(t *testing.T) {
 	if e.Fields["outcome"] != "ok" || e.Fields["bytes"] != int64(0) || !e.IP.IsLoopback() {
 		t.Errorf("audit event %+v", e)
 	}
+	var size uint64
+	for _, tt := range tests {
+		size += uint64(len(files[tt.file]))
+	}
+	st := waitStats(t, s.Config, func(st tftpd.Stats) bool { return st.Sent == uint64(len(tests)) })
+	if st.Bytes != size || st.Refused+st.Aborted+st.Failed != 0 {
+		t.Errorf("Stats %+v, want %d sent with %d bytes", st, len(tests), size)
+	}
+}
+
+// waitStats waits until the counters of s satisfy done: a transfer is
+// counted once it is recorded, after its last packet.
+func waitStats(t *testing.T, s *tftpd.Server, done func(tftpd.Stats) bool) tftpd.Stats {
+	t.Helper()
+	ctx := testCtx(t)
+	for !done(s.Stats()) {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("Stats %+v", s.Stats())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return s.Stats()
 }
 
 // TestGetLibraryClient fetches files with github.com/pin/tftp's client.
@@ -178,6 +201,9 @@ func TestRefusals(t *testing.T) {
 	e := waitOutcome(t, rec, "missing")
 	if e.Fields["outcome"] != "refused" {
 		t.Errorf("audit of a missing file: %+v", e)
+	}
+	if st := waitStats(t, s.Config, func(st tftpd.Stats) bool { return st.Refused == uint64(len(tests)) }); st.Sent+st.Bytes != 0 {
+		t.Errorf("Stats %+v after refusals only", st)
 	}
 }
 

@@ -156,18 +156,18 @@ func (s *sizeFlag) Set(v string) error {
 }
 
 // openAudit opens the audit store named by uri and returns the recorder
-// (a Batcher over the store, nil for "none") and the function that
-// flushes and closes it. The store is kept within ret, enforced at once
-// and every auditPruneEvery until it is closed. A MongoDB server that is
-// down does not stop the start: the recorder buffers, counts what it
-// drops, and catches up.
-func openAudit(ctx context.Context, uri, state string, ret audit.Retention, log *slog.Logger) (audit.Recorder, func(context.Context) error, error) {
+// (a Batcher over the store, nil for "none"), the store for queries (nil
+// for "none") and the function that flushes and closes it. The store is
+// kept within ret, enforced at once and every auditPruneEvery until it is
+// closed. A MongoDB server that is down does not stop the start: the
+// recorder buffers, counts what it drops, and catches up.
+func openAudit(ctx context.Context, uri, state string, ret audit.Retention, log *slog.Logger) (audit.Recorder, audit.Querier, func(context.Context) error, error) {
 	b, err := openBackend(ctx, uri, state, log)
 	if err != nil {
-		return nil, nil, fmt.Errorf("audit: %w", err)
+		return nil, nil, nil, fmt.Errorf("audit: %w", err)
 	}
 	if b == nil {
-		return nil, func(context.Context) error { return nil }, nil
+		return nil, nil, func(context.Context) error { return nil }, nil
 	}
 	rec := audit.NewBatcher(b, &audit.BatcherOptions{Logger: log})
 	retain, stopRetain := context.WithCancel(context.Background())
@@ -190,7 +190,7 @@ func openAudit(ctx context.Context, uri, state string, ret audit.Retention, log 
 		}
 		return errors.Join(err, b.Close())
 	}
-	return rec, closeFn, nil
+	return rec, b, closeFn, nil
 }
 
 // auditName says where audit events go, for the start-up line.

@@ -28,8 +28,8 @@ func TestOpenAudit(t *testing.T) {
 		{"sqlite:" + other, other},
 	}
 	for _, tt := range tests {
-		rec, closeFn, err := openAudit(ctx, tt.uri, conf, audit.Retention{}, log)
-		if err != nil || rec == nil {
+		rec, query, closeFn, err := openAudit(ctx, tt.uri, conf, audit.Retention{}, log)
+		if err != nil || rec == nil || query == nil {
 			t.Fatalf("openAudit(%q) = %v, %v", tt.uri, rec, err)
 		}
 		audit.Record(ctx, rec, audit.Event{Package: "dhcpd", Action: "ack", IP: netip.MustParseAddr("10.0.0.5"), Hostname: "pc-5"})
@@ -49,12 +49,12 @@ func TestOpenAudit(t *testing.T) {
 			t.Errorf("auditName(%q) = %q", tt.uri, got)
 		}
 	}
-	rec, closeFn, err := openAudit(ctx, "none", conf, audit.Retention{}, log)
-	if err != nil || rec != nil || closeFn(ctx) != nil {
+	rec, query, closeFn, err := openAudit(ctx, "none", conf, audit.Retention{}, log)
+	if err != nil || rec != nil || query != nil || closeFn(ctx) != nil {
 		t.Errorf("openAudit(none) = %v, %v", rec, err)
 	}
 	for _, bad := range []string{"sqlite:", "postgres://x", "mongodb://a:b:c/"} {
-		if _, _, err := openAudit(ctx, bad, conf, audit.Retention{}, log); err == nil {
+		if _, _, _, err := openAudit(ctx, bad, conf, audit.Retention{}, log); err == nil {
 			t.Errorf("openAudit(%q): no error", bad)
 		}
 	}
@@ -119,7 +119,7 @@ func TestAuditRetention(t *testing.T) {
 	if err := s.Insert(ctx, audit.Merge([]audit.Event{old, recent})); err != nil {
 		t.Fatal(err)
 	}
-	_, closeFn, err := openAudit(ctx, "", state, audit.Retention{MaxAge: 24 * time.Hour}, slog.New(slog.DiscardHandler))
+	_, _, closeFn, err := openAudit(ctx, "", state, audit.Retention{MaxAge: 24 * time.Hour}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,6 +92,7 @@ func newBoot(set *settings, d deps) ([]*service, error) {
 	var svcs []*service
 	if s.tftp.on() {
 		srv := &tftpd.Server{Handler: tftpd.OpenerHandler(files), Recorder: d.audit, Logger: d.log}
+		d.register(tftpMetrics(srv))
 		var conn net.PacketConn
 		svcs = append(svcs, &service{
 			name: "tftp",
@@ -113,6 +114,9 @@ func newBoot(set *settings, d deps) ([]*service, error) {
 	if s.http.on() {
 		mux := http.NewServeMux()
 		mux.Handle("/boot/", http.StripPrefix("/boot", &boot.HTTPHandler{Files: files, Recorder: d.audit, Logger: d.log}))
+		if d.web != nil {
+			mux.Handle("/", d.web) // web.go
+		}
 		srv := &http.Server{
 			Handler:           mux,
 			ReadHeaderTimeout: httpReadTimeout,

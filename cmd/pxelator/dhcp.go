@@ -191,8 +191,10 @@ func newDHCP(set *settings, d deps) ([]*service, error) {
 		addrs = append(addrs, net.JoinHostPort(host, strconv.Itoa(dhcpd.PXEPort)))
 	}
 	var svcs []*service
+	var srvs []*dhcpd.Server
 	for i, a := range addrs {
 		srv := &dhcpd.Server{Addr: a, Interface: s.ifaceUsed, Handler: h, Workers: s.workers, Recorder: d.audit, Logger: d.log}
+		srvs = append(srvs, srv)
 		var conn net.PacketConn
 		svc := &service{
 			name: "dhcp",
@@ -225,6 +227,7 @@ func newDHCP(set *settings, d deps) ([]*service, error) {
 		}
 		svcs = append(svcs, svc)
 	}
+	d.register(dhcpMetrics(srvs, h))
 	return svcs, nil
 }
 

@@ -176,6 +176,7 @@ func newDNS(set *settings, d deps) ([]*service, error) {
 		h.Handle(name, c)
 	}
 	srv := &dnsd.Server{Handler: h}
+	d.register(dnsMetrics(h))
 	var pc net.PacketConn
 	var l net.Listener
 	return []*service{{

@@ -39,8 +39,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/audit"
+	"github.com/pxelator/pxelator/web"
 )
 
 // gcPercent is the garbage collector's target unless GOGC says otherwise:
@@ -93,11 +96,20 @@ func serveSettings(ctx context.Context, set *settings, stdout io.Writer, log *sl
 		return err
 	}
 	defer store.Close()
-	rec, closeAudit, err := openAudit(ctx, set.auditURI, set.state, set.audit.retention, log)
+	rec, query, closeAudit, err := openAudit(ctx, set.auditURI, set.state, set.audit.retention, log)
 	if err != nil {
 		return err
 	}
-	d := deps{store: store, audit: rec, log: log}
+	d := deps{store: store, audit: rec, query: query, log: log}
+	if set.boot.http.on() {
+		d.metrics = newMetrics()
+		if b, ok := rec.(*audit.Batcher); ok {
+			d.register(auditMetrics(b))
+		}
+	}
+	if d.web, err = newWeb(set, d, stdout); err != nil {
+		return errors.Join(err, closeAudit(context.Background()))
+	}
 	svcs, err := newServices(set, d)
 	if err != nil {
 		return errors.Join(err, closeAudit(context.Background()))
@@ -118,9 +130,12 @@ func serveSettings(ctx context.Context, set *settings, stdout io.Writer, log *sl
 
 // deps are what every service is built on: opened once by run.
 type deps struct {
-	store pxelator.Store
-	audit audit.Recorder // nil: no audit
-	log   *slog.Logger
+	store   pxelator.Store
+	audit   audit.Recorder       // nil: no audit
+	query   audit.Querier        // the audit store, for the web page; nil: no audit
+	metrics *prometheus.Registry // the counters /metrics serves; nil: no HTTP
+	web     *web.Handler         // the web overview at / of the HTTP server; nil: no HTTP
+	log     *slog.Logger
 }
 
 // banner says, once every service listens, what the server answers and

@@ -83,6 +83,9 @@ func newScheduleAndMonitor(set *settings, d deps) ([]*service, error) {
 	var exp monitor.Expecter
 	if sched != nil {
 		exp = sched
+		if d.web != nil {
+			d.web.Schedule = webSchedule{sched} // web.go
+		}
 	}
 	mon, err := newMonitor(set, d, exp)
 	if err != nil {
@@ -109,6 +112,9 @@ func newMonitor(set *settings, d deps, exp monitor.Expecter) ([]*service, error)
 		Recorder:  d.audit,
 		Logger:    d.log,
 	})
+	if d.web != nil {
+		d.web.Monitor = webMonitor{mon} // web.go
+	}
 	var conn *monitor.ICMPConn
 	listen := func() (string, error) {
 		var err error

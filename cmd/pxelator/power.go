@@ -45,7 +45,6 @@ func powerCommands(set *settings, d deps) map[string]dnsd.CommandFunc {
 	for _, a := range power.Actions() {
 		cmds[string(a)] = func(ctx context.Context, m pxelator.Machine) error { return power.Switch(ctx, m, cfg, a) }
 	}
-	cmds["wake"] = cmds[string(power.On)]
 	return cmds
 }
 

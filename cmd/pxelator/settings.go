@@ -30,6 +30,7 @@ type settings struct {
 	audit    auditSettings
 	schedule scheduleSettings
 	monitor  monitorSettings
+	web      webSettings
 }
 
 // serviceSettings are the settings of one service: it registers its
@@ -44,7 +45,7 @@ type serviceSettings interface {
 }
 
 func (set *settings) services() []serviceSettings {
-	return []serviceSettings{&set.dhcp, &set.boot, &set.dns, &set.syslog, &set.power, &set.audit, &set.schedule, &set.monitor}
+	return []serviceSettings{&set.dhcp, &set.boot, &set.dns, &set.syslog, &set.power, &set.audit, &set.schedule, &set.monitor, &set.web}
 }
 
 // parseFlags parses the command line into settings. It returns

@@ -37,6 +37,7 @@ func newSyslog(set *settings, d deps) ([]*service, error) {
 		return nil, nil
 	}
 	srv := &syslogd.Server{Store: d.store, Handler: syslogd.AuditHandler(d.audit, nil), Logger: d.log}
+	d.register(syslogMetrics(srv))
 	var pc net.PacketConn
 	var l net.Listener
 	return []*service{{
