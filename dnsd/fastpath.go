@@ -202,6 +202,7 @@ func (h *StoreHandler) answerPacket(q, out []byte, client net.Addr) (int, bool) 
 		clear(out[w+5 : w+11]) // extended rcode, version 0, no DO, no options
 		w += 11
 	}
+	h.rcodes[dns.RcodeSuccess].Add(1)
 	if h.audit != nil {
 		fq := query{client: addrOf(client), name: string(canonicalText(qname)), qtype: qtype, machine: m}
 		h.record(ctx, &fq, dns.RcodeSuccess)

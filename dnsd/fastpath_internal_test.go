@@ -136,6 +136,9 @@ func TestFastPathRecords(t *testing.T) {
 	if n, ok := h.answerPacket(q, make([]byte, fastMaxReply), fastClient); !ok || n == 0 {
 		t.Fatal("not answered on the fast path")
 	}
+	if n := h.Stats().Rcodes["NOERROR"]; n != 1 {
+		t.Errorf("Stats().Rcodes[NOERROR] = %d after one answer, want 1", n)
+	}
 	evs := rec.Find("dnsd", "query")
 	if len(evs) != 1 {
 		t.Fatalf("events: %+v", evs)
