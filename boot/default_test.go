@@ -114,7 +114,7 @@ func TestDefaultProfileMenu(t *testing.T) {
 		t.Errorf("menu items %v, want %v", items, want)
 	}
 	for _, p := range []string{"kiosk", "linux", "local", "mine", "rescue"} {
-		if !strings.Contains(got, ":profile-"+p+"\nchain http://10.0.0.1/boot/boot.ipxe?profile="+p+"&mac=${net0/mac} || goto menu") {
+		if !strings.Contains(got, ":profile-"+p+"\nchain http://10.0.0.1/boot/boot.ipxe?profile="+p+"&mac=${net0/mac} || goto menu\nexit\n") {
 			t.Errorf("no chain to profile %s:\n%s", p, got)
 		}
 	}

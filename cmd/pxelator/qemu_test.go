@@ -58,6 +58,7 @@ type bootWay struct {
 	profiles map[string]string   // templates the test writes under profiles/
 	root     map[string]string   // files the test writes into the boot root
 	classic  bool                // the test copies the classic pxelinux layout into the root
+	menu     bool                // the boot ends in the default profile's menu, not in the initramfs
 	files    map[string][]string // package -> files the audit must show sent to the machine
 	second   string              // what the second boot ends with: markerDone (its address again) or a console line
 	after    func(t *testing.T, conf string, ip string)
@@ -147,6 +148,14 @@ var bootWays = []bootWay{
 		},
 		dnsmasq:  []string{"--dhcp-boot=pxelinux.0"}, // "boots at once from dnsmasq with one flag"
 		peerRoot: map[string]string{"pxelinux.cfg/default": pxelinuxCfg},
+	},
+	{
+		// A machine nobody told the server about and a root without a
+		// configuration: the default profile's menu, which boots local
+		// after 10 s; without a disk iPXE exits to the BIOS.
+		name: "no-profile-menu", firmware: "bios", mac: "52:54:00:78:00:07",
+		menu:  true,
+		files: map[string][]string{"boot": {"boot.ipxe"}},
 	},
 	{
 		// Once into tftp-linux, whose configuration pxelinux fetches after
@@ -264,10 +273,17 @@ func (lab *qemuLab) run(t *testing.T, w bootWay) {
 
 	srv := lab.startServer(t, ns, dir)
 	vm := lab.machine(t, w.firmware, w.mac, dir)
+	if w.menu {
+		lab.runMenu(t, w, srv, vm, dir)
+		return
+	}
 	first := lab.boot(t, ns, vm, markerDone)
 	lease := first.check(t, marker)
 	if m := w.machine; m != nil && (lease.ip != m.ip || lease.hostname != m.hostname) {
 		t.Errorf("lease %+v, want the store's address %s and host name %s", lease, m.ip, m.hostname)
+	}
+	if lease.server != qemuServer || lease.logsrv != qemuServer {
+		t.Errorf("lease %+v: want the DHCP server and the syslog server (option 7) %s", lease, qemuServer)
 	}
 	if !strings.HasPrefix(lease.ip, "10.78.0.1") {
 		t.Fatalf("lease %+v: not an address of the range; console:\n%s", lease, tail(first.String(), 3000))
@@ -288,7 +304,7 @@ func (lab *qemuLab) run(t *testing.T, w bootWay) {
 	if t.Failed() {
 		t.Logf("server output:\n%s", tail(srv.out.String(), 6000))
 	}
-	lab.checkAudit(t, filepath.Join(dir, "state", "audit.db"), w, lease.ip)
+	lab.checkAudit(t, filepath.Join(dir, "state", "audit.db"), w, lease.ip, true)
 	if w.after != nil {
 		w.after(t, conf, lease.ip)
 	}
@@ -302,6 +318,38 @@ func (lab *qemuLab) run(t *testing.T, w bootWay) {
 		line += fmt.Sprintf("   dnsmasq %5.1f s", peer.at(markerUp).Seconds())
 	}
 	t.Logf("seconds from QEMU start to the initramfs marker: %s", line)
+	lab.mu.Lock()
+	lab.bench = append(lab.bench, line)
+	lab.mu.Unlock()
+}
+
+// runMenu boots a machine into the default profile's menu and checks
+// that its default, local, runs and leaves iPXE when there is no disk,
+// never going on to another profile.
+func (lab *qemuLab) runMenu(t *testing.T, w bootWay, srv *qemuServerProc, vm []string, dir string) {
+	c := lab.boot(t, srv.ns, vm, "No bootable device")
+	out := c.String()
+	for _, want := range []string{"boot which profile?", "boots from the local disk (profile local)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("console lacks %q", want)
+		}
+	}
+	for _, not := range []string{"profile rescue", "profile kiosk", "vmlinuz", "initrd"} {
+		if strings.Contains(out, not) {
+			t.Errorf("after local the console shows %q", not)
+		}
+	}
+	if t.Failed() {
+		t.Logf("console:\n%s", tail(out, 4000))
+	}
+	srv.stop(t)
+	ms, _ := filepath.Glob(filepath.Join(dir, "conf", qemuServer, "*", "mac"))
+	if len(ms) != 1 {
+		t.Fatalf("%d machines on disk, want the new one", len(ms))
+	}
+	lab.checkAudit(t, filepath.Join(dir, "state", "audit.db"), w, filepath.Base(filepath.Dir(ms[0])), false)
+	line := fmt.Sprintf("%-26s pxelator %5.1f s to the menu's local boot (no initramfs)", w.name, c.at("No bootable device").Seconds())
+	t.Log(line)
 	lab.mu.Lock()
 	lab.bench = append(lab.bench, line)
 	lab.mu.Unlock()
@@ -323,6 +371,7 @@ func (lab *qemuLab) root(t *testing.T, root, marker string) {
 
 // qemuServerProc is the reference server running in a namespace.
 type qemuServerProc struct {
+	ns   *netnstest.Namespace
 	cmd  *exec.Cmd
 	out  *lockedBuffer
 	done chan struct{}
@@ -332,7 +381,7 @@ type qemuServerProc struct {
 // and waits until it listens.
 func (lab *qemuLab) startServer(t *testing.T, ns *netnstest.Namespace, dir string) *qemuServerProc {
 	t.Helper()
-	p := &qemuServerProc{out: &lockedBuffer{}, done: make(chan struct{})}
+	p := &qemuServerProc{ns: ns, out: &lockedBuffer{}, done: make(chan struct{})}
 	p.cmd = ns.Command(context.Background(), lab.bin)
 	p.cmd.Dir = dir
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
@@ -482,7 +531,7 @@ func (lab *qemuLab) bootPeer(t *testing.T, ns *netnstest.Namespace, w bootWay, m
 // machine's events through the query API: dhcpd by its MAC, and by its
 // address the files sent over TFTP (tftpd) and HTTP (boot) and the
 // syslog line of the initramfs (syslogd).
-func (lab *qemuLab) checkAudit(t *testing.T, db string, w bootWay, ip string) {
+func (lab *qemuLab) checkAudit(t *testing.T, db string, w bootWay, ip string, syslog bool) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlitestore.Open(ctx, db)
@@ -517,7 +566,7 @@ func (lab *qemuLab) checkAudit(t *testing.T, db string, w bootWay, ip string) {
 			}
 		}
 	}
-	found := false
+	found := !syslog
 	for _, e := range entries("syslogd", ip) {
 		if msg, _ := e.Fields["msg"].(string); strings.Contains(msg, syslogText) {
 			found = true
@@ -579,9 +628,9 @@ func (c *console) at(line string) time.Duration {
 func (c *console) seenCh(line string) <-chan struct{} { return c.ch[line] }
 
 // qemuLease is what the initramfs got from DHCP.
-type qemuLease struct{ ip, hostname, server string }
+type qemuLease struct{ ip, hostname, server, logsrv string }
 
-var leaseLine = regexp.MustCompile(markerLease + `ip=(\S*) hostname=(\S*) server=(\S*)`)
+var leaseLine = regexp.MustCompile(markerLease + `ip=(\S*) hostname=(\S*) server=(\S*) logsrv=(\S*)`)
 
 // check checks that the initramfs ran to its end: the marker, a lease,
 // the syslog line sent and marker.txt fetched over TFTP; it returns the
@@ -601,7 +650,7 @@ func (c *console) check(t *testing.T, marker string) qemuLease {
 	if t.Failed() {
 		t.Logf("console:\n%s", tail(out, 4000))
 	}
-	return qemuLease{ip: m[1], hostname: m[2], server: m[3]}
+	return qemuLease{ip: m[1], hostname: m[2], server: m[3], logsrv: m[4]}
 }
 
 func writeFile(t *testing.T, name, content string) {

@@ -37,16 +37,17 @@ var netModules = []string{"e1000", "virtio_net", "virtio_pci", "virtio_pci_moder
 	"virtio", "virtio_ring", "net_failover", "failover"}
 
 // initScript is the initramfs's /init: busybox sets itself up, the
-// marker says the kernel booted, then it asks DHCP for an address again,
-// sends a syslog line to the server DHCP names (option 7, else the
-// DHCP server), fetches marker.txt over TFTP and powers off.
+// marker says the kernel booted, then it asks DHCP for an address again
+// (and the syslog server, option 7), sends a syslog line to the server
+// DHCP names (else to the DHCP server: dnsmasq names none), fetches
+// marker.txt over TFTP and powers off.
 const initScript = `#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 echo ` + markerUp + `
 for m in $(cat /etc/modules); do insmod /lib/modules/$m.ko; done
 ip link set lo up; ip link set eth0 up
-udhcpc -i eth0 -n -q -f -t 10 -T 2 -s /udhcpc.sh || echo PXELATOR-FAIL udhcpc
+udhcpc -i eth0 -n -q -f -t 10 -T 2 -O logsrv -s /udhcpc.sh || echo PXELATOR-FAIL udhcpc
 [ -f /tmp/lease ] && . /tmp/lease
 echo "` + markerLease + `ip=$ip hostname=$hostname server=$serverid logsrv=$logsrv"
 log=${logsrv%% *}
