@@ -307,3 +307,39 @@ func writeCPIO(w io.Writer, files []cpioFile) error {
 	}
 	return nil
 }
+
+// TestWriteCPIO: busybox's cpio reads the archive writeCPIO writes: the
+// names, the modes and the contents.
+func TestWriteCPIO(t *testing.T) {
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Skip("busybox not installed (Debian: busybox-static)")
+	}
+	var b bytes.Buffer
+	files := []cpioFile{
+		{name: "bin", mode: 0o40755},
+		{name: "bin/hello", mode: 0o100755, data: []byte("#!/bin/sh\necho hi\n")},
+		{name: "odd", mode: 0o100644, data: []byte("12345")},
+		{name: "empty", mode: 0o100600},
+	}
+	if err := writeCPIO(&b, files); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(bb, "cpio", "-i", "-d")
+	cmd.Dir, cmd.Stdin = dir, &b
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("busybox cpio -i: %v\n%s", err, out)
+	}
+	for _, f := range files[1:] {
+		st, err := os.Stat(filepath.Join(dir, f.name))
+		if err != nil {
+			t.Errorf("%s: %v", f.name, err)
+			continue
+		}
+		got, _ := os.ReadFile(filepath.Join(dir, f.name))
+		if !bytes.Equal(got, f.data) || uint32(st.Mode().Perm()) != f.mode&0o777 {
+			t.Errorf("%s: %q mode %v, want %q %o", f.name, got, st.Mode(), f.data, f.mode&0o777)
+		}
+	}
+}
