@@ -47,21 +47,22 @@ mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 echo ` + markerUp + `
 for m in $(cat /etc/modules); do insmod /lib/modules/$m.ko; done
 ip link set lo up; ip link set eth0 up
-udhcpc -i eth0 -n -q -f -t 10 -T 2 -O logsrv -s /udhcpc.sh || echo PXELATOR-FAIL udhcpc
+udhcpc -i eth0 -n -q -f -t 10 -T 2 -O 7 -s /udhcpc.sh || echo PXELATOR-FAIL udhcpc
 [ -f /tmp/lease ] && . /tmp/lease
 echo "` + markerLease + `ip=$ip hostname=$hostname server=$serverid logsrv=$logsrv"
-log=${logsrv%% *}
-syslogd -R "${log:-$serverid}:514" && sleep 1 && logger -t initramfs "` + syslogText + ` from ${hostname:-nobody} at $ip" && sleep 1 && echo ` + markerSent + `
+syslogd -R "${logsrv:-$serverid}:514" && sleep 1 && logger -t initramfs "` + syslogText + ` from ${hostname:-nobody} at $ip" && sleep 1 && echo ` + markerSent + `
 tftp -g -r marker.txt -l /tmp/marker "$serverid" && echo "` + markerTFTP + `$(cat /tmp/marker)"
 echo ` + markerDone + `
 poweroff -f
 `
 
 // udhcpcScript configures the address udhcpc got and keeps the lease's
-// variables for /init.
+// variables for /init. This busybox has no name for option 7 (the
+// syslog server): it passes it as opt7, in hex.
 const udhcpcScript = `#!/bin/sh
 case "$1" in bound|renew)
 	ifconfig "$interface" "$ip" netmask "${subnet:-255.255.255.0}"
+	[ -n "$opt7" ] && logsrv=$(printf '%d.%d.%d.%d' $(echo "$opt7" | cut -c1-8 | sed 's/../0x& /g'))
 	{ echo "ip='$ip'"; echo "hostname='$hostname'"; echo "serverid='$serverid'"; echo "logsrv='$logsrv'"; } > /tmp/lease ;;
 esac
 `
