@@ -211,10 +211,7 @@ func TestQEMUBoot(t *testing.T) {
 		t.Log("dnsmasq not installed (Debian: dnsmasq-base): no comparison")
 	}
 	shared := t.TempDir()
-	lab.bin = filepath.Join(shared, "pxelator")
-	if out, err := exec.Command("go", "build", "-o", lab.bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	lab.bin = buildServer(t)
 	lab.img = buildImages(t, shared)
 	t.Logf("kernel %s, initramfs %s", lab.img.version, lab.img.initrd)
 
