@@ -19,9 +19,6 @@ const (
 	AttrProfile  = "profile"  // the boot profile
 	// AttrNetboot, set to "false", gives a machine an address but no boot file.
 	AttrNetboot = "netboot"
-	// AttrProfileOnce is the profile of the next boot only: package boot
-	// renders the next boot configuration from it, then removes it.
-	AttrProfileOnce = "profile.once"
 )
 
 // secretSuffixes name the attributes that are secrets by their key,

@@ -19,15 +19,39 @@
 //
 // Templates are read on every request: an edited template, or a changed
 // profile in the store, is what the machine boots next, without a
-// restart. When the machine is unknown, has no profile, or its profile has
-// no template for the name, the static file of the same name is served,
-// so a hand-written pxelinux.cfg/default still answers every other
-// machine. Templates missing from the profiles directory are taken from
-// the embedded [DefaultProfiles] ("local" and "linux"), so a fresh
-// installation boots. Templates see [Data]; machine secrets never reach
-// them. A machine's "profile.once" attribute ([pxelator.AttrProfileOnce])
-// overrides its profile for one configuration and is then removed from
-// the store: the next boot only.
+// restart. Templates missing from the profiles directory are taken from
+// the embedded [DefaultProfiles], so a fresh installation boots. Templates
+// see [Data]; machine secrets never reach them. Each embedded template
+// says in its comments which variables and attributes it uses.
+//
+// # Every machine boots
+//
+// [Files.Open] answers, in this order: the machine's own configuration
+// (from its profile's template for the name), the static file of that
+// name (a hand-written pxelinux.cfg/default still answers every machine
+// without a profile), and, for boot.ipxe and pxelinux.cfg/default, the
+// [ProfileDefault] profile. So a machine the store does not know, one
+// without a profile, or one whose profile has no boot.ipxe, gets a script
+// that runs: it chains pxelinux.0 on BIOS when there is a pxelinux
+// configuration for the machine, GRUB on UEFI when there is a grub.cfg,
+// and otherwise shows an iPXE menu of the profiles (boot.ipxe?profile=NAME,
+// see [Request].Profile), which boots "local" after 10 seconds. The names
+// boot loaders try in turn (pxelinux.cfg/01-<mac>, the hex IP and its
+// prefixes, grub.cfg-...) never fall back to the default profile, so that
+// pxelinux goes on to pxelinux.cfg/default.
+//
+// A file a client asks for that the root lacks is a log line naming the
+// file and, for the boot loaders of [Loaders], the Debian package that
+// ships it; one line per file in 10 minutes, however often it is asked.
+//
+// # Profiles a user starts from
+//
+//	default   what a machine without a profile boots (above)
+//	linux     vmlinuz and initrd.gz of the root; attribute cmdline
+//	kiosk     a live system over HTTP, Debian Live style (boot=live fetch=...): live/ in the root; kiosk.url, live.dir
+//	rescue    Debian's installer in rescue mode: debian-installer/amd64/ of Debian's netboot.tar.gz; rescue.dir
+//	once      once.profile one time, then local: see [ProfileOnce] for what one boot is
+//	local     the local disk
 //
 // # Safety
 //

@@ -36,7 +36,8 @@ func ExampleFiles_Open() {
 	io.Copy(os.Stdout, f.Content)
 	// Output:
 	// #!ipxe
-	// # PXElator profile "linux" for ws-05 52:54:00:12:34:56 10.0.0.5.
+	// # PXElator profile "linux" for ws-05 52:54:00:12:34:56 10.0.0.5: vmlinuz and initrd.gz of the boot root, over HTTP.
+	// # Variables: .Hostname .MAC .IP, .HTTP (the HTTP boot root); attribute cmdline (more kernel parameters).
 	// kernel http://10.0.0.1/boot/vmlinuz initrd=initrd.gz console=ttyS0 quiet
 	// initrd http://10.0.0.1/boot/initrd.gz
 	// boot

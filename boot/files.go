@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -23,10 +24,12 @@ import (
 var ErrOutside = fmt.Errorf("boot: name leaves the boot root: %w", fs.ErrPermission)
 
 // Files is a boot root: the static files of a directory (boot loaders,
-// kernels, a hand-written pxelinux.cfg/default) and, when a Store is set,
-// per-machine boot configurations rendered from the machine's profile.
-// It is safe for concurrent use; templates are read on every request, so
-// an edited template is used by the next boot.
+// kernels, a hand-written pxelinux.cfg/default) and per-machine boot
+// configurations rendered from profiles: the machine's own, and the
+// "default" profile for a machine that names none (see the package
+// documentation for the order). It is safe for concurrent use and must
+// not be copied once used; templates are read on every request, so an
+// edited template is used by the next boot.
 type Files struct {
 	// Root is the directory of static files. Nothing outside it is
 	// served: a symbolic link is followed only while it stays inside.
@@ -38,13 +41,24 @@ type Files struct {
 	// Defaults holds the templates used when Profiles has none for a
 	// profile; nil means DefaultProfiles().
 	Defaults fs.FS
-	// Store finds the machine a per-machine name is for; nil disables
-	// per-machine configurations.
+	// Store finds the machine a per-machine name is for, and records the
+	// switch of a machine of profile "once" to "local". Nil means every
+	// machine is unknown: only the default profile applies.
 	Store pxelator.Store
 	// HTTPBase is the URL of the HTTP boot root as clients see it, given
 	// to templates as {{.HTTP}}; "{server}" in it is replaced by the
 	// address the client reached. Empty means "http://{server}/boot/".
 	HTTPBase string
+	// Logger receives a line for a file a client asked for that the root
+	// lacks (naming the Debian package that ships it, at most once per
+	// file every 10 minutes) and for each switch of a once machine; nil
+	// means slog.Default().
+	Logger *slog.Logger
+	// Time returns the current time, for the boot window of the once
+	// profile; nil means time.Now.
+	Time func() time.Time
+
+	missing missingLog
 }
 
 // A Request asks for one file.
@@ -55,6 +69,11 @@ type Request struct {
 	// MAC, if set, names the machine for boot.ipxe (iPXE can send
 	// ${net0/mac} in an HTTP query); otherwise the client address does.
 	MAC net.HardwareAddr
+	// Profile, if set, is the profile boot.ipxe is rendered from instead
+	// of the machine's own: the default profile's menu asks for
+	// boot.ipxe?profile=NAME. A profile without a boot.ipxe template is
+	// not found.
+	Profile string
 }
 
 // A File is an open boot file. It is an fs.File, read from Content.
@@ -96,21 +115,78 @@ func (i fileInfo) ModTime() time.Time { return i.f.ModTime }
 func (i fileInfo) IsDir() bool        { return false }
 func (i fileInfo) Sys() any           { return nil }
 
-// Open returns the file r asks for: the machine's configuration rendered
-// from its profile when the name is a per-machine name (see [ParseMachineName]) and
-// the machine has a profile with a template for it, and the static file
-// of that name otherwise.
+// Open returns the file r asks for, the first of:
+//   - for a per-machine name (see [ParseMachineName]), the machine's
+//     configuration rendered from its profile's template for the name;
+//   - the static file of that name in the root;
+//   - for boot.ipxe and pxelinux.cfg/default, the template of the
+//     "default" profile (so that every machine gets something that
+//     runs);
+//
+// and otherwise an error matching fs.ErrNotExist, logged (see
+// Files.Logger) unless the name is one that boot loaders try in turn
+// (pxelinux.cfg/01-<mac>, a hex IP, grub.cfg-...).
 func (f *Files) Open(ctx context.Context, r Request) (*File, error) {
 	name, err := CleanName(r.Name)
 	if err != nil {
 		return nil, err
 	}
-	if f.Store != nil {
-		if file, err := f.render(ctx, name, r); file != nil || err != nil {
+	n, perMachine := ParseMachineName(name)
+	fallback := isFallbackName(name)
+	var c *client
+	if perMachine || fallback {
+		if fallback {
+			n = MachineName{Config: ConfigPXELinux, ByClient: true}
+		}
+		if c, err = f.client(ctx, name, n, r); err != nil {
+			return nil, err
+		}
+		if !fallback && c.own != "" {
+			if file, err := f.render(name, c, c.own, r); file != nil || err != nil {
+				return file, err
+			}
+		}
+		if c.own != "" && r.Profile != "" {
+			return nil, fmt.Errorf("boot: profile %q has no template for %q: %w", clip(r.Profile), name, fs.ErrNotExist)
+		}
+	}
+	file, err := f.openStatic(name)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return file, err
+	}
+	if c != nil && (fallback || n.Config == ConfigIPXE) {
+		if file, err := f.render(name, c, ProfileDefault, r); file != nil || err != nil {
 			return file, err
 		}
 	}
-	return f.openStatic(name)
+	if !perMachine {
+		f.missing.log(f.logger(), f.Root, name, f.now())
+	}
+	return nil, err
+}
+
+func (f *Files) logger() *slog.Logger {
+	if f.Logger == nil {
+		return slog.Default()
+	}
+	return f.Logger
+}
+
+func (f *Files) now() time.Time {
+	if f.Time == nil {
+		return time.Now()
+	}
+	return f.Time()
+}
+
+// has reports whether the root holds the regular file name.
+func (f *Files) has(name string) bool {
+	file, err := f.openStatic(name)
+	if err != nil {
+		return false
+	}
+	file.Close()
+	return true
 }
 
 // OpenTFTP opens name for the client at the address client, which reached

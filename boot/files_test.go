@@ -72,12 +72,12 @@ func testRoot(t *testing.T) (*boot.Files, pxelator.Store) {
 	must(t, os.Symlink("../secret", filepath.Join(root, "escape")))
 	must(t, os.Symlink("/etc/passwd", filepath.Join(root, "passwd")))
 	profiles := filepath.Join(dir, "profiles")
-	write(t, filepath.Join(profiles, "kiosk", "pxelinux.cfg"),
+	write(t, filepath.Join(profiles, "webkiosk", "pxelinux.cfg"),
 		"# {{.Hostname}} {{.MAC}} {{.IP}} via {{.Server}}\nAPPEND url={{.HTTP}}kiosk.img on={{.Attr \"kiosk.on\"}} pw={{.Attr \"amt.password\"}}\n")
 
 	store := memstore.New()
 	ctx := context.Background()
-	kiosk := pxelator.Machine{MAC: mustMAC("52:54:00:12:34:56"), IP: netip.MustParseAddr("10.0.0.5"), Hostname: "kiosk-01", Profile: "kiosk"}
+	kiosk := pxelator.Machine{MAC: mustMAC("52:54:00:12:34:56"), IP: netip.MustParseAddr("10.0.0.5"), Hostname: "kiosk-01", Profile: "webkiosk"}
 	kiosk.Set("kiosk.on", "07:30")
 	kiosk.SetSecret("amt.password", "hunter2")
 	must(t, store.Put(ctx, kiosk))
@@ -159,13 +159,13 @@ func TestOpenPerMachine(t *testing.T) {
 		want    string // a substring of the answer
 		profile string
 	}{
-		{"pxelinux.cfg/01-52-54-00-12-34-56", netip.Addr{}, "# kiosk-01 52:54:00:12:34:56 10.0.0.5 via 10.0.0.1\nAPPEND url=http://10.0.0.1/boot/kiosk.img on=07:30 pw=\n", "kiosk"},
-		{"pxelinux.cfg/01-52-54-00-12-34-56", client5, "on=07:30", "kiosk"},
-		{"bios/pxelinux.cfg/01-52-54-00-12-34-56", client5, "on=07:30", "kiosk"},
-		{"pxelinux.cfg/0A000005", netip.Addr{}, "on=07:30", "kiosk"},
-		{"pxelinux.cfg/0a000005", netip.Addr{}, "on=07:30", "kiosk"},
-		{"pxelinux.cfg/0A00000", client5, "on=07:30", "kiosk"},
-		{"pxelinux.cfg/0A", client5, "on=07:30", "kiosk"},
+		{"pxelinux.cfg/01-52-54-00-12-34-56", netip.Addr{}, "# kiosk-01 52:54:00:12:34:56 10.0.0.5 via 10.0.0.1\nAPPEND url=http://10.0.0.1/boot/kiosk.img on=07:30 pw=\n", "webkiosk"},
+		{"pxelinux.cfg/01-52-54-00-12-34-56", client5, "on=07:30", "webkiosk"},
+		{"bios/pxelinux.cfg/01-52-54-00-12-34-56", client5, "on=07:30", "webkiosk"},
+		{"pxelinux.cfg/0A000005", netip.Addr{}, "on=07:30", "webkiosk"},
+		{"pxelinux.cfg/0a000005", netip.Addr{}, "on=07:30", "webkiosk"},
+		{"pxelinux.cfg/0A00000", client5, "on=07:30", "webkiosk"},
+		{"pxelinux.cfg/0A", client5, "on=07:30", "webkiosk"},
 		{"pxelinux.cfg/0A00000", netip.MustParseAddr("10.0.0.7"), "KERNEL vmlinuz", "linux"},
 		{"pxelinux.cfg/0B", client5, "", ""},                                      // not the client's prefix: no such static file
 		{"pxelinux.cfg/01-52-54-00-00-00-07", client5, "KERNEL vmlinuz", "linux"}, // embedded default
@@ -174,9 +174,11 @@ func TestOpenPerMachine(t *testing.T) {
 		{"pxelinux.cfg/default", client5, "DEFAULT static", ""},                   // static
 		{"grub.cfg-01-52-54-00-00-00-07", client5, "linux /vmlinuz", "linux"},
 		{"grub/grub.cfg-0A000007", client5, "linux /vmlinuz", "linux"},
-		{"grub.cfg-01-52-54-00-12-34-56", client5, "", ""}, // kiosk has no grub.cfg template
+		{"grub.cfg-01-52-54-00-12-34-56", client5, "", ""}, // webkiosk has no grub.cfg template
 		{"boot.ipxe", netip.MustParseAddr("10.0.0.7"), "kernel http://10.0.0.1/boot/vmlinuz initrd=initrd.gz", "linux"},
-		{"boot.ipxe", client5, "", ""},
+		{"boot.ipxe", client5, `# PXElator profile "default" for kiosk-01`, "default"},                             // webkiosk has no boot.ipxe
+		{"boot.ipxe", netip.MustParseAddr("10.0.0.99"), `PXElator profile "default" for a new machine`, "default"}, // unknown
+		{"pxelinux.cfg/default", netip.MustParseAddr("10.0.0.99"), "DEFAULT static", ""},                           // the root's own beats the default profile
 	}
 	for _, tt := range tests {
 		got, file, err := read(t, f, boot.Request{Name: tt.name, Client: tt.client, Server: server})
@@ -206,7 +208,7 @@ func TestEditsApplyWithoutRestart(t *testing.T) {
 	ctx := context.Background()
 	name := "pxelinux.cfg/01-52-54-00-12-34-56"
 	r := boot.Request{Name: name, Server: netip.MustParseAddr("10.0.0.1")}
-	write(t, filepath.Join(f.Profiles, "kiosk", "pxelinux.cfg"), "edited {{.Hostname}}\n")
+	write(t, filepath.Join(f.Profiles, "webkiosk", "pxelinux.cfg"), "edited {{.Hostname}}\n")
 	if got, _, err := read(t, f, r); err != nil || got != "edited kiosk-01\n" {
 		t.Errorf("after editing the template: %q, %v", got, err)
 	}
@@ -224,38 +226,14 @@ func TestEditsApplyWithoutRestart(t *testing.T) {
 	}
 }
 
-// TestProfileOnce: a profile for the next boot only answers one request,
-// then the machine's own profile does again.
-func TestProfileOnce(t *testing.T) {
-	f, store := testRoot(t)
-	ctx := context.Background()
-	m, err := store.ByMAC(ctx, mustMAC("52:54:00:12:34:56"))
-	must(t, err)
-	m.Set(pxelator.AttrProfileOnce, "local")
-	must(t, store.Put(ctx, m))
-	r := boot.Request{Name: "pxelinux.cfg/01-52-54-00-12-34-56", Server: netip.MustParseAddr("10.0.0.1")}
-	got, file, err := read(t, f, r)
-	if err != nil || !strings.Contains(got, "LOCALBOOT 0") || file.Profile != "local" {
-		t.Fatalf("first boot: %q (profile %q), %v; want the local profile", got, file.Profile, err)
-	}
-	m, err = store.ByMAC(ctx, m.MAC)
-	must(t, err)
-	if v := m.Get(pxelator.AttrProfileOnce); v != "" || m.Profile != "kiosk" {
-		t.Errorf("after the boot: %s=%q profile %q; want it cleared and kiosk kept", pxelator.AttrProfileOnce, v, m.Profile)
-	}
-	if got, _, err := read(t, f, r); err != nil || !strings.Contains(got, "kiosk.img") {
-		t.Errorf("second boot: %q, %v; want the kiosk profile again", got, err)
-	}
-}
-
 func TestBrokenTemplate(t *testing.T) {
 	f, _ := testRoot(t)
-	write(t, filepath.Join(f.Profiles, "kiosk", "pxelinux.cfg"), "{{.Nope}}\n")
+	write(t, filepath.Join(f.Profiles, "webkiosk", "pxelinux.cfg"), "{{.Nope}}\n")
 	_, _, err := read(t, f, boot.Request{Name: "pxelinux.cfg/01-52-54-00-12-34-56"})
-	if err == nil || errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "kiosk") {
+	if err == nil || errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "webkiosk") {
 		t.Errorf("broken template: %v, want an error naming the profile", err)
 	}
-	write(t, filepath.Join(f.Profiles, "kiosk", "pxelinux.cfg"), "{{if}}\n")
+	write(t, filepath.Join(f.Profiles, "webkiosk", "pxelinux.cfg"), "{{if}}\n")
 	if _, _, err := read(t, f, boot.Request{Name: "pxelinux.cfg/01-52-54-00-12-34-56"}); err == nil {
 		t.Errorf("template that does not parse: no error")
 	}
@@ -312,25 +290,48 @@ func TestParseMachineName(t *testing.T) {
 	}
 }
 
-// TestDefaultProfiles renders every embedded template for a machine.
+// TestDefaultProfiles renders every embedded template for a machine of
+// its profile: each one parses, runs, and says what it is.
 func TestDefaultProfiles(t *testing.T) {
-	// Render every default for a machine of each profile.
 	store := memstore.New()
 	m := pxelator.Machine{MAC: mustMAC("02:00:00:00:00:01"), IP: netip.MustParseAddr("10.1.0.1"), Hostname: "h", Profile: "linux"}
 	m.Set("cmdline", "console=ttyS0")
 	must(t, store.Put(context.Background(), m))
-	files := &boot.Files{Store: store}
-	for _, profile := range []string{"linux", "local"} {
+	files := &boot.Files{Root: t.TempDir(), Store: store}
+	names := map[string]string{
+		boot.ConfigPXELinux: "pxelinux.cfg/01-02-00-00-00-00-01",
+		boot.ConfigGRUB:     "grub.cfg-01-02-00-00-00-00-01",
+		boot.ConfigIPXE:     "boot.ipxe",
+	}
+	dirs, err := fs.ReadDir(boot.DefaultProfiles(), ".")
+	must(t, err)
+	var profiles []string
+	for _, d := range dirs {
+		profile := d.Name()
+		profiles = append(profiles, profile)
 		m.Profile = profile
 		must(t, store.Put(context.Background(), m))
-		for _, name := range []string{"pxelinux.cfg/01-02-00-00-00-00-01", "grub.cfg-01-02-00-00-00-00-01", "boot.ipxe"} {
-			got, _, err := read(t, files, boot.Request{Name: name, Client: m.IP, Server: netip.MustParseAddr("10.1.0.254")})
-			if err != nil || got == "" {
+		templates, err := fs.ReadDir(boot.DefaultProfiles(), profile)
+		must(t, err)
+		for _, tmpl := range templates {
+			name := names[tmpl.Name()]
+			if profile == boot.ProfileDefault && tmpl.Name() == boot.ConfigPXELinux {
+				name = "pxelinux.cfg/default"
+			}
+			got, file, err := read(t, files, boot.Request{Name: name, Client: m.IP, Server: netip.MustParseAddr("10.1.0.254")})
+			if err != nil || file.Profile != profile || !strings.Contains(got, `PXElator profile "`+profile+`"`) {
 				t.Errorf("%s %s: %q, %v", profile, name, got, err)
+				continue
 			}
 			if profile == "linux" && !strings.Contains(got, "console=ttyS0") {
 				t.Errorf("%s %s: no cmdline in %q", profile, name, got)
 			}
+			if !strings.Contains(got, "Variables:") {
+				t.Errorf("%s/%s does not document its variables", profile, tmpl.Name())
+			}
 		}
+	}
+	if want := "default kiosk linux local once rescue"; strings.Join(profiles, " ") != want {
+		t.Errorf("embedded profiles %v, want %s", profiles, want)
 	}
 }

@@ -28,7 +28,9 @@ import (
 //	mux.Handle("/boot/", http.StripPrefix("/boot", h))
 //
 // For boot.ipxe a query parameter mac=${net0/mac} names the machine, so
-// that iPXE behind a relay or NAT still gets its own script.
+// that iPXE behind a relay or NAT still gets its own script, and
+// profile=NAME renders the script of that profile instead of the
+// machine's own (the default profile's menu links them so).
 type HTTPHandler struct {
 	// Files is the boot root served.
 	Files *Files
@@ -49,11 +51,13 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			req.Server = ta.AddrPort().Addr().Unmap()
 		}
 	}
-	if s := r.URL.Query().Get("mac"); s != "" {
+	q := r.URL.Query()
+	if s := q.Get("mac"); s != "" {
 		if mac, err := pxelator.ParseMAC(s); err == nil {
 			req.MAC = mac
 		}
 	}
+	req.Profile = q.Get("profile")
 	f, err := h.serve(cw, r, req)
 	h.record(r, req, f, cw, time.Since(start), err)
 }

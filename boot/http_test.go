@@ -83,7 +83,7 @@ func TestHTTP(t *testing.T) {
 		}
 	}
 	e, ok := rec.Wait(testCtx(t), func(e audit.Event) bool { return e.Fields["file"] == "pxelinux.cfg/01-52-54-00-12-34-56" })
-	if !ok || e.Package != "boot" || e.Hostname != "kiosk-01" || e.Fields["profile"] != "kiosk" || e.Fields["status"] != 200 {
+	if !ok || e.Package != "boot" || e.Hostname != "kiosk-01" || e.Fields["profile"] != "webkiosk" || e.Fields["status"] != 200 {
 		t.Errorf("audit event %+v", e)
 	}
 	seen := 0

@@ -2,6 +2,7 @@ package boot
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"text/template"
 
@@ -28,9 +30,10 @@ const (
 //go:embed profiles
 var defaultProfiles embed.FS
 
-// DefaultProfiles returns the embedded profile templates: "local" (boot
-// from the local disk) and "linux" (vmlinuz and initrd.gz from the boot
-// root, with the machine's "cmdline" attribute on the kernel command line).
+// DefaultProfiles returns the embedded profile templates, one directory
+// per profile: "default", "linux", "kiosk", "rescue", "once" and "local"
+// (see the package documentation). The reference server writes them into
+// an empty profiles directory for a user to edit.
 func DefaultProfiles() fs.FS {
 	sub, err := fs.Sub(defaultProfiles, "profiles")
 	if err != nil {
@@ -122,38 +125,72 @@ func HexIP(ip netip.Addr) string {
 	return fmt.Sprintf("%02X%02X%02X%02X", b[0], b[1], b[2], b[3])
 }
 
-// render returns the configuration for name rendered from the machine's
-// profile, or nil without an error when no profile applies.
-func (f *Files) render(ctx context.Context, name string, r Request) (*File, error) {
-	n, ok := ParseMachineName(name)
-	if !ok {
-		return nil, nil
-	}
-	var m pxelator.Machine
+// isFallbackName reports whether name is the configuration pxelinux asks
+// for last, when no per-machine name answered: [dir/]pxelinux.cfg/default.
+func isFallbackName(name string) bool {
+	dir, base := path.Split(name)
+	return base == "default" && path.Base(dir) == "pxelinux.cfg"
+}
+
+// client is the machine a per-machine name is for, as Open finds it.
+type client struct {
+	m     pxelator.Machine // the machine; only its IP (and MAC) when unknown
+	known bool             // whether the store holds it
+	own   string           // the profile it boots now: its own, a once target, or Request.Profile
+}
+
+// client finds the machine name n is for and the profile it boots. A
+// machine of profile "once" is switched to "local" here (see [ProfileOnce]).
+func (f *Files) client(ctx context.Context, name string, n MachineName, r Request) (*client, error) {
+	c := &client{}
+	clientIP := r.Client.Unmap()
 	var err error
-	client := r.Client.Unmap()
 	switch {
+	case f.Store == nil:
+		err = pxelator.ErrNotFound
 	case n.MAC != nil:
-		m, err = f.Store.ByMAC(ctx, n.MAC)
+		c.m, err = f.Store.ByMAC(ctx, n.MAC)
 	case n.IP.IsValid():
-		m, err = f.Store.ByIP(ctx, n.IP)
+		c.m, err = f.Store.ByIP(ctx, n.IP)
 	case n.Config == ConfigIPXE && r.MAC != nil:
-		m, err = f.Store.ByMAC(ctx, r.MAC)
-	case client.Is4() && strings.HasPrefix(HexIP(client), n.HexPrefix):
-		m, err = f.Store.ByIP(ctx, client)
+		c.m, err = f.Store.ByMAC(ctx, r.MAC)
+	case clientIP.Is4() && strings.HasPrefix(HexIP(clientIP), n.HexPrefix):
+		c.m, err = f.Store.ByIP(ctx, clientIP)
 	default:
-		return nil, nil
+		err = pxelator.ErrNotFound
 	}
-	if errors.Is(err, pxelator.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	switch {
+	case err == nil:
+		c.known = true
+	case errors.Is(err, pxelator.ErrNotFound):
+		c.m = pxelator.Machine{MAC: n.MAC, IP: cmp.Or(n.IP, clientIP)}
+		if c.m.MAC == nil {
+			c.m.MAC = r.MAC
+		}
+	default:
 		return nil, fmt.Errorf("boot: looking up the machine for %q: %w", name, err)
 	}
-	profile := m.Profile
-	once := m.Get(pxelator.AttrProfileOnce)
-	if once != "" {
-		profile = once
+	switch {
+	case r.Profile != "":
+		c.own = r.Profile
+	case c.known:
+		if c.own, err = f.once(ctx, &c.m); err != nil {
+			return nil, err
+		}
+	}
+	if c.own == ProfileDefault {
+		c.own = "" // the default profile is what a machine without one gets, never its own
+	}
+	return c, nil
+}
+
+// render returns the configuration name of client c rendered from the
+// template of profile, or nil without an error when the profile has no
+// template for it.
+func (f *Files) render(name string, c *client, profile string, r Request) (*File, error) {
+	n, ok := ParseMachineName(name)
+	if !ok {
+		n.Config = ConfigPXELinux // pxelinux.cfg/default
 	}
 	text, err := f.template(profile, n.Config)
 	if text == nil || err != nil {
@@ -163,26 +200,17 @@ func (f *Files) render(ctx context.Context, name string, r Request) (*File, erro
 	if err != nil {
 		return nil, fmt.Errorf("boot: profile %q: %w", profile, err)
 	}
-	d := f.data(name, m, r)
-	d.Profile = profile
 	var out bytes.Buffer
-	if err := tmpl.Execute(&out, d); err != nil {
+	if err := tmpl.Execute(&out, f.data(name, profile, c, r)); err != nil {
 		return nil, fmt.Errorf("boot: profile %q: %w", profile, err)
 	}
-	if once != "" {
-		// The next boot only: later requests get the machine's profile.
-		m.Set(pxelator.AttrProfileOnce, "")
-		if err := f.Store.Put(ctx, m); err != nil {
-			return nil, fmt.Errorf("boot: clearing %s of %v: %w", pxelator.AttrProfileOnce, m.MAC, err)
-		}
-	}
-	return bytesFile(name, out.Bytes(), profile, m), nil
+	return bytesFile(name, out.Bytes(), profile, c.m), nil
 }
 
 // template returns the text of the profile's template for config, from
 // f.Profiles or else from the defaults, or nil when there is none.
 func (f *Files) template(profile, config string) ([]byte, error) {
-	if profile == "" || profile[0] == '.' || strings.ContainsAny(profile, `/\`) {
+	if !ValidProfile(profile) {
 		return nil, nil
 	}
 	name := profile + "/" + config
@@ -201,28 +229,44 @@ func (f *Files) template(profile, config string) ([]byte, error) {
 			return nil, fmt.Errorf("boot: profiles: %w", err)
 		}
 	}
-	defaults := f.Defaults
-	if defaults == nil {
-		defaults = DefaultProfiles()
-	}
-	b, err := fs.ReadFile(defaults, name)
+	b, err := fs.ReadFile(f.defaults(), name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	return b, err
 }
 
-// Data is what a profile template sees.
+// ValidProfile reports whether name can name a profile: letters, digits,
+// '.', '_' and '-', not beginning with a dot, at most 64 bytes.
+func ValidProfile(name string) bool {
+	if name == "" || len(name) > 64 || name[0] == '.' {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Data is what a profile template sees. Its methods Attr, Has,
+// ProfileHas and Profiles are called in templates as {{.Attr "cmdline"}},
+// {{if .Has "pxelinux.0"}}, {{range .Profiles}}.
 type Data struct {
 	Name     string     // the file name the client asked for
-	MAC      string     // the machine's MAC address, aa:bb:cc:dd:ee:ff
+	MAC      string     // the machine's MAC address, aa:bb:cc:dd:ee:ff ("" when unknown)
 	IP       netip.Addr // the machine's address
-	Hostname string
-	Profile  string
-	Server   netip.Addr // the address the client reached
-	HTTP     string     // the URL of the HTTP boot root, ending in "/"
+	Hostname string     // "" for a machine the store does not hold
+	Profile  string     // the profile being rendered ("default" for the default profile)
+	// Own is the profile the machine boots: its own (or, for a machine of
+	// profile "once", the one it boots once); "" when it names none.
+	Own    string
+	Server netip.Addr // the address the client reached
+	HTTP   string     // the URL of the HTTP boot root, ending in "/"
 
 	m pxelator.Machine
+	f *Files
 }
 
 // Attr returns the machine's attribute key, or "" when it is not set or
@@ -235,20 +279,82 @@ func (d Data) Attr(key string) string {
 	return a.Value
 }
 
-func (f *Files) data(name string, m pxelator.Machine, r Request) Data {
+// Has reports whether the boot root holds the static file name, such as
+// "pxelinux.0" or "pxelinux.cfg/default".
+func (d Data) Has(name string) bool {
+	name, err := CleanName(name)
+	return err == nil && d.f.has(name)
+}
+
+// ProfileHas reports whether the machine's own profile (Own, not the
+// default) has a template for config: "pxelinux.cfg", "grub.cfg" or
+// "boot.ipxe".
+func (d Data) ProfileHas(config string) bool {
+	if d.Own == "" {
+		return false
+	}
+	text, err := d.f.template(d.Own, config)
+	return err == nil && text != nil
+}
+
+// Profiles returns, sorted, the profiles that have a boot.ipxe template,
+// in the profiles directory or the defaults, but "default" and "once":
+// the entries of the default profile's menu.
+func (d Data) Profiles() []string {
+	return d.f.menuProfiles()
+}
+
+func (f *Files) menuProfiles() []string {
+	var names []string
+	add := func(fsys fs.FS) {
+		ents, err := fs.ReadDir(fsys, ".")
+		if err != nil {
+			return
+		}
+		for _, e := range ents {
+			if n := e.Name(); e.IsDir() && ValidProfile(n) && n != ProfileDefault && n != ProfileOnce {
+				if _, err := fs.Stat(fsys, n+"/"+ConfigIPXE); err == nil {
+					names = append(names, n)
+				}
+			}
+		}
+	}
+	if f.Profiles != "" {
+		if root, err := os.OpenRoot(f.Profiles); err == nil {
+			add(root.FS())
+			root.Close()
+		}
+	}
+	add(f.defaults())
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+func (f *Files) defaults() fs.FS {
+	if f.Defaults == nil {
+		return DefaultProfiles()
+	}
+	return f.Defaults
+}
+
+func (f *Files) data(name, profile string, c *client, r Request) Data {
 	base := f.HTTPBase
 	if base == "" {
 		base = "http://{server}/boot/"
 	}
 	server := r.Server.Unmap()
 	if !server.IsValid() {
-		server = m.Server
+		server = c.m.Server
 	}
 	if !strings.HasSuffix(base, "/") {
 		base += "/"
 	}
+	mac := ""
+	if c.m.MAC != nil {
+		mac = c.m.MAC.String()
+	}
 	return Data{
-		Name: name, MAC: m.MAC.String(), IP: m.IP, Hostname: m.Hostname, Profile: m.Profile,
-		Server: server, HTTP: strings.ReplaceAll(base, "{server}", server.String()), m: m,
+		Name: name, MAC: mac, IP: c.m.IP, Hostname: c.m.Hostname, Profile: profile, Own: c.own,
+		Server: server, HTTP: strings.ReplaceAll(base, "{server}", server.String()), m: c.m, f: f,
 	}
 }

@@ -43,7 +43,8 @@ func ExampleFiles_OpenTFTP() {
 	}
 	fmt.Print(strings.ReplaceAll(string(data), "\t", "  "))
 	// Output:
-	// # PXElator profile "linux" for ws-05 52:54:00:12:34:56 10.0.0.5.
+	// # PXElator profile "linux" for ws-05 52:54:00:12:34:56 10.0.0.5: vmlinuz and initrd.gz of the boot root, over TFTP.
+	// # Variables: .Hostname .MAC .IP; attribute cmdline (more kernel parameters).
 	// DEFAULT linux
 	// PROMPT 0
 	// LABEL linux

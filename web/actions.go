@@ -12,6 +12,7 @@ import (
 
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/audit"
+	"github.com/pxelator/pxelator/boot"
 )
 
 // httpError is an error with the status it is answered with.
@@ -114,7 +115,9 @@ func (h *Handler) readPower(ctx context.Context, m pxelator.Machine) (*PowerInfo
 type Change struct {
 	Hostname *string `json:"hostname,omitempty"`
 	Profile  *string `json:"profile,omitempty"`
-	// ProfileOnce is the profile of the next boot only; "" cancels it.
+	// ProfileOnce is the profile the machine boots once from the network,
+	// after which boot switches it to the local disk (profile "once" of
+	// package boot, with once.profile); "" cancels it.
 	ProfileOnce *string `json:"profile_once,omitempty"`
 	Netboot     *bool   `json:"netboot,omitempty"`
 }
@@ -164,7 +167,15 @@ func (h *Handler) change(ctx context.Context, r *http.Request, m pxelator.Machin
 		fields["profile"] = m.Profile
 	}
 	if c.ProfileOnce != nil {
-		m.Set(AttrProfileOnce, *c.ProfileOnce)
+		switch {
+		case *c.ProfileOnce != "":
+			m.Profile = boot.ProfileOnce
+			m.Set(boot.AttrOnceProfile, *c.ProfileOnce)
+			m.Set(boot.AttrOnceBooted, "")
+		case m.Profile == boot.ProfileOnce: // cancelled: the local disk it would have ended on
+			m.Profile = boot.ProfileLocal
+			m.Set(boot.AttrOnceProfile, "")
+		}
 		fields["profile_once"] = *c.ProfileOnce
 	}
 	if c.Netboot != nil {

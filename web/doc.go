@@ -30,7 +30,7 @@
 //	                               events newest first (?cursor=), forms; ?read=power reads the BMC
 //	POST /machines/{mac}/power     form: action=wake|on|off|soft-off|cycle|reset
 //	POST /machines/{mac}/netboot   form: netboot=on|off
-//	POST /machines/{mac}/profile   form: profile=NAME [once=1: the next boot only]
+//	POST /machines/{mac}/profile   form: profile=NAME [once=1: boot it once, then the local disk]
 //	POST /machines/{mac}/hostname  form: hostname=NAME
 //	GET  /audit                    the audit search, counts and averages as tables and a bar chart
 //	GET  /login, POST /login       the login form

@@ -87,10 +87,6 @@ type Plan struct {
 	Error string `json:"error,omitempty"`
 }
 
-// AttrProfileOnce names the attribute package boot takes as the profile
-// of the next boot only; the profile form and API set it.
-const AttrProfileOnce = pxelator.AttrProfileOnce
-
 // Handler serves the web overview of a network segment: the machines of
 // a [pxelator.Store] with what the audit, the power backends and the
 // monitor know of them, their pages with events, plots and forms, the

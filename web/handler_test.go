@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pxelator/pxelator"
+	"github.com/pxelator/pxelator/boot"
 	"github.com/pxelator/pxelator/web"
 )
 
@@ -249,11 +250,11 @@ func TestActions(t *testing.T) {
 	form("/profile", url.Values{"profile": {"local"}, "once": {"1"}})
 	form("/hostname", url.Values{"hostname": {"kiosk-01"}})
 	m, _ = e.store.ByMAC(ctx, kioskMAC)
-	if m.Get(pxelator.AttrNetboot) != "" || m.Get(web.AttrProfileOnce) != "local" || m.Profile != "rescue" || m.Hostname != "kiosk-01" {
+	if m.Get(pxelator.AttrNetboot) != "" || m.Get(boot.AttrOnceProfile) != "local" || m.Profile != boot.ProfileOnce || m.Hostname != "kiosk-01" {
 		t.Errorf("after the forms: %v", m)
 	}
 	page := e.get(c, "/machines/"+kioskMAC.String()+"?done=changed", 200)
-	for _, w := range []string{"Saved.", "next boot only: local", "Log out"} {
+	for _, w := range []string{"Saved.", "once: local, then the local disk", "Log out"} {
 		if !strings.Contains(page, w) {
 			t.Errorf("machine page after the forms: no %q", w)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/audit"
+	"github.com/pxelator/pxelator/boot"
 )
 
 // MachineInfo is a machine as the pages and the JSON API show it. Secret
@@ -22,7 +23,7 @@ type MachineInfo struct {
 	Server      string            `json:"server,omitempty"`
 	Hostname    string            `json:"hostname,omitempty"`
 	Profile     string            `json:"profile,omitempty"`
-	ProfileOnce string            `json:"profile_once,omitempty"` // the profile of the next boot only
+	ProfileOnce string            `json:"profile_once,omitempty"` // the profile of one network boot, before the local disk
 	Netboot     bool              `json:"netboot"`
 	Attrs       map[string]string `json:"attrs,omitempty"`   // the attributes that are not secret
 	Secrets     []string          `json:"secrets,omitempty"` // the names of the secret attributes that are set
@@ -67,7 +68,7 @@ func info(m pxelator.Machine) MachineInfo {
 		switch {
 		case a.Secret:
 			mi.Secrets = append(mi.Secrets, k)
-		case k == AttrProfileOnce:
+		case k == boot.AttrOnceProfile && m.Profile == boot.ProfileOnce:
 			mi.ProfileOnce = a.Value
 		default:
 			if mi.Attrs == nil {

@@ -7,11 +7,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/net/netutil"
 
 	"github.com/pxelator/pxelator/boot"
+	"github.com/pxelator/pxelator/dhcpd"
 	"github.com/pxelator/pxelator/tftpd"
 )
 
@@ -21,6 +23,9 @@ import (
 type bootSettings struct {
 	tftp, http     listenAddr
 	root, profiles string
+	fill           bool
+
+	copied []string // what newBoot copied into the root, for the start-up lines
 }
 
 // HTTP server bounds: a client gets this long to send its request
@@ -41,7 +46,8 @@ func (s *bootSettings) register(fs *flag.FlagSet) {
 	fs.Var(&s.tftp, "tftp", "serve TFTP on `ADDR:PORT`, or off")
 	fs.Var(&s.http, "http", "serve HTTP (boot files under /boot/) on `ADDR:PORT`, or off")
 	fs.StringVar(&s.root, "root", "./tftpboot", "boot files `DIR` served over TFTP and HTTP")
-	fs.StringVar(&s.profiles, "profiles", "./profiles", "boot profile templates `DIR`: DIR/<profile>/{pxelinux.cfg,grub.cfg,boot.ipxe}")
+	fs.StringVar(&s.profiles, "profiles", "./profiles", "boot profile templates `DIR`: DIR/<profile>/{pxelinux.cfg,grub.cfg,boot.ipxe}; an empty one gets the embedded profiles")
+	fs.BoolVar(&s.fill, "fill-root", true, "copy into -root the boot loaders it lacks from this system's packages (ipxe, pxelinux, syslinux-common, grub-efi-amd64-signed, shim-signed); never replaces a file")
 }
 
 func (s *bootSettings) resolve(*settings) error {
@@ -51,11 +57,20 @@ func (s *bootSettings) resolve(*settings) error {
 	return nil
 }
 
-func (s *bootSettings) describe(*settings) string {
+// describe says where the boot files are and, from what the root holds
+// once newBoot filled it, which kinds of client boot and which cannot.
+func (s *bootSettings) describe(set *settings) string {
 	if !s.tftp.on() && !s.http.on() {
 		return ""
 	}
-	return fmt.Sprintf("boot files from %s, profiles from %s: TFTP on %s, HTTP on %s", s.root, s.profiles, s.tftp.String(), s.http.String())
+	lines := []string{fmt.Sprintf("boot files from %s, profiles from %s: TFTP on %s, HTTP on %s", s.root, s.profiles, s.tftp.String(), s.http.String())}
+	table := set.dhcp.cfg.Boot
+	if table == nil { // DHCP is off: say what the default table would give
+		table = dhcpd.DefaultBootTable()
+	}
+	c := bootCheck{root: s.root, table: table, server: set.serverIP, tftpOn: s.tftp.on(), httpOn: s.http.on(), httpBase: set.httpBase()}
+	lines = append(lines, describeRoot(c, s.copied)...)
+	return strings.Join(lines, "\n")
 }
 
 // httpBase is the URL of the HTTP boot root as templates and DHCP give it
@@ -88,7 +103,14 @@ func newBoot(set *settings, d deps) ([]*service, error) {
 	if err := prepareBootDirs(s.root, s.profiles); err != nil {
 		return nil, err
 	}
-	files := &boot.Files{Root: s.root, Profiles: s.profiles, Store: d.store, HTTPBase: set.httpBase()}
+	if s.fill {
+		copied, err := fillRoot(s.root, boot.Loaders())
+		if err != nil {
+			d.log.Warn("boot: could not copy every boot loader into the root", "root", s.root, "err", err)
+		}
+		s.copied = copied
+	}
+	files := &boot.Files{Root: s.root, Profiles: s.profiles, Store: d.store, HTTPBase: set.httpBase(), Logger: d.log}
 	var svcs []*service
 	if s.tftp.on() {
 		srv := &tftpd.Server{Handler: tftpd.OpenerHandler(files), Recorder: d.audit, Logger: d.log}

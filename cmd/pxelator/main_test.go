@@ -277,7 +277,9 @@ func buildServer(t *testing.T) string {
 			return
 		}
 		buildBin = filepath.Join(dir, "pxelator")
-		if out, err := exec.Command("go", "build", "-o", buildBin, ".").CombinedOutput(); err != nil {
+		cmd := exec.Command("go", "build", "-o", buildBin, ".")
+		cmd.Dir = pkgDir
+		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	})
@@ -321,8 +323,26 @@ func addrs(ss ...string) []netip.Addr {
 	return out
 }
 
+// pkgDir is this package's source directory; the tests run in a
+// temporary one, so that a default such as -profiles ./profiles never
+// writes into the source tree.
+var pkgDir string
+
 func TestMain(m *testing.M) {
+	var err error
+	if pkgDir, err = os.Getwd(); err != nil {
+		panic(err)
+	}
+	work, err := os.MkdirTemp("", "pxelator-test")
+	if err != nil {
+		panic(err)
+	}
+	if err := os.Chdir(work); err != nil {
+		panic(err)
+	}
 	code := m.Run()
+	os.Chdir(pkgDir)
+	os.RemoveAll(work)
 	if buildBin != "" {
 		os.RemoveAll(filepath.Dir(buildBin))
 	}

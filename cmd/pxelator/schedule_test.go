@@ -147,7 +147,9 @@ func TestScheduleAndPing(t *testing.T) {
 		return
 	}
 	auditq := filepath.Join(t.TempDir(), "auditq")
-	if b, err := exec.Command("go", "build", "-o", auditq, "../auditq").CombinedOutput(); err != nil {
+	build := exec.Command("go", "build", "-o", auditq, "../auditq")
+	build.Dir = pkgDir
+	if b, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build auditq: %v\n%s", err, b)
 	}
 	b, err := exec.Command(auditq, "-audit", "sqlite:"+filepath.Join(state, "audit.db"), "-package", "ping", "avg", "rtt", "-by", "ip").CombinedOutput()

@@ -39,8 +39,8 @@ type settings struct {
 type serviceSettings interface {
 	register(fs *flag.FlagSet)
 	resolve(set *settings) error
-	// describe says in one line what the service answers and where, for
-	// the start-up lines; "" when it is off.
+	// describe says in a line (or lines, separated by newlines) what the
+	// service answers and where, for the start-up lines; "" when it is off.
 	describe(set *settings) string
 }
 
@@ -92,7 +92,7 @@ func (set *settings) describe() []string {
 	var lines []string
 	for _, s := range set.services() {
 		if l := s.describe(set); l != "" {
-			lines = append(lines, l)
+			lines = append(lines, strings.Split(l, "\n")...)
 		}
 	}
 	return lines

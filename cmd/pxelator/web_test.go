@@ -74,7 +74,7 @@ func TestWeb(t *testing.T) {
 	if page := get("/", 200); !strings.Contains(page, mac.String()) || !strings.Contains(page, ip) {
 		t.Errorf("the overview does not list %v at %s:\n%.3000s", mac, ip, page)
 	}
-	if body := get("/boot/pxelinux.cfg/default", 404); strings.Contains(body, "<html") {
+	if body := get("/boot/no-such-file", 404); strings.Contains(body, "<html") {
 		t.Errorf("/boot/ answered by the web page: %q", body)
 	}
 
