@@ -16,7 +16,8 @@
 # PXELATOR (a built binary; default: go build), STORE_DIR (where each
 # server's directory goes: its store or lease file; default: a fresh ext4
 # file system with its journal, in an image file on this disk; see below).
-# Needs root. Installs kea-admin (perfdhcp), kea-dhcp4-server and
+# PROFILE (a directory: each pxelator run writes a CPU profile there,
+# pxelator.<run>.pprof, for go tool pprof). Needs root. Installs kea-admin (perfdhcp), kea-dhcp4-server and
 # dnsmasq-base with apt-get when they are missing.
 set -euo pipefail
 
@@ -99,7 +100,9 @@ done
 # fresh directory. Directories are removed only at the end: on ext4
 # without a journal, creating files among many just deleted ones is slow.
 # pxelator runs without its limit of new machines per interface
-# (-dhcp-new-burst 0): the peers have none, and perfdhcp brings 10,000 at once.
+# (-dhcp-new-burst 0): the peers have none, and perfdhcp brings 10,000 at once;
+# perfdhcp sends as a relay (giaddr is its address), which pxelator answers
+# only from the relays it is told of (-dhcp-relays).
 start_server() {
 	local dir=$store/$1.$2
 	mkdir -p "$dir"
@@ -107,8 +110,9 @@ start_server() {
 	pxelator)
 		ip netns exec "$srv" "$pxelator" -conf "$dir/conf" -state "$dir/state" -server-ip 10.77.0.1 \
 			-dhcp :67 -iface "$vsrv" -dhcp-subnet 10.77.0.0/16 -range 10.77.0.100-10.77.250.250 \
-			-dhcp-new-burst 0 \
+			-dhcp-new-burst 0 -dhcp-relays 10.77.255.254/32 \
 			-root "$dir/tftpboot" -profiles "$dir/profiles" \
+			${PROFILE:+-cpuprofile "$PROFILE/pxelator.$2.pprof"} \
 			>"$dir/log" 2>&1 &
 		;;
 	kea)

@@ -158,17 +158,38 @@ reload() {
 	echo $(($(now_ms) - t0))
 }
 
-# perf NAME ROUND: runs dnsperf against NAME and prints a result line.
+# cputicks PID: CPU time (user and system, in clock ticks) of PID and its
+# descendants (NSD serves from child processes).
+cputicks() {
+	local total=0 p
+	for p in $1 $(descendants "$1"); do
+		[ -r "/proc/$p/stat" ] || continue
+		# utime and stime, counted after the command name, which may hold spaces
+		total=$((total + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+	done
+	echo "$total"
+}
+descendants() {
+	local c
+	for c in $(pgrep -P "$1"); do echo "$c"; descendants "$c"; done
+}
+
+# perf NAME ROUND: runs dnsperf against NAME and prints a result line:
+# queries per second, lost, and the server's CPU time per query.
 perf() {
 	local out=$work/$1.$2.out
+	local c0 c1
+	c0=$(cputicks "$pid")
 	dnsperf -s 127.0.0.1 -p "$(port_of "$1")" -d "$work/queries" -l "$secs" -Q "$maxqps" -c "$clients" -T "$threads" >"$out" 2>&1
-	local qps lost sent rcodes
+	c1=$(cputicks "$pid")
+	local qps lost sent rcodes cpu
 	qps=$(awk '/Queries per second:/ {printf "%.0f", $4}' "$out")
 	lost=$(awk '/Queries lost:/ {print $3}' "$out")
 	sent=$(awk '/Queries sent:/ {print $3}' "$out")
 	rcodes=$(awk '/Response codes:/ {$1 = $2 = ""; print}' "$out")
-	printf 'round %d  %-8s %10s qps   sent %9s   lost %6s  %s\n' "$2" "$1" "$qps" "$sent" "$lost" "$rcodes"
-	echo "$2 $1 $qps $lost" >>"$work/results"
+	cpu=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$sent" 'BEGIN { if (n > 0) printf "%.2f", t / hz / n * 1e6 }')
+	printf 'round %d  %-8s %10s qps   sent %9s   lost %6s   server CPU %5s us/query  %s\n' "$2" "$1" "$qps" "$sent" "$lost" "$cpu" "$rcodes"
+	echo "$2 $1 $qps $lost $cpu" >>"$work/results"
 }
 
 echo "dnsperf -c $clients -T $threads -Q $maxqps -l $secs, $machines machines, A and PTR mixed; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -197,14 +218,14 @@ echo "dnsd: none needed: the store's rename is answered by the next query (a ren
 
 echo "== ratios dnsd / best of nsd and knot, per round (queries lost in brackets)"
 awk '
-	{ qps[$1, $2] = $3; lost[$1, $2] = $4; if ($1 > rounds) rounds = $1 }
+	{ qps[$1, $2] = $3; lost[$1, $2] = $4; cpu[$1, $2] = $5; if ($1 > rounds) rounds = $1 }
 	END {
 		for (r = 1; r <= rounds; r++) {
 			best = 0; bn = ""
 			if (qps[r, "nsd"] > best) { best = qps[r, "nsd"]; bn = "nsd" }
 			if (qps[r, "knot"] > best) { best = qps[r, "knot"]; bn = "knot" }
 			if (best == 0 || qps[r, "dnsd"] == "") continue
-			printf "round %d: dnsd %.0f qps (%d lost) / %s %.0f qps (%d lost) = %.2f", r, qps[r, "dnsd"], lost[r, "dnsd"], bn, best, lost[r, bn], qps[r, "dnsd"] / best
+			printf "round %d: dnsd %.0f qps (%d lost) / %s %.0f qps (%d lost) = %.2f; CPU per query dnsd / %s = %.2f", r, qps[r, "dnsd"], lost[r, "dnsd"], bn, best, lost[r, bn], qps[r, "dnsd"] / best, bn, (cpu[r, bn] > 0 ? cpu[r, "dnsd"] / cpu[r, bn] : 0)
 			if (qps[r, "dnsmasq"] != "") printf "; dnsd / dnsmasq = %.2f", qps[r, "dnsd"] / qps[r, "dnsmasq"]
 			printf "\n"
 		}

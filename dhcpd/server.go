@@ -286,11 +286,12 @@ func (s *Server) recordPacket(ctx context.Context, req *Request, p *dhcpv4.DHCPv
 	}
 	action := "bootrequest"
 	if p.Options.Has(dhcpv4.OptionDHCPMessageType) {
-		action = strings.ToLower(p.MessageType().String())
+		action = messageAction(p.MessageType())
 	} else if dst.IsValid() {
 		action = "bootreply"
 	}
-	f := map[string]any{"xid": p.TransactionID.String()}
+	f := make(map[string]any, 6)
+	f["xid"] = xidString(p.TransactionID)
 	if req.IfName != "" {
 		f["iface"] = req.IfName
 	}
@@ -354,4 +355,40 @@ func (w *writer) Write(ctx context.Context, reply *dhcpv4.DHCPv4) error {
 	}
 	w.s.recordPacket(ctx, w.req, reply, reply.BootFileName, dst)
 	return nil
+}
+
+// messageAction is the audit action of a DHCP message type: its name in
+// lower case ("discover", "offer", ...), without allocating for the
+// types of RFC 2132.
+func messageAction(t dhcpv4.MessageType) string {
+	switch t {
+	case dhcpv4.MessageTypeDiscover:
+		return "discover"
+	case dhcpv4.MessageTypeOffer:
+		return "offer"
+	case dhcpv4.MessageTypeRequest:
+		return "request"
+	case dhcpv4.MessageTypeDecline:
+		return "decline"
+	case dhcpv4.MessageTypeAck:
+		return "ack"
+	case dhcpv4.MessageTypeNak:
+		return "nak"
+	case dhcpv4.MessageTypeRelease:
+		return "release"
+	case dhcpv4.MessageTypeInform:
+		return "inform"
+	}
+	return strings.ToLower(t.String())
+}
+
+// xidString formats a transaction ID as TransactionID.String does
+// ("0x" and eight hex digits), with one allocation.
+func xidString(x dhcpv4.TransactionID) string {
+	const digits = "0123456789abcdef"
+	b := [10]byte{'0', 'x'}
+	for i, c := range x {
+		b[2+2*i], b[3+2*i] = digits[c>>4], digits[c&0xf]
+	}
+	return string(b[:])
 }

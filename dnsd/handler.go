@@ -114,6 +114,7 @@ type StoreHandler struct {
 	mbox    string // "hostmaster.pxe."
 	server  netip.Addr
 	reverse []string // reverse zones: "0.10.in-addr.arpa."
+	fast    fastZones
 	ttl     uint32
 	base    uint32 // serial at generation 0
 	serial  atomic.Uint32
@@ -187,6 +188,7 @@ func NewStoreHandler(cfg Config) (*StoreHandler, error) {
 		}
 		h.reverse = append(h.reverse, rz)
 	}
+	h.fast = newFastZones(h.zone, h.czone, h.reverse)
 	if len(cfg.Forward) > 0 {
 		h.fwd = newForwarder(cfg.Forward, cfg.ForwardClients, cmp.Or(cfg.ForwardTimeout, DefaultForwardTimeout))
 	}
@@ -272,7 +274,7 @@ func (h *StoreHandler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	h.finish(req, resp, q.tcp)
 	h.rcodes[min(resp.Rcode, maxRcode)].Add(1)
 	if h.audit != nil { // before the reply, so that a client that has it finds the record
-		h.record(ctx, &q, resp)
+		h.record(ctx, &q, resp.Rcode)
 	}
 	if err := w.WriteMsg(resp); err != nil {
 		h.log.Debug("dnsd: writing reply", "client", q.client, "err", err)
@@ -490,7 +492,7 @@ func (h *StoreHandler) a(name string, ip netip.Addr, ttl uint32) dns.RR {
 }
 
 // record sends the audit event of one query.
-func (h *StoreHandler) record(ctx context.Context, q *query, resp *dns.Msg) {
+func (h *StoreHandler) record(ctx context.Context, q *query, rcode int) {
 	proto := "udp"
 	if q.tcp {
 		proto = "tcp"
@@ -498,7 +500,7 @@ func (h *StoreHandler) record(ctx context.Context, q *query, resp *dns.Msg) {
 	fields := map[string]any{
 		"name":  q.recordedName(),
 		"type":  dns.TypeToString[q.qtype],
-		"rcode": dns.RcodeToString[resp.Rcode],
+		"rcode": dns.RcodeToString[rcode],
 		"proto": proto,
 	}
 	if q.command != "" {
@@ -570,8 +572,8 @@ func parseReverse(name string) (ip netip.Addr, labels int, ok bool) {
 	return netip.AddrFrom4(b), labels, true
 }
 
-func octet(s string) (byte, bool) {
-	if s == "" || len(s) > 3 || len(s) > 1 && s[0] == '0' {
+func octet[T string | []byte](s T) (byte, bool) {
+	if len(s) == 0 || len(s) > 3 || len(s) > 1 && s[0] == '0' {
 		return 0, false
 	}
 	n := 0

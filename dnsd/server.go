@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 
 	"github.com/miekg/dns"
@@ -47,11 +48,39 @@ func (s *Server) ListenAndServe() error {
 
 // ServePacket serves queries arriving on the UDP socket pc until
 // Shutdown, and then returns ErrServerClosed. It closes pc.
+//
+// A [StoreHandler] (not wrapped in middleware) answers the A and PTR
+// queries of the machines it knows on a fast path, from the bytes of the
+// query, with a reader per two processors reading and writing batches of
+// datagrams; every other query is answered through ServeDNS.
 func (s *Server) ServePacket(pc net.PacketConn) error {
 	if pc == nil {
 		return errors.New("dnsd: serve: no packet connection")
 	}
-	return s.serve(&dns.Server{PacketConn: pc, Handler: s.Handler}, pc)
+	fast, ok := s.Handler.(packetAnswerer)
+	if !ok {
+		return s.serve(&dns.Server{PacketConn: pc, Handler: s.Handler}, pc)
+	}
+	defer pc.Close()
+	batcher := newBatcher(pc)
+	readers := fastReaders()
+	errs := make(chan error, readers)
+	for range readers {
+		srv := &dns.Server{PacketConn: packetConn{pc}, Handler: s.Handler,
+			DecorateReader: func(r dns.Reader) dns.Reader { return newFastReader(r, fast, batcher) }}
+		go func() { errs <- s.serve(srv, io.NopCloser(nil)) }()
+	}
+	var first error
+	for range readers {
+		err := <-errs
+		if first == nil || errors.Is(first, ErrServerClosed) {
+			first = err
+		}
+		if !errors.Is(err, ErrServerClosed) {
+			pc.Close() // one reader failed: the others stop too
+		}
+	}
+	return first
 }
 
 // Serve accepts TCP connections on l and serves their queries until
@@ -116,3 +145,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	return nil
 }
+
+// fastReaders is how many readers serve one UDP socket on the fast path:
+// one per two processors. A reader answers faster than the kernel brings
+// it queries, so more readers mostly wake each other and contend for the
+// socket (measured on 2 processors under dnsperf: 2.2-2.5 us of server
+// processor time per query with one reader, 2.7-4.9 us with two, for the
+// same queries per second).
+func fastReaders() int { return max(1, runtime.GOMAXPROCS(0)/2) }

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -36,7 +37,19 @@ func main() {
 	zones := flag.String("zones", "", "write the zone files <zone>.zone and 1.10.in-addr.arpa.zone to `DIR` and exit")
 	serial := flag.Uint("serial", 1, "SOA serial of the zone files; with -moving NAME, the extra machine is named NAME")
 	moving := flag.String("moving", "", "name of the extra machine in the zone files (the one the store renames)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the serving to `FILE`")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "dnsd bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if *zones != "" {
 		if err := writeZones(*zones, *n, *zone, uint32(*serial), *moving); err != nil {
 			fmt.Fprintln(os.Stderr, "dnsd bench:", err)
@@ -46,6 +59,7 @@ func main() {
 	}
 	if err := run(*addr, *n, *zone, *rename, *hosts, *queries); err != nil {
 		fmt.Fprintln(os.Stderr, "dnsd bench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

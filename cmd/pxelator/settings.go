@@ -20,6 +20,7 @@ type settings struct {
 	serverIface string // the interface holding serverIP; "" when none does
 	serverWhy   string // how serverIP was chosen, for the start-up lines
 	auditURI    string
+	cpuprofile  string // where a CPU profile of the serving goes; "" for none
 
 	dhcp     dhcpSettings
 	boot     bootSettings
@@ -57,6 +58,7 @@ func parseFlags(args []string, out io.Writer) (*settings, error) {
 	fs.StringVar(&set.state, "state", "./state", "`DIR` of what the server keeps for itself (audit database, keys, tokens); keep it out of git")
 	serverIP := fs.String("server-ip", "", "this server's `IP` on the boot segment (default: the address of the only, or the first, interface that is up and not loopback)")
 	fs.StringVar(&set.auditURI, "audit", "", "audit store `URI`: mongodb://..., sqlite:PATH or none (default: sqlite:<state>/audit.db)")
+	fs.StringVar(&set.cpuprofile, "cpuprofile", "", "write a CPU profile of the serving to `FILE` (for bench/dhcp.sh)")
 	for _, s := range set.services() {
 		s.register(fs)
 	}
