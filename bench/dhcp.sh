@@ -16,10 +16,13 @@
 # PXELATOR (a built binary; default: go build), STORE_DIR (where each
 # server's directory goes: its store or lease file; default: a fresh ext4
 # file system with its journal, in an image file on this disk; see below).
+# PERFDHCP_OUT (a path prefix: each run's full perfdhcp report is kept
+# there, with its latency extremes and deviation), PXELATOR_FLAGS (more flags for pxelator, e.g. "-audit none"),
 # PROFILE (a directory: each pxelator run writes a CPU profile there,
 # pxelator.<run>.pprof, for go tool pprof). Needs root. Installs kea-admin (perfdhcp), kea-dhcp4-server and
 # dnsmasq-base with apt-get when they are missing.
 set -euo pipefail
+PXELATOR_FLAGS=${PXELATOR_FLAGS:-}
 
 RATE=${RATE:-10000}
 RATES=${RATES:-$RATE}
@@ -102,7 +105,9 @@ done
 # pxelator runs without its limit of new machines per interface
 # (-dhcp-new-burst 0): the peers have none, and perfdhcp brings 10,000 at once;
 # perfdhcp sends as a relay (giaddr is its address), which pxelator answers
-# only from the relays it is told of (-dhcp-relays).
+# only from the relays it is told of (-dhcp-relays). The monitor would ping
+# the 10,000 new machines and the scheduler look at them: both are off, so
+# that the server's CPU per exchange is DHCP's (and its audit's).
 start_server() {
 	local dir=$store/$1.$2
 	mkdir -p "$dir"
@@ -110,9 +115,9 @@ start_server() {
 	pxelator)
 		ip netns exec "$srv" "$pxelator" -conf "$dir/conf" -state "$dir/state" -server-ip 10.77.0.1 \
 			-dhcp :67 -iface "$vsrv" -dhcp-subnet 10.77.0.0/16 -range 10.77.0.100-10.77.250.250 \
-			-dhcp-new-burst 0 -dhcp-relays 10.77.255.254/32 \
+			-dhcp-new-burst 0 -dhcp-relays 10.77.255.254/32 -ping off -schedule off \
 			-root "$dir/tftpboot" -profiles "$dir/profiles" \
-			${PROFILE:+-cpuprofile "$PROFILE/pxelator.$2.pprof"} \
+			${PROFILE:+-cpuprofile "$PROFILE/pxelator.$2.pprof"} $PXELATOR_FLAGS \
 			>"$dir/log" 2>&1 &
 		;;
 	kea)
@@ -181,6 +186,7 @@ for r in $RATES; do
 		cdrops=$(($(rcvbuf_errors "$cli") - c0))
 		ticks=$(cpu_ticks "$server_pid")
 		stop_server
+		if [[ -n ${PERFDHCP_OUT:-} ]]; then cp "$out" "$PERFDHCP_OUT.$s.$run"; fi
 		rate=$(awk '/^Rate:/ {print $2; exit}' "$out")
 		drops=($(awk '/drops ratio:/ {print $3}' "$out"))
 		delays=($(awk '/avg delay:/ {print $3}' "$out"))
