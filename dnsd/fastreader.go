@@ -16,7 +16,7 @@ type packetAnswerer interface {
 
 // fastBatch is how many datagrams a fastReader reads (and writes) with one
 // system call where the system can (recvmmsg and sendmmsg on Linux).
-const fastBatch = 32
+const fastBatch = 64
 
 // fastReadSize is the largest query a fastReader reads: queries are small,
 // and a larger one is cut, as the dns.Server cuts them at its UDPSize.
