@@ -1,7 +1,6 @@
 package boot_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -11,31 +10,19 @@ import (
 	"time"
 
 	"github.com/pxelator/pxelator/boot"
+	"github.com/pxelator/pxelator/internal/syncbuf"
 )
 
-// lockedBuffer is a bytes.Buffer for a logger used by several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) lines() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Split(strings.TrimSpace(b.b.String()), "\n")
+// linesOf returns the lines written to b.
+func linesOf(b *syncbuf.Buffer) []string {
+	return strings.Split(strings.TrimSpace(b.String()), "\n")
 }
 
 // TestMissingFileLog: a file the root lacks is one log line naming it and
 // the Debian package that ships it, at most once per file in 10 minutes;
 // the per-machine names boot loaders try in turn are never logged.
 func TestMissingFileLog(t *testing.T) {
-	var buf lockedBuffer
+	var buf syncbuf.Buffer
 	c := &clock{t: time.Date(2026, 12, 1, 7, 30, 0, 0, time.UTC)}
 	f := &boot.Files{Root: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&buf, nil)), Time: c.now}
 	ctx := context.Background()
@@ -54,7 +41,7 @@ func TestMissingFileLog(t *testing.T) {
 		open("grub.cfg-01-52-54-00-12-34-56")
 		open("vmlinuz")
 	}
-	lines := buf.lines()
+	lines := linesOf(&buf)
 	if len(lines) != 2 {
 		t.Fatalf("%d lines, want 2 (ldlinux.c32 and vmlinuz):\n%s", len(lines), strings.Join(lines, "\n"))
 	}
@@ -67,7 +54,7 @@ func TestMissingFileLog(t *testing.T) {
 	}
 	c.add(10 * time.Minute)
 	open("ldlinux.c32")
-	if lines := buf.lines(); len(lines) != 3 {
+	if lines := linesOf(&buf); len(lines) != 3 {
 		t.Errorf("after 10 minutes: %d lines, want 3", len(lines))
 	}
 }
@@ -75,7 +62,7 @@ func TestMissingFileLog(t *testing.T) {
 // TestMissingFileLogBounded: random names cost a bounded number of lines
 // and a bounded memory; what was not logged is counted in the next line.
 func TestMissingFileLogBounded(t *testing.T) {
-	var buf lockedBuffer
+	var buf syncbuf.Buffer
 	c := &clock{t: time.Date(2026, 12, 1, 7, 30, 0, 0, time.UTC)}
 	f := &boot.Files{Root: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&buf, nil)), Time: c.now}
 	var wg sync.WaitGroup
@@ -87,12 +74,12 @@ func TestMissingFileLogBounded(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := len(buf.lines()); n != 1024 {
+	if n := len(linesOf(&buf)); n != 1024 {
 		t.Errorf("%d lines for 2000 names, want 1024", n)
 	}
 	c.add(10 * time.Minute)
 	f.Open(context.Background(), boot.Request{Name: "after"})
-	lines := buf.lines()
+	lines := linesOf(&buf)
 	if last := lines[len(lines)-1]; !strings.Contains(last, "file=after") || !strings.Contains(last, "not_logged=976") {
 		t.Errorf("the next line: %s", last)
 	}

@@ -16,28 +16,11 @@ import (
 
 	"github.com/pxelator/pxelator"
 	"github.com/pxelator/pxelator/dirstore"
+	"github.com/pxelator/pxelator/internal/syncbuf"
 	"github.com/pxelator/pxelator/pxelatortest"
 )
 
-// syncBuffer is a log destination safe for the store's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func openDirLog(t *testing.T, dir string, log *syncBuffer) *dirstore.Store {
+func openDirLog(t *testing.T, dir string, log *syncbuf.Buffer) *dirstore.Store {
 	t.Helper()
 	opts := &dirstore.Options{Server: pxelatortest.Server()}
 	if log != nil {
@@ -144,7 +127,7 @@ func TestLayout(t *testing.T) {
 
 func TestExternalEdits(t *testing.T) {
 	root := t.TempDir()
-	var log syncBuffer
+	var log syncbuf.Buffer
 	s := openDirLog(t, root, &log)
 	ctx := context.Background()
 	m := pxelatortest.NewMachine(1)
@@ -317,7 +300,7 @@ func TestHandEditedGarbage(t *testing.T) {
 	writeValue(t, filepath.Join(srv, "10.77.0.8", "mac"), "52:54:00:00:00:08")
 	writeValue(t, filepath.Join(srv, "10.77.0.8", "notes~"), "an editor backup")
 	writeValue(t, filepath.Join(srv, "10.77.0.8", "big"), strings.Repeat("x", 1<<20))
-	var log syncBuffer
+	var log syncbuf.Buffer
 	s := openDirLog(t, root, &log)
 	list, _ := s.List(context.Background())
 	if len(list) != 1 || list[0].IP.String() != "10.77.0.8" {
@@ -440,7 +423,7 @@ func TestJournalReplay(t *testing.T) {
 			}
 			victim := filepath.Join(base, "victim")
 			writeValue(t, filepath.Join(victim, "mac"), "52:54:00:00:00:0a")
-			var log syncBuffer
+			var log syncbuf.Buffer
 			s2 := openDirLog(t, root, &log)
 			got, _ := s2.List(ctx)
 			if len(got) != len(tt.want) {
@@ -535,7 +518,7 @@ func TestDiskRefuses(t *testing.T) {
 	if err := os.WriteFile(block, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var log syncBuffer
+	var log syncbuf.Buffer
 	s := openDirLog(t, root, &log)
 	m := pxelatortest.NewMachine(1)
 	if err := s.Put(ctx, m); err != nil {

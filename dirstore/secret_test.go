@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pxelator/pxelator/internal/syncbuf"
 	"github.com/pxelator/pxelator/pxelatortest"
 )
 
@@ -28,7 +29,7 @@ func TestSecretByNameOnDisk(t *testing.T) {
 	writeValue(t, filepath.Join(dir, "amt.password"), "hunter2")
 	writeValue(t, filepath.Join(dir, "amt.address"), "10.77.1.1")
 
-	var log syncBuffer
+	var log syncbuf.Buffer
 	s := openDirLog(t, root, &log)
 	got := mustGet(t, s, m.MAC)
 	if a, ok := got.Attr("amt.password"); !ok || !a.Secret || a.Value != "hunter2" {

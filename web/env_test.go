@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -14,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +22,7 @@ import (
 	"github.com/pxelator/pxelator/audit"
 	"github.com/pxelator/pxelator/audit/audittest"
 	"github.com/pxelator/pxelator/audit/sqlitestore"
+	"github.com/pxelator/pxelator/internal/syncbuf"
 	"github.com/pxelator/pxelator/memstore"
 	"github.com/pxelator/pxelator/power"
 	"github.com/pxelator/pxelator/web"
@@ -89,24 +88,6 @@ func (kiosks) Plan(m pxelator.Machine) (web.Plan, bool) {
 	return web.Plan{Schedule: "on 07:30 off 20:30", NextOn: on, NextOff: off}, true
 }
 
-// syncBuffer is a log sink safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is a web handler over a memory store, an SQLite audit store filled
 // through a Batcher, and an emulated AMT device for the kiosk.
 type env struct {
@@ -116,7 +97,7 @@ type env struct {
 	batcher *audit.Batcher
 	bmc     *amttest.Server
 	web     *audittest.Recorder // the handler's own events
-	logs    *syncBuffer
+	logs    *syncbuf.Buffer
 	h       *web.Handler
 	srv     *httptest.Server
 }
@@ -124,7 +105,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{t: t, store: memstore.New(), web: &audittest.Recorder{}, logs: &syncBuffer{}}
+	e := &env{t: t, store: memstore.New(), web: &audittest.Recorder{}, logs: &syncbuf.Buffer{}}
 	var err error
 	e.audit, err = sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "audit.db"))
 	if err != nil {

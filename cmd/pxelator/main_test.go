@@ -19,13 +19,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pxelator/pxelator/internal/syncbuf"
 )
 
 // startServer runs the server with args (and temporary -conf, -state,
 // -root and -profiles directories, which args may override) until the
 // test ends, and returns the addresses its services listen on, by
 // service name.
-func startServer(t *testing.T, args ...string) (listening map[string]string, out *lockedBuffer) {
+func startServer(t *testing.T, args ...string) (listening map[string]string, out *syncbuf.Buffer) {
 	t.Helper()
 	listening, out, _ = startServerWith(t, nil, args...)
 	return listening, out
@@ -35,12 +37,12 @@ func startServer(t *testing.T, args ...string) (listening map[string]string, out
 // the settings of the flags (for what no flag sets); stop stops the
 // server and waits for it, as the end of the test does if stop was not
 // called.
-func startServerWith(t *testing.T, tweak func(*settings), args ...string) (listening map[string]string, out *lockedBuffer, stop func()) {
+func startServerWith(t *testing.T, tweak func(*settings), args ...string) (listening map[string]string, out *syncbuf.Buffer, stop func()) {
 	t.Helper()
 	dir := t.TempDir()
 	args = append([]string{"-conf", filepath.Join(dir, "conf"), "-state", filepath.Join(dir, "state"),
 		"-root", filepath.Join(dir, "tftpboot"), "-profiles", filepath.Join(dir, "profiles")}, args...)
-	out = &lockedBuffer{}
+	out = &syncbuf.Buffer{}
 	set, err := parseFlags(args, out)
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +228,7 @@ func TestSignals(t *testing.T) {
 	if out, err := exec.Command(bin, "-h").CombinedOutput(); err != nil || !bytes.Contains(out, []byte("Usage: pxelator")) {
 		t.Errorf("pxelator -h: %v\n%s", err, out)
 	}
-	var stdout lockedBuffer
+	var stdout syncbuf.Buffer
 	dir := t.TempDir()
 	args := append([]string{"-conf", filepath.Join(dir, "conf"), "-state", filepath.Join(dir, "state"), "-root", filepath.Join(dir, "root"),
 		"-profiles", filepath.Join(dir, "profiles"), "-server-ip", "127.0.0.1", "-audit", "none"}, loopbackFlags...)
@@ -287,24 +289,6 @@ func buildServer(t *testing.T) string {
 		t.Fatal(buildErr)
 	}
 	return buildBin
-}
-
-// lockedBuffer is a bytes.Buffer safe to read while a process writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // loopbackFlags keep the protocol services of the server under test on

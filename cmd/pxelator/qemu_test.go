@@ -21,6 +21,7 @@ import (
 	"github.com/pxelator/pxelator/audit"
 	"github.com/pxelator/pxelator/audit/sqlitestore"
 	"github.com/pxelator/pxelator/internal/netnstest"
+	"github.com/pxelator/pxelator/internal/syncbuf"
 )
 
 // Firmware and boot files the QEMU boots need, and their Debian packages.
@@ -370,7 +371,7 @@ func (lab *qemuLab) root(t *testing.T, root, marker string) {
 type qemuServerProc struct {
 	ns   *netnstest.Namespace
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *syncbuf.Buffer
 	done chan struct{}
 }
 
@@ -378,7 +379,7 @@ type qemuServerProc struct {
 // and waits until it listens.
 func (lab *qemuLab) startServer(t *testing.T, ns *netnstest.Namespace, dir string) *qemuServerProc {
 	t.Helper()
-	p := &qemuServerProc{ns: ns, out: &lockedBuffer{}, done: make(chan struct{})}
+	p := &qemuServerProc{ns: ns, out: &syncbuf.Buffer{}, done: make(chan struct{})}
 	p.cmd = ns.Command(context.Background(), lab.bin)
 	p.cmd.Dir = dir
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
@@ -500,7 +501,7 @@ func (lab *qemuLab) bootPeer(t *testing.T, ns *netnstest.Namespace, w bootWay, m
 	if m := w.machine; m != nil {
 		args = append(args, "--dhcp-host="+w.mac+","+m.ip+","+m.hostname)
 	}
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	dm := ns.Command(context.Background(), lab.dnsmasq, append(args, w.dnsmasq...)...)
 	dm.Stdout, dm.Stderr = &out, &out
 	if err := dm.Start(); err != nil {

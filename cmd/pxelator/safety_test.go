@@ -19,6 +19,7 @@ import (
 
 	"github.com/pxelator/pxelator/boot"
 	"github.com/pxelator/pxelator/internal/netnstest"
+	"github.com/pxelator/pxelator/internal/syncbuf"
 )
 
 // TestSafeByDefault runs the reference server with its default flags
@@ -67,7 +68,7 @@ func TestSafeByDefault(t *testing.T) {
 		}
 	}
 
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	srv := srvNS.Command(context.Background(), bin, "-conf", conf, "-state", state,
 		"-root", filepath.Join(dir, "tftpboot"), "-profiles", filepath.Join(dir, "profiles"), "-power-poll", "1s")
 	srv.Stdout, srv.Stderr = &out, &out
@@ -247,7 +248,7 @@ func TestSafeByDefault(t *testing.T) {
 
 // waitFor waits until the server's output has s, or fails t when the
 // server exits or timeout passes.
-func waitFor(t *testing.T, out *lockedBuffer, exited <-chan struct{}, s string, timeout time.Duration) {
+func waitFor(t *testing.T, out *syncbuf.Buffer, exited <-chan struct{}, s string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !strings.Contains(out.String(), s) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/pxelator/pxelator/dhcpd/dhcptest"
 	"github.com/pxelator/pxelator/internal/netnstest"
+	"github.com/pxelator/pxelator/internal/syncbuf"
 )
 
 // TestDHCPStormNetns runs the reference server with its default flags
@@ -134,7 +135,7 @@ func TestDHCPStormNetns(t *testing.T) {
 // nsServer is the reference server running in a namespace.
 type nsServer struct {
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *syncbuf.Buffer
 	conf string
 	done chan struct{}
 }
@@ -145,7 +146,7 @@ type nsServer struct {
 func startInNetns(t *testing.T, ns *netnstest.Namespace, bin string) *nsServer {
 	t.Helper()
 	dir := t.TempDir()
-	s := &nsServer{out: &lockedBuffer{}, conf: filepath.Join(dir, "conf"), done: make(chan struct{})}
+	s := &nsServer{out: &syncbuf.Buffer{}, conf: filepath.Join(dir, "conf"), done: make(chan struct{})}
 	s.cmd = ns.Command(context.Background(), bin, "-server-ip", "10.79.0.1", "-conf", s.conf, "-state", filepath.Join(dir, "state"),
 		"-root", filepath.Join(dir, "tftpboot"), "-profiles", filepath.Join(dir, "profiles"))
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
