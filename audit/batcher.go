@@ -74,7 +74,7 @@ func NewBatcher(sink Inserter, opts *BatcherOptions) *Batcher {
 		o.MaxPending = 100000
 	}
 	if o.BatchSize <= 0 {
-		o.BatchSize = 1000
+		o.BatchSize = 5000
 	}
 	if o.FlushInterval <= 0 {
 		o.FlushInterval = 250 * time.Millisecond

@@ -8,8 +8,8 @@
 //
 // For backends: [TestBackend] is the conformance suite every
 // [audit.Backend] passes with the same answers, on the documents of
-// [Events] (times from [T0]). [Synthetic] and [LoadSynthetic] make and
-// insert a large load of machines pinging and reporting power states;
-// [BenchLastSeen] and [BenchAvgPerIP] are the query benchmarks each
-// backend runs on it.
+// [Events] (times from [T0]). [Mixed] and [Load] make and insert a large
+// load of a segment's traffic (ping, AMT, DHCP, TFTP, syslog);
+// [BenchLastSeen], [BenchHostDay], [BenchCountIPPower] and [BenchAvgRTT]
+// are the query benchmarks each backend runs on it.
 package audittest

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pxelator/pxelator/audit"
 	"github.com/pxelator/pxelator/audit/audittest"
 	"github.com/pxelator/pxelator/audit/mongostore"
 )
@@ -20,7 +21,7 @@ import (
 func BenchmarkInsert(b *testing.B) {
 	s := open(b, serverURI(b))
 	b.ResetTimer()
-	if err := audittest.LoadSynthetic(context.Background(), s, 0, b.N, 10000); err != nil {
+	if err := audittest.Load(context.Background(), s, 0, b.N); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
@@ -50,7 +51,7 @@ func loadedStore(b *testing.B) *mongostore.Store {
 			b.Fatal(err)
 		}
 		start := time.Now()
-		if err := audittest.LoadSynthetic(context.Background(), s, 0, n, 10000); err != nil {
+		if err := audittest.Load(context.Background(), s, 0, n); err != nil {
 			b.Fatal(err)
 		}
 		b.Logf("loaded %d events in %v (%.0f events/s)", n, time.Since(start), float64(n)/time.Since(start).Seconds())
@@ -59,18 +60,23 @@ func loadedStore(b *testing.B) *mongostore.Store {
 	return loaded.s
 }
 
-// BenchmarkLastSeen measures "when was this machine last seen" by IP,
-// MAC and hostname.
-func BenchmarkLastSeen(b *testing.B) {
+// benchReport runs one of audittest's report benchmarks on the loaded
+// store.
+func benchReport(b *testing.B, report func(*testing.B, audit.Querier, int)) {
 	s := loadedStore(b)
 	n := benchEvents()
-	b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) { audittest.BenchLastSeen(b, s, n) })
+	b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) { report(b, s, n) })
 }
 
-// BenchmarkAvgPerIP measures the average ping round-trip per IP over the
-// whole store.
-func BenchmarkAvgPerIP(b *testing.B) {
-	s := loadedStore(b)
-	n := benchEvents()
-	b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) { audittest.BenchAvgPerIP(b, s, n) })
-}
+// BenchmarkLastSeen measures "when was this machine last seen" by IP,
+// MAC and hostname.
+func BenchmarkLastSeen(b *testing.B) { benchReport(b, audittest.BenchLastSeen) }
+
+// BenchmarkHostDay measures "the events of one machine in a day".
+func BenchmarkHostDay(b *testing.B) { benchReport(b, audittest.BenchHostDay) }
+
+// BenchmarkCountIPPower measures "AMT power events by IP and state".
+func BenchmarkCountIPPower(b *testing.B) { benchReport(b, audittest.BenchCountIPPower) }
+
+// BenchmarkAvgRTT measures "the average ping round-trip per IP".
+func BenchmarkAvgRTT(b *testing.B) { benchReport(b, audittest.BenchAvgRTT) }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -17,40 +18,34 @@ import (
 	"github.com/pxelator/pxelator/audit/sqlitestore"
 )
 
-// BenchmarkInsert measures Store.Insert of documents of one event each
-// (the worst case: nothing merges), in batches of 1000 like the Batcher.
+// BenchmarkInsert measures Store.Insert of the mixed load's documents of
+// one event each (the worst case: nothing merges), in batches of 1000.
 func BenchmarkInsert(b *testing.B) {
 	s := open(b)
 	b.ResetTimer()
-	if err := audittest.LoadSynthetic(context.Background(), s, 0, b.N, 10000); err != nil {
+	if err := audittest.Load(context.Background(), s, 0, b.N); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
-// BenchmarkRecorder measures events through the recorder (audit.Batcher)
-// into the store, end to end: b.N events recorded and stored. burst is
-// how many events one machine sends in one second in one package (a
-// booting kernel logs 100 lines in a second; a ping, one): the Batcher
-// merges them into one document.
+// BenchmarkRecorder measures events of the mixed load through the
+// recorder (audit.Batcher) into the store, end to end: b.N events
+// recorded and stored. burst is how many events one machine sends in one
+// second in one package (a booting kernel logs 100 lines in a second; a
+// ping, one): the Batcher merges them into one document.
 func BenchmarkRecorder(b *testing.B) {
 	for _, burst := range []int{1, 10, 100} {
 		b.Run("burst="+strconv.Itoa(burst), func(b *testing.B) {
 			s := open(b)
 			ctx := context.Background()
 			rec := audit.NewBatcher(s, &audit.BatcherOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			const machines = 1000
 			const chunk = 1 << 15 // under the queue's 65536
-			ip := make([]string, machines)
-			for m := range ip {
-				ip[m] = fmt.Sprintf("host-%d", m)
-			}
 			stopCPU := reportCPU(b)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				e := audittest.Synthetic(i/burst, machines)
+				e := audittest.Mixed(i / burst)
 				e.Time = e.Time.Add(time.Duration(i%burst) * time.Millisecond)
-				e.Fields = map[string]any{"msg": "kernel: line", "n": i % burst}
 				rec.Record(ctx, e)
 				if i%chunk == chunk-1 {
 					if err := rec.Flush(ctx); err != nil {
@@ -73,23 +68,24 @@ func BenchmarkRecorder(b *testing.B) {
 	}
 }
 
-// loadedStore returns a store holding n synthetic events (10,000
-// machines), kept between runs in PXELATOR_BENCH_DIR (default: the
-// system's temporary directory) because 10M events take minutes to load.
+// loadedStore returns a store holding the mixed load's first n events
+// (audittest.Mixed), kept between runs in PXELATOR_BENCH_DIR (default:
+// the system's temporary directory) because 10M events take minutes to
+// load.
 func loadedStore(b *testing.B, n int) *sqlitestore.Store {
 	b.Helper()
 	dir := os.Getenv("PXELATOR_BENCH_DIR")
 	if dir == "" {
 		dir = os.TempDir()
 	}
-	path := filepath.Join(dir, fmt.Sprintf("pxelator-audit-bench-%d.db", n))
+	path := filepath.Join(dir, fmt.Sprintf("pxelator-audit-mixed-%d.db", n))
 	ctx := context.Background()
 	if _, err := os.Stat(path + ".done"); err != nil {
 		os.Remove(path)
 		os.Remove(path + "-wal")
 		os.Remove(path + "-shm")
 		start := time.Now()
-		if err := sqlitestore.BulkLoad(ctx, path, n, func(i int) audit.Event { return audittest.Synthetic(i, 10000) }); err != nil {
+		if err := sqlitestore.BulkLoad(ctx, path, n, audittest.Mixed); err != nil {
 			b.Fatal(err)
 		}
 		rows := time.Since(start)
@@ -98,7 +94,9 @@ func loadedStore(b *testing.B, n int) *sqlitestore.Store {
 			b.Fatal(err)
 		}
 		s.Close()
-		b.Logf("loaded %d events in %v (rows %v, then indexes)", n, time.Since(start), rows)
+		st, _ := os.Stat(path)
+		b.Logf("loaded %d events in %v (%.0f events/s; rows %v, then indexes); %d MB", n, time.Since(start).Round(time.Second),
+			float64(n)/time.Since(start).Seconds(), rows.Round(time.Second), st.Size()>>20)
 		os.WriteFile(path+".done", nil, 0o644)
 	}
 	s, err := sqlitestore.Open(ctx, path)
@@ -109,40 +107,49 @@ func loadedStore(b *testing.B, n int) *sqlitestore.Store {
 	return s
 }
 
-// benchSizes are the store sizes of the query benchmarks; 10M only
-// with PXELATOR_BENCH_LARGE=1 (loading it takes minutes).
-func benchSizes() []int {
-	if os.Getenv("PXELATOR_BENCH_LARGE") != "" {
-		return []int{1_000_000, 10_000_000}
+// benchSizes are the store sizes of the query benchmarks: 1M, or the
+// comma-separated list in PXELATOR_BENCH_EVENTS.
+func benchSizes(b *testing.B) []int {
+	env := os.Getenv("PXELATOR_BENCH_EVENTS")
+	if env == "" {
+		return []int{1_000_000}
 	}
-	return []int{1_000_000}
+	var out []int
+	for _, f := range strings.Split(env, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			b.Fatalf("PXELATOR_BENCH_EVENTS=%q: want a list of counts", env)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// benchReport runs one of audittest's report benchmarks on each store
+// size.
+func benchReport(b *testing.B, report func(*testing.B, audit.Querier, int)) {
+	for _, n := range benchSizes(b) {
+		b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) {
+			s := loadedStore(b, n)
+			defer reportCPU(b)()
+			b.ResetTimer()
+			report(b, s, n)
+		})
+	}
 }
 
 // BenchmarkLastSeen measures "when was this machine last seen" by IP,
 // MAC and hostname.
-func BenchmarkLastSeen(b *testing.B) {
-	for _, n := range benchSizes() {
-		b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) {
-			s := loadedStore(b, n)
-			defer reportCPU(b)()
-			b.ResetTimer()
-			audittest.BenchLastSeen(b, s, n)
-		})
-	}
-}
+func BenchmarkLastSeen(b *testing.B) { benchReport(b, audittest.BenchLastSeen) }
 
-// BenchmarkAvgPerIP measures the average ping round-trip per IP over the
-// whole store (10,000 groups).
-func BenchmarkAvgPerIP(b *testing.B) {
-	for _, n := range benchSizes() {
-		b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) {
-			s := loadedStore(b, n)
-			defer reportCPU(b)()
-			b.ResetTimer()
-			audittest.BenchAvgPerIP(b, s, n)
-		})
-	}
-}
+// BenchmarkHostDay measures "the events of one machine in a day".
+func BenchmarkHostDay(b *testing.B) { benchReport(b, audittest.BenchHostDay) }
+
+// BenchmarkCountIPPower measures "AMT power events by IP and state".
+func BenchmarkCountIPPower(b *testing.B) { benchReport(b, audittest.BenchCountIPPower) }
+
+// BenchmarkAvgRTT measures "the average ping round-trip per IP".
+func BenchmarkAvgRTT(b *testing.B) { benchReport(b, audittest.BenchAvgRTT) }
 
 // reportCPU reports the CPU time per operation (user and system, all
 // threads) beside the wall time: on a loaded machine the wall time says

@@ -20,6 +20,27 @@ var errSyntax = errors.New("sqlitestore: entries: bad JSON")
 // JSON of its action and of the fields named in names (nil when missing).
 // vals is scratch space of len(names), passed to fn.
 func walkEntries(data []byte, names []string, vals [][]byte, fn func(action []byte, fields [][]byte)) error {
+	return eachEntry(data, func(action, fields []byte) error {
+		clear(vals)
+		err := eachField(fields, func(k, v []byte) {
+			for j, n := range names {
+				if len(k) == len(n)+2 && string(k[1:len(k)-1]) == n {
+					vals[j] = v
+				}
+			}
+		})
+		if err != nil {
+			return err
+		}
+		fn(action, vals)
+		return nil
+	})
+}
+
+// eachEntry calls fn for each entry of the JSON array data with the raw
+// JSON of its action and of its fields object (the last "fields", as in
+// encoding/json; nil when missing), and returns fn's first error.
+func eachEntry(data []byte, fn func(action, fields []byte) error) error {
 	i := ws(data, 0)
 	if i >= len(data) || data[i] != '[' {
 		return errSyntax
@@ -32,8 +53,7 @@ func walkEntries(data []byte, names []string, vals [][]byte, fn func(action []by
 		if i >= len(data) || data[i] != '{' {
 			return errSyntax
 		}
-		clear(vals)
-		var action []byte
+		var action, fields []byte
 		it := objIter{data: data, i: i}
 		for {
 			key, val, ok, err := it.next()
@@ -47,28 +67,12 @@ func walkEntries(data []byte, names []string, vals [][]byte, fn func(action []by
 			case `"action"`:
 				action = val
 			case `"fields"`:
-				clear(vals) // the last "fields" counts, as in encoding/json
-				if len(val) == 0 || val[0] != '{' {
-					continue
-				}
-				fit := objIter{data: val}
-				for {
-					k, v, ok, err := fit.next()
-					if err != nil {
-						return err
-					}
-					if !ok {
-						break
-					}
-					for j, n := range names {
-						if len(k) == len(n)+2 && string(k[1:len(k)-1]) == n {
-							vals[j] = v
-						}
-					}
-				}
+				fields = val
 			}
 		}
-		fn(action, vals)
+		if err := fn(action, fields); err != nil {
+			return err
+		}
 		i = ws(data, it.i)
 		if i >= len(data) {
 			return errSyntax
@@ -81,6 +85,22 @@ func walkEntries(data []byte, names []string, vals [][]byte, fn func(action []by
 		default:
 			return errSyntax
 		}
+	}
+}
+
+// eachField calls fn with the raw (quoted) key and raw value of each
+// member of the JSON object fields; anything but an object has none.
+func eachField(fields []byte, fn func(key, val []byte)) error {
+	if len(fields) == 0 || fields[0] != '{' {
+		return nil
+	}
+	it := objIter{data: fields}
+	for {
+		k, v, ok, err := it.next()
+		if err != nil || !ok {
+			return err
+		}
+		fn(k, v)
 	}
 }
 

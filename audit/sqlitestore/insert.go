@@ -1,0 +1,262 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pxelator/pxelator/audit"
+)
+
+// rowsPerStatement is how many rows one INSERT statement carries: fewer
+// statements cost less than the driver's per-statement overhead.
+const rowsPerStatement = 64
+
+// docCols is the number of columns insertSQL sets.
+const docCols = 9
+
+// insertSQL inserts rows documents, leaving out those whose id is stored
+// already, and returns the ids it inserted.
+func insertSQL(rows int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO docs(id, time, package, ip, mac, hostname, n, entries, sig) VALUES ")
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	b.WriteString(" ON CONFLICT(id) DO NOTHING RETURNING id")
+	return b.String()
+}
+
+// row is a document ready for the docs table.
+type row struct {
+	d       audit.Document
+	entries []byte // the JSON of d.Entries
+	sig     int64
+}
+
+// Insert stores docs in one transaction; a document whose id is stored
+// already gets the new entries appended. A document larger than
+// audit.MaxDocumentBytes is stored in parts, and documents that cannot be
+// stored are left out, each counted (see [audit.Sanitizer]); an error
+// means nothing was stored.
+func (s *Store) Insert(ctx context.Context, docs []audit.Document) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	rows := make([]row, 0, len(docs))
+	for _, d := range docs {
+		parts, err := s.san.Documents(d)
+		if err != nil {
+			continue // counted by the sanitizer
+		}
+		for _, d := range parts {
+			buf, err := appendEntries(nil, d.Entries)
+			if err != nil {
+				return fmt.Errorf("sqlitestore: insert %s: %w", d.ID, err)
+			}
+			rows = append(rows, row{d: d, entries: buf})
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	s.write.Lock()
+	defer s.write.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: insert: %w", err)
+	}
+	defer tx.Rollback()
+	sigs := sigTx{s: s, tx: tx}
+	if err := s.insert(ctx, tx, &sigs, rows); err != nil {
+		return fmt.Errorf("sqlitestore: insert: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlitestore: insert: %w", err)
+	}
+	sigs.committed()
+	return nil
+}
+
+// insert writes rows and their rollup in tx.
+func (s *Store) insert(ctx context.Context, tx *sql.Tx, sigs *sigTx, rows []row) error {
+	roll := make(rollup)
+	args := make([]any, 0, docCols*min(len(rows), rowsPerStatement))
+	var stmt []*row
+	var conflicts []*row
+	// Documents with one id must not share a statement: the second would
+	// be taken for a document stored before.
+	inStmt := make(map[string]bool, rowsPerStatement)
+	keys := make([]sigKey, len(rows))
+	for i := range rows {
+		keys[i] = keyOf(rows[i].d)
+	}
+	if err := sigs.make(ctx, keys); err != nil {
+		return err
+	}
+	flush := func() error {
+		if len(stmt) == 0 {
+			return nil
+		}
+		st, err := s.stmt(ctx, tx, "docs", len(stmt), insertSQL)
+		if err != nil {
+			return err
+		}
+		res, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		inserted := make(map[string]bool, len(stmt))
+		for res.Next() {
+			var id string
+			if err := res.Scan(&id); err != nil {
+				res.Close()
+				return err
+			}
+			inserted[id] = true
+		}
+		res.Close()
+		if err := res.Err(); err != nil {
+			return err
+		}
+		for _, r := range stmt {
+			if !inserted[r.d.ID] {
+				conflicts = append(conflicts, r)
+				continue
+			}
+			if err := roll.add(dayOf(r.d.Time.UnixNano()), r.sig, r.entries, 1); err != nil {
+				return fmt.Errorf("document %s: %w", r.d.ID, err)
+			}
+		}
+		args, stmt = args[:0], stmt[:0]
+		clear(inStmt)
+		return nil
+	}
+	for i := range rows {
+		r := &rows[i]
+		id, err := sigs.id(ctx, keys[i])
+		if err != nil {
+			return err
+		}
+		r.sig = id
+		if inStmt[r.d.ID] || len(stmt) == rowsPerStatement {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		inStmt[r.d.ID] = true
+		stmt = append(stmt, r)
+		d := r.d
+		args = append(args, d.ID, d.Time.UnixNano(), d.Package,
+			nullable(d.IP), nullable(d.MAC), nullable(d.Hostname), len(d.Entries), string(r.entries), r.sig)
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	for _, r := range conflicts {
+		if err := s.appendTo(ctx, tx, sigs, roll, r); err != nil {
+			return fmt.Errorf("appending to %s: %w", r.d.ID, err)
+		}
+	}
+	return s.writeRollup(ctx, tx, roll)
+}
+
+// appendTo appends the entries of r to the stored document of its id,
+// filling the machine fields that it lacks, and moves the document's
+// counts in roll to its new signature when that changes.
+func (s *Store) appendTo(ctx context.Context, tx *sql.Tx, sigs *sigTx, roll rollup, r *row) error {
+	var rowid, ns, n, sig int64
+	var ip, mac, host sql.NullString
+	var entries []byte
+	err := tx.QueryRowContext(ctx, "SELECT rowid, time, ip, mac, hostname, n, entries, sig FROM docs WHERE id = ?", r.d.ID).
+		Scan(&rowid, &ns, &ip, &mac, &host, &n, &entries, &sig)
+	if err != nil {
+		return err
+	}
+	merged := audit.Document{Package: r.d.Package, IP: ip.String, MAC: mac.String, Hostname: host.String}
+	merged.Time = time.Unix(0, min(ns, r.d.Time.UnixNano()))
+	for _, f := range []struct {
+		to   *string
+		from string
+	}{{&merged.IP, r.d.IP}, {&merged.MAC, r.d.MAC}, {&merged.Hostname, r.d.Hostname}} {
+		if *f.to == "" {
+			*f.to = f.from
+		}
+	}
+	newSig, err := sigs.id(ctx, keyOf(merged))
+	if err != nil {
+		return err
+	}
+	all := appendArray(entries, r.entries)
+	day, newDay := dayOf(ns), dayOf(merged.Time.UnixNano())
+	if newSig == sig && newDay == day {
+		err = roll.add(day, sig, r.entries, 1)
+	} else {
+		if err = roll.add(day, sig, entries, -1); err == nil {
+			err = roll.add(newDay, newSig, all, 1)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, "UPDATE docs SET time = ?, ip = ?, mac = ?, hostname = ?, n = ?, entries = ?, sig = ? WHERE rowid = ?",
+		merged.Time.UnixNano(), nullable(merged.IP), nullable(merged.MAC), nullable(merged.Hostname),
+		n+int64(len(r.d.Entries)), string(all), newSig, rowid)
+	return err
+}
+
+// appendArray returns the JSON array of the elements of the arrays a and
+// b, as appendEntries writes them.
+func appendArray(a, b []byte) []byte {
+	switch {
+	case len(b) <= 2:
+		return a
+	case len(a) <= 2:
+		return b
+	}
+	out := make([]byte, 0, len(a)+len(b))
+	out = append(out, a[:len(a)-1]...)
+	out = append(out, ',')
+	return append(out, b[1:]...)
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// appendEntries appends the JSON array of entries to buf.
+func appendEntries(buf []byte, entries []audit.Entry) ([]byte, error) {
+	buf = append(buf, '[')
+	for i, e := range entries {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `{"time":"`...)
+		buf = e.Time.UTC().AppendFormat(buf, time.RFC3339Nano)
+		buf = append(buf, `","action":`...)
+		b, err := json.Marshal(e.Action)
+		if err != nil {
+			return nil, err
+		}
+		buf = append(buf, b...)
+		if len(e.Fields) > 0 {
+			b, err := json.Marshal(e.Fields)
+			if err != nil {
+				return nil, err
+			}
+			buf = append(buf, `,"fields":`...)
+			buf = append(buf, b...)
+		}
+		buf = append(buf, '}')
+	}
+	return append(buf, ']'), nil
+}
