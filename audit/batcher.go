@@ -18,7 +18,8 @@ type BatcherOptions struct {
 	// take them (default 100000). Older documents are dropped and counted
 	// when it is exceeded.
 	MaxPending int
-	// BatchSize is the most documents sent in one Insert (default 1000).
+	// BatchSize is the most documents sent in one Insert (default 5000:
+	// fewer, larger transactions cost the backend less per document).
 	BatchSize int
 	// FlushInterval is how often finished documents are sent (default
 	// 250ms). A document is finished when the second of its id is over.

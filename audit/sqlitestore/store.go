@@ -157,6 +157,12 @@ func (s *Store) setUp(ctx context.Context, withIndexes bool) error {
 // transaction: it gives each document its signature, drops the indexes
 // the signatures replace and builds the rollup from every entry.
 func (s *Store) migrate1(ctx context.Context) error {
+	// The new tables first, outside the transaction: the statements that
+	// write the rollup are prepared on other connections. Left empty by a
+	// failed migration, they are filled by the next.
+	if _, err := s.db.ExecContext(ctx, schema); err != nil {
+		return err
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -164,7 +170,6 @@ func (s *Store) migrate1(ctx context.Context) error {
 	defer tx.Rollback()
 	steps := []string{
 		"ALTER TABLE docs ADD COLUMN sig INTEGER NOT NULL DEFAULT 0",
-		schema,
 		`INSERT OR IGNORE INTO sigs(package, ip, mac, hostname)
 			SELECT DISTINCT package, coalesce(ip, ''), coalesce(mac, ''), coalesce(hostname, '') FROM docs`,
 		`UPDATE docs SET sig = (SELECT s.sig FROM sigs s WHERE s.package = docs.package AND s.ip = coalesce(docs.ip, '')

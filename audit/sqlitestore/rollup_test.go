@@ -1,0 +1,208 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/pxelator/pxelator/audit"
+	"github.com/pxelator/pxelator/audit/audittest"
+)
+
+// rollupQueries are grouped queries that the rollup answers, with
+// filters of whole days, of parts of days and of machines.
+func rollupQueries() []struct {
+	f   audit.Filter
+	by  []string
+	sum string
+} {
+	day := audittest.T0.Truncate(24 * time.Hour)
+	filters := []audit.Filter{
+		{},
+		{Package: "amt"},
+		{Package: "ping", Since: day.Add(24 * time.Hour)},
+		{Since: audittest.T0.Add(90 * time.Minute), Until: day.Add(30 * time.Hour)},
+		{Machine: "host-500"},
+		{Machine: "10.0.1.244", Until: day.Add(24 * time.Hour)},
+	}
+	var out []struct {
+		f   audit.Filter
+		by  []string
+		sum string
+	}
+	for _, f := range filters {
+		for _, q := range []struct {
+			by  []string
+			sum string
+		}{
+			{[]string{"ip", "power_state"}, ""},
+			{[]string{"action"}, ""},
+			{[]string{"package", "outcome"}, ""},
+			{[]string{"hostname"}, ""},
+			{[]string{"ip"}, "rtt"},
+			{[]string{"package", "action"}, "bytes"},
+		} {
+			out = append(out, struct {
+				f   audit.Filter
+				by  []string
+				sum string
+			}{f, q.by, q.sum})
+		}
+	}
+	return out
+}
+
+// TestRollupMatchesEntries checks that the rollup answers what reading
+// every entry answers, after inserts that append to stored documents
+// (one of them filling a machine field, which changes its signature)
+// and after a prune.
+func TestRollupMatchesEntries(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "audit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// 40 machines (host-0, host-250, ...) for 900 rounds: into the next day.
+	const n = 40 * 900
+	var events []audit.Event
+	for i := 0; i < n; i++ {
+		events = append(events, audittest.Mixed(i*audittest.MixedMachines/40))
+	}
+	// Appends: the same ids again, some with a MAC the first lacked.
+	for i := 0; i < n; i += 7 {
+		e := events[i]
+		if i%2 == 0 && len(e.MAC) == 0 {
+			e.MAC = audittest.MixedMAC(i)
+		}
+		events = append(events, e)
+	}
+	for i := 0; i < len(events); i += 5000 {
+		if err := s.Insert(ctx, audit.Merge(events[i:min(i+5000, len(events))])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, q := range rollupQueries() {
+			got, err := s.group(ctx, q.f, q.by, q.sum)
+			if err != nil {
+				t.Fatalf("%s: group %+v: %v", when, q, err)
+			}
+			want, err := s.scan(ctx, q.f, q.by, q.sum)
+			if err != nil {
+				t.Fatalf("%s: scan %+v: %v", when, q, err)
+			}
+			want = audit.MergeGroups(want)
+			if !sameGroups(got, want) {
+				t.Errorf("%s: %+v:\nrollup  %v\nentries %v", when, q, head(got), head(want))
+			}
+		}
+	}
+	check("after inserts")
+	if _, err := s.delete(ctx, " WHERE time < ?", audittest.T0.Add(3*time.Hour).UnixNano()); err != nil {
+		t.Fatal(err)
+	}
+	check("after a prune")
+}
+
+func sameGroups(a, b []audit.Group) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		d := a[i].Sum - b[i].Sum
+		if !reflect.DeepEqual(a[i].Key, b[i].Key) || a[i].Count != b[i].Count || d > 1e-6 || d < -1e-6 {
+			return false
+		}
+	}
+	return true
+}
+
+func head(gs []audit.Group) string {
+	return fmt.Sprintf("%d groups: %v", len(gs), gs[:min(len(gs), 4)])
+}
+
+// schema1 is the first schema, which Open migrates.
+const schema1 = `
+CREATE TABLE docs (id TEXT PRIMARY KEY, time INTEGER NOT NULL, package TEXT NOT NULL, ip TEXT, mac TEXT, hostname TEXT,
+	n INTEGER NOT NULL, entries TEXT NOT NULL);
+CREATE INDEX docs_time     ON docs(time);
+CREATE INDEX docs_package  ON docs(package, time);
+CREATE INDEX docs_ip       ON docs(ip, time)       WHERE ip IS NOT NULL;
+CREATE INDEX docs_mac      ON docs(mac, time)      WHERE mac IS NOT NULL;
+CREATE INDEX docs_hostname ON docs(hostname, time) WHERE hostname IS NOT NULL;
+`
+
+// TestMigrate1 checks that a file of the first schema, opened, answers
+// as a new store of the same documents does.
+func TestMigrate1(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var docs []audit.Document
+	for i := 0; i < 10000; i++ {
+		docs = append(docs, audit.Merge([]audit.Event{audittest.Mixed(i * 100)})...)
+	}
+	old, err := sql.Open("sqlite", filepath.Join(dir, "v1.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.ExecContext(ctx, schema1); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := old.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range docs {
+		buf, err := appendEntries(nil, d.Entries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", d.ID, d.Time.UnixNano(), d.Package,
+			nullable(d.IP), nullable(d.MAC), nullable(d.Hostname), len(d.Entries), string(buf)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	migrated, err := Open(ctx, filepath.Join(dir, "v1.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer migrated.Close()
+	fresh, err := Open(ctx, filepath.Join(dir, "v2.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	if err := fresh.Insert(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range rollupQueries() {
+		got, err := migrated.group(ctx, q.f, q.by, q.sum)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := fresh.group(ctx, q.f, q.by, q.sum)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameGroups(got, want) {
+			t.Errorf("%+v:\nmigrated %v\nnew      %v", q, head(got), head(want))
+		}
+	}
+	for _, m := range []string{"host-500", "10.0.1.244", audittest.MixedMAC(500).String()} {
+		a, err1 := migrated.LastSeen(ctx, m)
+		b, err2 := fresh.LastSeen(ctx, m)
+		if err1 != nil || err2 != nil || a != b {
+			t.Errorf("LastSeen(%s): migrated %+v, %v; new %+v, %v", m, a, err1, b, err2)
+		}
+	}
+}
