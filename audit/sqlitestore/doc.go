@@ -3,14 +3,24 @@
 //
 // Each document is a row of the table docs: its id (the primary key, so
 // that a second insert of an id appends entries), time, package, ip, mac
-// and hostname as indexed columns, and its entries as a JSON array. The
-// view documents shows each row as the JSON document the MongoDB backend
-// stores. Counts grouped by document fields are SQL GROUP BY over the
-// indexes; queries on entry fields (counts by action or by an entry
-// field, sums of a numeric field) select the documents with SQL and read
-// their entries in Go, which is much faster than SQLite's JSON functions.
+// and hostname, and its entries as a JSON array. The package and machine
+// fields make the document's signature (table sigs, a few per machine):
+// a machine's documents are found through one index on (signature,
+// time), its signatures through small indexes on ip, mac and hostname.
+// The view documents shows each row as the JSON document the MongoDB
+// backend stores.
 //
-// SQLite was chosen over a key-value store (bbolt, pebble) because the
-// grouped queries are SQL GROUP BY over an index, and over an embedded
-// MongoDB-like store because none is pure Go and maintained.
+// The table rollup counts the entries of each day, signature and action,
+// sums their numeric fields and counts the values of a few state fields
+// (power_state, status, outcome, ...). Insert and Prune keep it in step
+// with the documents in the same transaction, so that counts and sums
+// over whole days (the average rtt per IP, power events by IP and state)
+// read it rather than every entry; the parts of days at either end of a
+// time range, and groupings by other entry fields, read the entries in
+// Go, which is much faster than SQLite's JSON functions.
+//
+// Files of the first schema (no signatures, no rollup) are migrated when
+// opened. SQLite was chosen over a key-value store (bbolt, pebble)
+// because the grouped queries are SQL over an index, and over an
+// embedded MongoDB-like store because none is pure Go and maintained.
 package sqlitestore
