@@ -21,16 +21,14 @@ const docCols = 9
 // insertSQL inserts rows documents, leaving out those whose id is stored
 // already, and returns the ids it inserted.
 func insertSQL(rows int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO docs(id, time, package, ip, mac, hostname, n, entries, sig) VALUES ")
-	for i := range rows {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-	}
-	b.WriteString(" ON CONFLICT(id) DO NOTHING RETURNING id")
-	return b.String()
+	return "INSERT INTO docs(id, time, package, ip, mac, hostname, n, entries, sig) VALUES " +
+		values(rows, docCols) + " ON CONFLICT(id) DO NOTHING RETURNING id"
+}
+
+// values returns the VALUES list of rows rows of cols parameters.
+func values(rows, cols int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	return strings.TrimSuffix(strings.Repeat(row+",", rows), ",")
 }
 
 // row is a document ready for the docs table.

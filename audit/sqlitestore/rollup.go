@@ -114,16 +114,8 @@ func (s *Store) writeRollup(ctx context.Context, tx *sql.Tx, r rollup) error {
 }
 
 func rollupSQL(rows int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO rollup(field, day, sig, action, value, n, sum) VALUES ")
-	for i := range rows {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-	}
-	b.WriteString(" ON CONFLICT DO UPDATE SET n = n + excluded.n, sum = sum + excluded.sum")
-	return b.String()
+	return "INSERT INTO rollup(field, day, sig, action, value, n, sum) VALUES " + values(rows, 7) +
+		" ON CONFLICT DO UPDATE SET n = n + excluded.n, sum = sum + excluded.sum"
 }
 
 // rollupField returns the rollup field that answers a grouped query by

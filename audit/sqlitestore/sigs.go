@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/pxelator/pxelator/audit"
 )
@@ -140,8 +139,7 @@ func (t *sigTx) make(ctx context.Context, keys []sigKey) error {
 // sigsSQL inserts rows signatures that are not stored and returns those
 // it inserted.
 func sigsSQL(rows int) string {
-	return "INSERT INTO sigs(package, ip, mac, hostname) VALUES " +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?),", rows), ",") +
+	return "INSERT INTO sigs(package, ip, mac, hostname) VALUES " + values(rows, 4) +
 		" ON CONFLICT DO NOTHING RETURNING sig, package, ip, mac, hostname"
 }
 
