@@ -86,7 +86,7 @@ func (r rollup) put(k rollKey, n int64, sum float64) {
 
 // writeRollup adds r to the rollup table.
 func (s *Store) writeRollup(ctx context.Context, tx *sql.Tx, r rollup) error {
-	const cols = 7
+	const cols = rollupCols
 	args := make([]any, 0, cols*rowsPerStatement)
 	flush := func() error {
 		if len(args) == 0 {
@@ -113,8 +113,12 @@ func (s *Store) writeRollup(ctx context.Context, tx *sql.Tx, r rollup) error {
 	return flush()
 }
 
+// rollupCols is the number of columns rollupSQL sets.
+const rollupCols = 7
+
+// rollupSQL adds rows rows to the rollup.
 func rollupSQL(rows int) string {
-	return "INSERT INTO rollup(field, day, sig, action, value, n, sum) VALUES " + values(rows, 7) +
+	return "INSERT INTO rollup(field, day, sig, action, value, n, sum) VALUES " + values(rows, rollupCols) +
 		" ON CONFLICT DO UPDATE SET n = n + excluded.n, sum = sum + excluded.sum"
 }
 

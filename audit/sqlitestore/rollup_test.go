@@ -13,13 +13,16 @@ import (
 	"github.com/pxelator/pxelator/audit/audittest"
 )
 
-// rollupQueries are grouped queries that the rollup answers, with
-// filters of whole days, of parts of days and of machines.
-func rollupQueries() []struct {
+// rollupQuery is a grouped query: a count, or a sum of the field sum.
+type rollupQuery struct {
 	f   audit.Filter
 	by  []string
 	sum string
-} {
+}
+
+// rollupQueries are grouped queries that the rollup answers, with
+// filters of whole days, of parts of days and of machines.
+func rollupQueries() []rollupQuery {
 	day := audittest.T0.Truncate(24 * time.Hour)
 	filters := []audit.Filter{
 		{},
@@ -29,28 +32,18 @@ func rollupQueries() []struct {
 		{Machine: "host-500"},
 		{Machine: "10.0.1.244", Until: day.Add(24 * time.Hour)},
 	}
-	var out []struct {
-		f   audit.Filter
-		by  []string
-		sum string
-	}
+	var out []rollupQuery
 	for _, f := range filters {
-		for _, q := range []struct {
-			by  []string
-			sum string
-		}{
-			{[]string{"ip", "power_state"}, ""},
-			{[]string{"action"}, ""},
-			{[]string{"package", "outcome"}, ""},
-			{[]string{"hostname"}, ""},
-			{[]string{"ip"}, "rtt"},
-			{[]string{"package", "action"}, "bytes"},
+		for _, q := range []rollupQuery{
+			{by: []string{"ip", "power_state"}},
+			{by: []string{"action"}},
+			{by: []string{"package", "outcome"}},
+			{by: []string{"hostname"}},
+			{by: []string{"ip"}, sum: "rtt"},
+			{by: []string{"package", "action"}, sum: "bytes"},
 		} {
-			out = append(out, struct {
-				f   audit.Filter
-				by  []string
-				sum string
-			}{f, q.by, q.sum})
+			q.f = f
+			out = append(out, q)
 		}
 	}
 	return out

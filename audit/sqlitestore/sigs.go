@@ -66,20 +66,16 @@ func (t *sigTx) id(ctx context.Context, k sigKey) (int64, error) {
 	if ok {
 		return id, nil
 	}
+	if err := t.make(ctx, []sigKey{k}); err != nil {
+		return 0, err
+	}
 	if id, ok := t.made[k]; ok {
 		return id, nil
 	}
-	// Another process may have made it: insert if missing, then read.
-	if _, err := t.tx.ExecContext(ctx, "INSERT INTO sigs(package, ip, mac, hostname) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-		k.pkg, k.ip, k.mac, k.hostname); err != nil {
-		return 0, err
-	}
+	// Another process made it: read it.
 	if err := t.tx.QueryRowContext(ctx, "SELECT sig FROM sigs WHERE package = ? AND ip = ? AND mac = ? AND hostname = ?",
 		k.pkg, k.ip, k.mac, k.hostname).Scan(&id); err != nil {
 		return 0, err
-	}
-	if t.made == nil {
-		t.made = make(map[sigKey]int64)
 	}
 	t.made[k] = id
 	return id, nil

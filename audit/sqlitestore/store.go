@@ -129,21 +129,27 @@ func (s *Store) setUp(ctx context.Context, withIndexes bool) error {
 	if v > version {
 		return fmt.Errorf("schema version %d is newer than this program's %d", v, version)
 	}
+	old := 0 // a docs table of the first schema
 	if v < version {
-		var old int
 		if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema WHERE name = 'docs'").Scan(&old); err != nil {
 			return err
 		}
-		if old > 0 {
-			if err := s.migrate1(ctx); err != nil {
-				return fmt.Errorf("migrating from schema 1: %w", err)
-			}
-		} else if _, err := s.db.ExecContext(ctx, schema+"PRAGMA user_version = 2;"); err != nil {
-			return err
-		}
 	}
+	// The new tables before a migration, outside its transaction: the
+	// statements that write the rollup are prepared on other connections.
+	// Left empty by a failed migration, they are filled by the next.
 	if _, err := s.db.ExecContext(ctx, schema); err != nil {
 		return err
+	}
+	switch {
+	case old > 0:
+		if err := s.migrate1(ctx); err != nil {
+			return fmt.Errorf("migrating from schema 1: %w", err)
+		}
+	case v < version:
+		if _, err := s.db.ExecContext(ctx, "PRAGMA user_version = 2"); err != nil {
+			return err
+		}
 	}
 	if withIndexes {
 		if _, err := s.db.ExecContext(ctx, indexes); err != nil {
@@ -157,12 +163,6 @@ func (s *Store) setUp(ctx context.Context, withIndexes bool) error {
 // transaction: it gives each document its signature, drops the indexes
 // the signatures replace and builds the rollup from every entry.
 func (s *Store) migrate1(ctx context.Context) error {
-	// The new tables first, outside the transaction: the statements that
-	// write the rollup are prepared on other connections. Left empty by a
-	// failed migration, they are filled by the next.
-	if _, err := s.db.ExecContext(ctx, schema); err != nil {
-		return err
-	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -185,7 +185,11 @@ func (s *Store) migrate1(ctx context.Context) error {
 	}
 	// The rollup, in steps of rowids so that one step's totals stay small.
 	const step = 100000
-	for from := int64(0); ; from += step {
+	var last int64
+	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(rowid), 0) FROM docs").Scan(&last); err != nil {
+		return err
+	}
+	for from := int64(0); from < last; from += step {
 		roll := make(rollup)
 		rows, err := tx.QueryContext(ctx, "SELECT time, sig, entries FROM docs WHERE rowid > ? AND rowid <= ?", from, from+step)
 		if err != nil {
@@ -209,13 +213,6 @@ func (s *Store) migrate1(ctx context.Context) error {
 		}
 		if err := s.writeRollup(ctx, tx, roll); err != nil {
 			return err
-		}
-		var more bool
-		if err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM docs WHERE rowid > ?)", from+step).Scan(&more); err != nil {
-			return err
-		}
-		if !more {
-			break
 		}
 	}
 	if _, err := tx.ExecContext(ctx, "PRAGMA user_version = 2"); err != nil {
