@@ -192,6 +192,9 @@ func cleanKey(k string) (string, fixes) {
 }
 
 func cleanMap(m map[string]any, depth int) (map[string]any, fixes, int) {
+	if size, ok := flatClean(m); ok {
+		return m, 0, size
+	}
 	var f fixes
 	size := 0
 	out := make(map[string]any, len(m))
@@ -203,6 +206,40 @@ func cleanMap(m map[string]any, depth int) (map[string]any, fixes, int) {
 		out[k] = v
 	}
 	return out, f, size
+}
+
+// flatClean returns the size of m, and true when m is clean as it is:
+// keys that need no change, and values that are nil, bools, numbers
+// JSON can hold and strings that need no change, which is what a
+// packet's event has. cleanMap then keeps m rather than copying it.
+func flatClean(m map[string]any) (int, bool) {
+	size := 0
+	clean := func(s string) bool { return len(s) <= MaxStringBytes && utf8.ValidString(s) }
+	for k, v := range m {
+		if k == "" || k[0] == '$' || strings.IndexByte(k, '.') >= 0 || !clean(k) {
+			return 0, false
+		}
+		size += len(k)
+		switch v := v.(type) {
+		case nil:
+			size += 4
+		case bool:
+			size += 5
+		case string:
+			if !clean(v) {
+				return 0, false
+			}
+			size += len(v) + 2
+		case float64:
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return 0, false
+			}
+			size += 8
+		default:
+			return 0, false
+		}
+	}
+	return size, true
 }
 
 // cleanValue converts v to a JSON value and returns it with what it

@@ -12,15 +12,18 @@
 //
 // The table rollup counts the entries of each day, signature and action,
 // sums their numeric fields and counts the values of a few state fields
-// (power_state, status, outcome, ...). Insert and Prune keep it in step
-// with the documents in the same transaction, so that counts and sums
-// over whole days (the average rtt per IP, power events by IP and state)
-// read it rather than every entry; the parts of days at either end of a
-// time range, and groupings by other entry fields, read the entries in
-// Go, which is much faster than SQLite's JSON functions.
+// (power_state, status, outcome, ...), so that counts and sums over
+// whole days (the average rtt per IP, power events by IP and state) read
+// it rather than every entry; the parts of days at either end of a time
+// range, and groupings by other entry fields, read the entries in Go,
+// which is much faster than SQLite's JSON functions. The rollup counts
+// the documents up to a mark; Insert counts those after it every 5
+// seconds or 50,000 documents, a machine's row once for all its
+// documents since, and the queries read them from the documents
+// meanwhile (so another process reading the file sees every document).
 //
-// Files of the first schema (no signatures, no rollup) are migrated when
-// opened. SQLite was chosen over a key-value store (bbolt, pebble)
+// Files of the first schema (no signatures, no rollup) and of the second
+// (a rollup written with every Insert) are migrated when opened. SQLite was chosen over a key-value store (bbolt, pebble)
 // because the grouped queries are SQL over an index, and over an
 // embedded MongoDB-like store because none is pure Go and maintained.
 package sqlitestore

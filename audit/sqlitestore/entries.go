@@ -3,10 +3,161 @@ package sqlitestore
 import (
 	"encoding/json"
 	"errors"
+	"math"
+	"slices"
 	"strconv"
+	"time"
+	"unicode/utf8"
 
 	"github.com/pxelator/pxelator/audit"
 )
+
+// appendEntries appends the JSON array of entries to buf, as
+// encoding/json writes it, byte for byte: the values that sanitized
+// fields hold (nil, bool, float64, string, map[string]any, []any) are
+// written here, without reflection, and anything else by encoding/json.
+func appendEntries(buf []byte, entries []audit.Entry) ([]byte, error) {
+	buf = append(buf, '[')
+	for i, e := range entries {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `{"time":"`...)
+		buf = e.Time.UTC().AppendFormat(buf, time.RFC3339Nano)
+		buf = append(buf, `","action":`...)
+		buf = appendString(buf, e.Action)
+		if len(e.Fields) > 0 {
+			var err error
+			buf = append(buf, `,"fields":`...)
+			if buf, err = appendValue(buf, e.Fields); err != nil {
+				return nil, err
+			}
+		}
+		buf = append(buf, '}')
+	}
+	return append(buf, ']'), nil
+}
+
+// appendValue appends the JSON of v as json.Marshal writes it.
+func appendValue(buf []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return append(buf, "null"...), nil
+	case bool:
+		return strconv.AppendBool(buf, v), nil
+	case string:
+		return appendString(buf, v), nil
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			break // encoding/json's error
+		}
+		// encoding/json's format: %f, or %e for the very small and
+		// large, with a one-digit negative exponent.
+		f := byte('f')
+		if a := math.Abs(v); a != 0 && (a < 1e-6 || a >= 1e21) {
+			f = 'e'
+		}
+		buf = strconv.AppendFloat(buf, v, f, -1, 64)
+		if n := len(buf); f == 'e' && n >= 4 && buf[n-4] == 'e' && buf[n-3] == '-' && buf[n-2] == '0' {
+			buf[n-2] = buf[n-1]
+			buf = buf[:n-1]
+		}
+		return buf, nil
+	case map[string]any:
+		if v == nil {
+			return append(buf, "null"...), nil
+		}
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		buf = append(buf, '{')
+		for i, k := range keys {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = append(appendString(buf, k), ':')
+			var err error
+			if buf, err = appendValue(buf, v[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(buf, '}'), nil
+	case []any:
+		if v == nil {
+			return append(buf, "null"...), nil
+		}
+		buf = append(buf, '[')
+		for i, x := range v {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			var err error
+			if buf, err = appendValue(buf, x); err != nil {
+				return nil, err
+			}
+		}
+		return append(buf, ']'), nil
+	}
+	b, err := json.Marshal(v)
+	return append(buf, b...), err
+}
+
+// appendString appends s as a JSON string as encoding/json writes it:
+// with <, > and & escaped for HTML, invalid UTF-8 as U+FFFD, and U+2028
+// and U+2029 escaped.
+func appendString(buf []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= ' ' && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				buf = append(buf, '\\', b)
+			case '\b':
+				buf = append(buf, '\\', 'b')
+			case '\f':
+				buf = append(buf, '\\', 'f')
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}
 
 // Grouped queries read the entries column in Go: SQLite's JSON functions
 // cost about a microsecond for every entry (json_each, then a path per

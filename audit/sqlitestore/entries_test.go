@@ -1,8 +1,11 @@
 package sqlitestore
 
 import (
+	"bytes"
 	"encoding/json"
+	"math"
 	"testing"
+	"time"
 
 	"github.com/pxelator/pxelator/audit"
 )
@@ -88,4 +91,64 @@ func TestRawKey(t *testing.T) {
 			}
 		}
 	}
+}
+
+// marshalEntries is appendEntries through encoding/json, as it was
+// written before it had its own writer.
+func marshalEntries(entries []audit.Entry) ([]byte, error) {
+	buf := []byte{'['}
+	for i, e := range entries {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `{"time":"`...)
+		buf = e.Time.UTC().AppendFormat(buf, time.RFC3339Nano)
+		buf = append(buf, `","action":`...)
+		b, err := json.Marshal(e.Action)
+		if err != nil {
+			return nil, err
+		}
+		buf = append(buf, b...)
+		if len(e.Fields) > 0 {
+			b, err := json.Marshal(e.Fields)
+			if err != nil {
+				return nil, err
+			}
+			buf = append(buf, `,"fields":`...)
+			buf = append(buf, b...)
+		}
+		buf = append(buf, '}')
+	}
+	return append(buf, ']'), nil
+}
+
+// FuzzAppendEntries checks that appendEntries writes what encoding/json
+// writes, byte for byte: the rollup and the queries read both alike, and
+// files written before hold the latter.
+func FuzzAppendEntries(f *testing.F) {
+	f.Add("discover", "xid", "0x1234abcd", 1.5, true)
+	f.Add("a<b>&\"\\\n\t\b\f\r\x01\x7f", "k\u2028", "\xff\xfe\u2029é", 1e-7, false)
+	f.Add("", "", "", 1e21, false)
+	f.Add("x", "rtt", "y", -123456789.125, true)
+	f.Add("x", "n", "y", math.NaN(), true)
+	f.Add("x", "n", "y", 5e-324, false)
+	f.Fuzz(func(t *testing.T, action, key, s string, x float64, b bool) {
+		fields := map[string]any{
+			key: s, "f": x, "b": b, "nil": nil,
+			"nested": map[string]any{key: []any{s, x, b, nil, map[string]any{}}, "empty": []any{}},
+			"other":  []string{s}, // not a sanitized value: encoding/json writes it
+		}
+		entries := []audit.Entry{
+			{Time: time.Unix(1764000000, 123456789).In(time.FixedZone("x", 3600)), Action: action, Fields: fields},
+			{Time: time.Unix(0, 0), Action: s},
+		}
+		got, err1 := appendEntries(nil, entries)
+		want, err2 := marshalEntries(entries)
+		if (err1 != nil) != (err2 != nil) {
+			t.Fatalf("errors differ: %v, encoding/json %v", err1, err2)
+		}
+		if err1 == nil && !bytes.Equal(got, want) {
+			t.Fatalf("appendEntries:\n%s\nencoding/json:\n%s", got, want)
+		}
+	})
 }

@@ -3,7 +3,6 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -21,8 +20,8 @@ const docCols = 9
 // insertSQL inserts rows documents, leaving out those whose id is stored
 // already, and returns the ids it inserted.
 func insertSQL(rows int) string {
-	return "INSERT INTO docs(id, time, package, ip, mac, hostname, n, entries, sig) VALUES " +
-		values(rows, docCols) + " ON CONFLICT(id) DO NOTHING RETURNING id"
+	return "INSERT OR IGNORE INTO docs(id, time, package, ip, mac, hostname, n, entries, sig) VALUES " +
+		values(rows, docCols) + " RETURNING id"
 }
 
 // values returns the VALUES list of rows rows of cols parameters.
@@ -75,16 +74,29 @@ func (s *Store) Insert(ctx context.Context, docs []audit.Document) error {
 	if err := s.insert(ctx, tx, &sigs, rows); err != nil {
 		return fmt.Errorf("sqlitestore: insert: %w", err)
 	}
+	// The first Insert after Open catches up too: it counts a tail that
+	// a process which stopped left.
+	due := s.tailDocs+len(rows) >= maxTail || time.Since(s.caughtUp) >= maxTailAge
+	if due {
+		if err := s.catchUp(ctx, tx); err != nil {
+			return fmt.Errorf("sqlitestore: insert: rollup: %w", err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlitestore: insert: %w", err)
 	}
 	sigs.committed()
+	if due {
+		s.tailDocs, s.caughtUp = 0, time.Now()
+	} else {
+		s.tailDocs += len(rows)
+	}
 	return nil
 }
 
-// insert writes rows and their rollup in tx.
+// insert writes rows in tx. The rollup counts new documents when it
+// catches up; an append to a document it counts already changes it here.
 func (s *Store) insert(ctx context.Context, tx *sql.Tx, sigs *sigTx, rows []row) error {
-	roll := make(rollup)
 	args := make([]any, 0, docCols*min(len(rows), rowsPerStatement))
 	var stmt []*row
 	var conflicts []*row
@@ -126,10 +138,6 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, sigs *sigTx, rows []row)
 		for _, r := range stmt {
 			if !inserted[r.d.ID] {
 				conflicts = append(conflicts, r)
-				continue
-			}
-			if err := roll.add(dayOf(r.d.Time.UnixNano()), r.sig, r.entries, 1); err != nil {
-				return fmt.Errorf("document %s: %w", r.d.ID, err)
 			}
 		}
 		args, stmt = args[:0], stmt[:0]
@@ -157,8 +165,16 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, sigs *sigTx, rows []row)
 	if err := flush(); err != nil {
 		return err
 	}
+	if len(conflicts) == 0 {
+		return nil
+	}
+	upto, err := rolledUpTo(ctx, tx)
+	if err != nil {
+		return err
+	}
+	roll := make(rollup)
 	for _, r := range conflicts {
-		if err := s.appendTo(ctx, tx, sigs, roll, r); err != nil {
+		if err := s.appendTo(ctx, tx, sigs, roll, upto, r); err != nil {
 			return fmt.Errorf("appending to %s: %w", r.d.ID, err)
 		}
 	}
@@ -166,9 +182,11 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, sigs *sigTx, rows []row)
 }
 
 // appendTo appends the entries of r to the stored document of its id,
-// filling the machine fields that it lacks, and moves the document's
-// counts in roll to its new signature when that changes.
-func (s *Store) appendTo(ctx context.Context, tx *sql.Tx, sigs *sigTx, roll rollup, r *row) error {
+// filling the machine fields that it lacks. When the rollup counts the
+// document (its rowid is upto or less), the new entries are counted in
+// roll, and the document's counts moved to its new signature when that
+// changes.
+func (s *Store) appendTo(ctx context.Context, tx *sql.Tx, sigs *sigTx, roll rollup, upto int64, r *row) error {
 	var rowid, ns, n, sig int64
 	var ip, mac, host sql.NullString
 	var entries []byte
@@ -193,9 +211,11 @@ func (s *Store) appendTo(ctx context.Context, tx *sql.Tx, sigs *sigTx, roll roll
 	}
 	all := appendArray(entries, r.entries)
 	day, newDay := dayOf(ns), dayOf(merged.Time.UnixNano())
-	if newSig == sig && newDay == day {
+	switch {
+	case rowid > upto: // in the tail: counted as it is when the rollup catches up
+	case newSig == sig && newDay == day:
 		err = roll.add(day, sig, r.entries, 1)
-	} else {
+	default:
 		if err = roll.add(day, sig, entries, -1); err == nil {
 			err = roll.add(newDay, newSig, all, 1)
 		}
@@ -229,32 +249,4 @@ func nullable(s string) any {
 		return nil
 	}
 	return s
-}
-
-// appendEntries appends the JSON array of entries to buf.
-func appendEntries(buf []byte, entries []audit.Entry) ([]byte, error) {
-	buf = append(buf, '[')
-	for i, e := range entries {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, `{"time":"`...)
-		buf = e.Time.UTC().AppendFormat(buf, time.RFC3339Nano)
-		buf = append(buf, `","action":`...)
-		b, err := json.Marshal(e.Action)
-		if err != nil {
-			return nil, err
-		}
-		buf = append(buf, b...)
-		if len(e.Fields) > 0 {
-			b, err := json.Marshal(e.Fields)
-			if err != nil {
-				return nil, err
-			}
-			buf = append(buf, `,"fields":`...)
-			buf = append(buf, b...)
-		}
-		buf = append(buf, '}')
-	}
-	return append(buf, ']'), nil
 }

@@ -91,30 +91,42 @@ func (s *Store) delete(ctx context.Context, query string, args ...any) (int64, e
 		return 0, err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, "DELETE FROM docs WHERE rowid IN (SELECT rowid FROM docs"+query+") RETURNING time, sig, entries", args...)
+	upto, err := rolledUpTo(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	rows, err := tx.QueryContext(ctx, "DELETE FROM docs WHERE rowid IN (SELECT rowid FROM docs"+query+") RETURNING rowid, time, sig, entries", args...)
 	if err != nil {
 		return 0, err
 	}
 	roll := make(rollup)
 	var n int64
 	for rows.Next() {
-		var ns, sig int64
+		var rowid, ns, sig int64
 		var entries sql.RawBytes
-		if err := rows.Scan(&ns, &sig, &entries); err != nil {
+		if err := rows.Scan(&rowid, &ns, &sig, &entries); err != nil {
 			rows.Close()
 			return 0, err
+		}
+		n++
+		if rowid > upto {
+			continue // in the tail: not counted yet
 		}
 		if err := roll.add(dayOf(ns), sig, entries, -1); err != nil {
 			rows.Close()
 			return 0, err
 		}
-		n++
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
 	if err := s.writeRollup(ctx, tx, roll); err != nil {
+		return 0, err
+	}
+	// Deleting the newest documents would let new ones take rowids the
+	// mark has passed.
+	if _, err := tx.ExecContext(ctx, "UPDATE rolled SET upto = min(upto, (SELECT coalesce(max(rowid), 0) FROM docs))"); err != nil {
 		return 0, err
 	}
 	return n, tx.Commit()

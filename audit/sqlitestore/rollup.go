@@ -12,10 +12,87 @@ import (
 // The rollup table holds, for each day, signature and action: the
 // number of entries (field ''), the count and sum of each numeric field
 // ('#' and its name) and the count of each value of the fields that
-// grouped names (the field's name). Insert and Prune keep it in step with
-// the documents in the same transaction, so that a grouped query over
-// whole days reads a few rows per machine instead of every entry: "the
-// average rtt per IP" over 10M events reads 10,000 rows or so.
+// grouped names (the field's name), so that a grouped query over whole
+// days reads a few rows per machine instead of every entry: "the average
+// rtt per IP" over 10M events reads 10,000 rows or so.
+//
+// It counts the documents up to a rowid, the mark in the table rolled;
+// the documents after it are the tail. Insert counts the tail into the
+// rollup and moves the mark (catchUp) when the tail is maxTail documents
+// or maxTailAge old, so that a machine's row is written once for many of
+// its documents rather than once for each; a query adds the tail it
+// reads in the same transaction. The tail is read back from the
+// documents, never kept in memory: a process that stops leaves it for
+// the next, and two processes writing one file count each document once.
+// An append to a document, or a deletion, changes the rollup in its
+// transaction when the rollup counts the document already.
+
+// The bounds of the tail. At 10,000 documents a second a machine's row
+// is written once for its documents of five seconds; a query reads at
+// most maxTail documents more.
+const (
+	maxTail    = 50000
+	maxTailAge = 5 * time.Second
+)
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// rolledUpTo returns the mark: the rollup counts the documents of rowid
+// up to it.
+func rolledUpTo(ctx context.Context, q querier) (int64, error) {
+	var upto int64
+	err := q.QueryRowContext(ctx, "SELECT upto FROM rolled").Scan(&upto)
+	return upto, err
+}
+
+// catchUp counts the tail into the rollup and moves the mark after it,
+// in tx, in steps of rowids so that one step's totals stay small.
+func (s *Store) catchUp(ctx context.Context, tx *sql.Tx) error {
+	var upto, last int64
+	if err := tx.QueryRowContext(ctx, "SELECT upto, (SELECT coalesce(max(rowid), 0) FROM docs) FROM rolled").Scan(&upto, &last); err != nil {
+		return err
+	}
+	if last <= upto {
+		return nil
+	}
+	const step = 100000
+	for from := upto; from < last; from += step {
+		roll := make(rollup)
+		if err := roll.addDocs(ctx, tx, "rowid > ? AND rowid <= ?", from, min(from+step, last)); err != nil {
+			return err
+		}
+		if err := s.writeRollup(ctx, tx, roll); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, "UPDATE rolled SET upto = ?", last)
+	return err
+}
+
+// addDocs counts the entries of the documents that the condition where
+// selects.
+func (r rollup) addDocs(ctx context.Context, q querier, where string, args ...any) error {
+	rows, err := q.QueryContext(ctx, "SELECT time, sig, entries FROM docs WHERE "+where, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ns, sig int64
+		var entries sql.RawBytes
+		if err := rows.Scan(&ns, &sig, &entries); err != nil {
+			return err
+		}
+		if err := r.add(dayOf(ns), sig, entries, 1); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
 
 // grouped reports whether the rollup counts the values of the entry
 // field name: the states and outcomes that the toolkit's packages record,
@@ -184,31 +261,29 @@ func (s *Store) fromRollup(ctx context.Context, f audit.Filter, from, to int64, 
 	if entryField {
 		query = "SELECT field, sig, action, value, n, sum FROM rollup WHERE field IN ('', ?) AND day >= ? AND day < ? AND n <> 0"
 	}
-	if w, wargs := sigWhere(f); w != "" {
-		query += " AND sig IN (SELECT sig FROM sigs WHERE " + w + ")"
+	sigCond := ""
+	w, wargs := sigWhere(f)
+	if w != "" {
+		sigCond = " AND sig IN (SELECT sig FROM sigs WHERE " + w + ")"
+		query += sigCond
 		args = append(args, wargs...)
 	}
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	// The rollup and its tail, as of one moment.
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer tx.Rollback()
 	tally := audit.NewTally(len(by))
 	// For a count by an entry field: the entries of each group without
 	// that field, and those that have it; the difference is the group of
 	// the missing value "".
 	all := audit.NewTally(len(by))
 	with := audit.NewTally(len(by))
-	var rf, act, value string
-	var sig, n int64
-	var sum float64
-	for rows.Next() {
-		if err := rows.Scan(&rf, &sig, &act, &value, &n, &sum); err != nil {
-			return nil, err
-		}
+	add := func(rf string, sig int64, act, value string, n int64, sum float64) error {
 		k, err := s.sig(ctx, sig)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		var key [2]string
 		for i, b := range by {
@@ -235,9 +310,42 @@ func (s *Store) fromRollup(ctx context.Context, f audit.Filter, from, to int64, 
 			}
 			with.Add(key, n, 0)
 		}
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var rf, act, value string
+	var sig, n int64
+	var sum float64
+	for rows.Next() {
+		if err := rows.Scan(&rf, &sig, &act, &value, &n, &sum); err != nil {
+			return nil, err
+		}
+		if err := add(rf, sig, act, value, n, sum); err != nil {
+			return nil, err
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
+	}
+	upto, err := rolledUpTo(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	tail := make(rollup)
+	if err := tail.addDocs(ctx, tx, "rowid > ?"+sigCond, append([]any{upto}, wargs...)...); err != nil {
+		return nil, err
+	}
+	for k, v := range tail {
+		if k.day < from || k.day >= to || v.n == 0 || k.field != field && !(entryField && k.field == "") {
+			continue
+		}
+		if err := add(k.field, k.sig, k.act, k.value, v.n, v.sum); err != nil {
+			return nil, err
+		}
 	}
 	out := tally.Groups()
 	if entryField {

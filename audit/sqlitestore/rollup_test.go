@@ -49,17 +49,14 @@ func rollupQueries() []rollupQuery {
 	return out
 }
 
-// TestRollupMatchesEntries checks that the rollup answers what reading
-// every entry answers, after inserts that append to stored documents
-// (one of them filling a machine field, which changes its signature)
-// and after a prune.
+// TestRollupMatchesEntries checks that the rollup and its tail answer
+// what reading every entry answers, after inserts that append to stored
+// documents (one of them filling a machine field, which changes its
+// signature), after a prune, and after a reopening that leaves a tail
+// for the next Insert: with the rollup caught up after every insert,
+// never, or halfway.
 func TestRollupMatchesEntries(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "audit.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	// 40 machines (host-0, host-250, ...) for 900 rounds: into the next day.
 	const n = 40 * 900
 	var events []audit.Event
@@ -74,33 +71,89 @@ func TestRollupMatchesEntries(t *testing.T) {
 		}
 		events = append(events, e)
 	}
-	for i := 0; i < len(events); i += 5000 {
-		if err := s.Insert(ctx, audit.Merge(events[i:min(i+5000, len(events))])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	check := func(when string) {
-		t.Helper()
-		for _, q := range rollupQueries() {
-			got, err := s.group(ctx, q.f, q.by, q.sum)
+	for _, tc := range []struct {
+		name     string
+		catchUps func(batch int) bool // whether the rollup catches up after the batch
+	}{
+		{"caught up after every insert", func(int) bool { return true }},
+		{"all in the tail", func(int) bool { return false }},
+		{"caught up halfway", func(batch int) bool { return batch == 4 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "audit.db")
+			s, err := Open(ctx, path)
 			if err != nil {
-				t.Fatalf("%s: group %+v: %v", when, q, err)
+				t.Fatal(err)
 			}
-			want, err := s.scan(ctx, q.f, q.by, q.sum)
-			if err != nil {
-				t.Fatalf("%s: scan %+v: %v", when, q, err)
+			defer func() { s.Close() }()
+			for i := 0; i < len(events); i += 5000 {
+				s.caughtUp = time.Now() // no catching up but the test's
+				if err := s.Insert(ctx, audit.Merge(events[i:min(i+5000, len(events))])); err != nil {
+					t.Fatal(err)
+				}
+				if tc.catchUps(i / 5000) {
+					catchUp(t, s)
+				}
 			}
-			want = audit.MergeGroups(want)
-			if !sameGroups(got, want) {
-				t.Errorf("%s: %+v:\nrollup  %v\nentries %v", when, q, head(got), head(want))
+			checkRollup(t, s, "after inserts")
+			if _, err := s.delete(ctx, " WHERE time < ?", audittest.T0.Add(3*time.Hour).UnixNano()); err != nil {
+				t.Fatal(err)
 			}
-		}
+			checkRollup(t, s, "after a prune")
+			s.Close()
+			if s, err = Open(ctx, path); err != nil {
+				t.Fatal(err)
+			}
+			checkRollup(t, s, "reopened")
+			if err := s.Insert(ctx, audit.Merge(events[:1])); err != nil { // the first Insert catches up
+				t.Fatal(err)
+			}
+			if upto, err := rolledUpTo(ctx, s.db); err != nil || upto == 0 {
+				t.Fatalf("after the first Insert, rolled up to %d, %v", upto, err)
+			}
+			checkRollup(t, s, "caught up after reopening")
+		})
 	}
-	check("after inserts")
-	if _, err := s.delete(ctx, " WHERE time < ?", audittest.T0.Add(3*time.Hour).UnixNano()); err != nil {
+}
+
+// catchUp counts the tail of s into its rollup.
+func catchUp(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := context.Background()
+	s.write.Lock()
+	defer s.write.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	check("after a prune")
+	defer tx.Rollback()
+	if err := s.catchUp(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkRollup compares the answers of the rollup queries with those that
+// read every entry.
+func checkRollup(t *testing.T, s *Store, when string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, q := range rollupQueries() {
+		got, err := s.group(ctx, q.f, q.by, q.sum)
+		if err != nil {
+			t.Fatalf("%s: group %+v: %v", when, q, err)
+		}
+		want, err := s.scan(ctx, q.f, q.by, q.sum)
+		if err != nil {
+			t.Fatalf("%s: scan %+v: %v", when, q, err)
+		}
+		want = audit.MergeGroups(want)
+		if !sameGroups(got, want) {
+			t.Errorf("%s: %+v:\nrollup  %v\nentries %v", when, q, head(got), head(want))
+		}
+	}
 }
 
 func sameGroups(a, b []audit.Group) bool {
@@ -198,4 +251,36 @@ func TestMigrate1(t *testing.T) {
 			t.Errorf("LastSeen(%s): migrated %+v, %v; new %+v, %v", m, a, err1, b, err2)
 		}
 	}
+}
+
+// TestMigrate2 checks that a file of schema 2, whose rollup counts every
+// document and which has no mark, counts each document once when
+// opened.
+func TestMigrate2(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v2.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []audit.Event
+	for i := 0; i < 10000; i++ {
+		events = append(events, audittest.Mixed(i*100))
+	}
+	if err := s.Insert(ctx, audit.Merge(events)); err != nil {
+		t.Fatal(err)
+	}
+	catchUp(t, s)
+	if _, err := s.db.ExecContext(ctx, "DROP TABLE rolled; PRAGMA user_version = 2"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Insert(ctx, audit.Merge(events[:10])); err != nil { // catches up
+		t.Fatal(err)
+	}
+	checkRollup(t, s, "migrated from schema 2")
 }

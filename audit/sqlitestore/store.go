@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/pxelator/pxelator/audit"
 
@@ -25,6 +26,10 @@ type Store struct {
 	// write serializes this process's writes (Insert, Prune): they keep
 	// the rollup and the signatures in step with the documents.
 	write sync.Mutex
+	// Under write: the documents this process inserted since the rollup
+	// last caught up, and when that was.
+	tailDocs int
+	caughtUp time.Time
 
 	sigMu  sync.RWMutex
 	sigIDs map[sigKey]int64 // the signatures committed, both ways
@@ -35,8 +40,9 @@ var _ audit.Backend = (*Store)(nil)
 
 // version is the schema this package writes (PRAGMA user_version). A
 // file of version 0 with a docs table is of the first schema, which had
-// no signatures and no rollup; Open migrates it.
-const version = 2
+// no signatures and no rollup; version 2 kept the rollup in step with
+// every Insert and had no mark. Open migrates both.
+const version = 3
 
 // The schema. A document's package, ip, mac and hostname make its
 // signature (sigs, a few per machine); the documents are found through
@@ -44,7 +50,9 @@ const version = 2
 // purpose rather than one per field. The rollup counts the entries of
 // each day, signature and action, sums their numeric fields and counts
 // the values of the fields that grouped names: grouped queries over whole
-// days read it instead of every entry.
+// days read it instead of every entry. It counts the documents up to the
+// rowid in rolled; those after it, the tail, are counted every few
+// seconds (see catchUp), and read by the queries meanwhile.
 const schema = `
 CREATE TABLE IF NOT EXISTS docs (
 	id       TEXT PRIMARY KEY,
@@ -75,6 +83,9 @@ CREATE TABLE IF NOT EXISTS rollup (
 	sum    REAL NOT NULL,
 	PRIMARY KEY (field, day, sig, action, value)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rolled (
+	upto INTEGER NOT NULL -- the rollup counts the documents of rowid <= upto; one row
+);
 CREATE INDEX IF NOT EXISTS sigs_ip       ON sigs(ip)       WHERE ip <> '';
 CREATE INDEX IF NOT EXISTS sigs_mac      ON sigs(mac)      WHERE mac <> '';
 CREATE INDEX IF NOT EXISTS sigs_hostname ON sigs(hostname) WHERE hostname <> '';
@@ -130,7 +141,7 @@ func (s *Store) setUp(ctx context.Context, withIndexes bool) error {
 		return fmt.Errorf("schema version %d is newer than this program's %d", v, version)
 	}
 	old := 0 // a docs table of the first schema
-	if v < version {
+	if v == 0 {
 		if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema WHERE name = 'docs'").Scan(&old); err != nil {
 			return err
 		}
@@ -147,7 +158,20 @@ func (s *Store) setUp(ctx context.Context, withIndexes bool) error {
 			return fmt.Errorf("migrating from schema 1: %w", err)
 		}
 	case v < version:
-		if _, err := s.db.ExecContext(ctx, "PRAGMA user_version = 2"); err != nil {
+		// A new file, or one of schema 2, whose rollup counts every
+		// document.
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, "INSERT INTO rolled(upto) SELECT coalesce(max(rowid), 0) FROM docs WHERE NOT EXISTS (SELECT 1 FROM rolled)"); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, userVersion); err != nil {
+			return err
+		}
+		if err := tx.Commit(); err != nil {
 			return err
 		}
 	}
@@ -158,6 +182,9 @@ func (s *Store) setUp(ctx context.Context, withIndexes bool) error {
 	}
 	return s.loadSigs(ctx)
 }
+
+// userVersion marks a file as of this package's schema.
+var userVersion = fmt.Sprintf("PRAGMA user_version = %d", version)
 
 // migrate1 turns a file of the first schema into the current one in one
 // transaction: it gives each document its signature, drops the indexes
@@ -183,39 +210,13 @@ func (s *Store) migrate1(ctx context.Context) error {
 			return err
 		}
 	}
-	// The rollup, in steps of rowids so that one step's totals stay small.
-	const step = 100000
-	var last int64
-	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(rowid), 0) FROM docs").Scan(&last); err != nil {
+	if _, err := tx.ExecContext(ctx, "INSERT INTO rolled(upto) VALUES (0)"); err != nil {
 		return err
 	}
-	for from := int64(0); from < last; from += step {
-		roll := make(rollup)
-		rows, err := tx.QueryContext(ctx, "SELECT time, sig, entries FROM docs WHERE rowid > ? AND rowid <= ?", from, from+step)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var ns, sig int64
-			var entries sql.RawBytes
-			if err := rows.Scan(&ns, &sig, &entries); err != nil {
-				rows.Close()
-				return err
-			}
-			if err := roll.add(dayOf(ns), sig, entries, 1); err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if err := s.writeRollup(ctx, tx, roll); err != nil {
-			return err
-		}
+	if err := s.catchUp(ctx, tx); err != nil {
+		return err
 	}
-	if _, err := tx.ExecContext(ctx, "PRAGMA user_version = 2"); err != nil {
+	if _, err := tx.ExecContext(ctx, userVersion); err != nil {
 		return err
 	}
 	return tx.Commit()
