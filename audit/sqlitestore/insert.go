@@ -18,10 +18,30 @@ const rowsPerStatement = 64
 const docCols = 9
 
 // insertSQL inserts rows documents, leaving out those whose id is stored
-// already, and returns the ids it inserted.
+// already. (OR IGNORE rather than ON CONFLICT DO NOTHING: SQLite then
+// keeps no statement journal.)
 func insertSQL(rows int) string {
-	return "INSERT OR IGNORE INTO docs(id, time, package, ip, mac, hostname, n, entries, sig) VALUES " +
-		values(rows, docCols) + " RETURNING id"
+	return "INSERT OR IGNORE INTO docs(id, time, package, ip, mac, hostname, n, entries, sig) VALUES " + values(rows, docCols)
+}
+
+// newest returns the ids of the n documents of the highest rowids: in a
+// write transaction, right after an INSERT, those it inserted (SQLite
+// gives a new row the highest rowid plus one).
+func newest(ctx context.Context, tx *sql.Tx, n int64) (map[string]bool, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT id FROM docs ORDER BY rowid DESC LIMIT ?", n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ids := make(map[string]bool, n)
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids[id] = true
+	}
+	return ids, rows.Err()
 }
 
 // values returns the VALUES list of rows rows of cols parameters.
@@ -118,26 +138,25 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, sigs *sigTx, rows []row)
 		if err != nil {
 			return err
 		}
-		res, err := st.QueryContext(ctx, args...)
+		res, err := st.ExecContext(ctx, args...)
 		if err != nil {
 			return err
 		}
-		inserted := make(map[string]bool, len(stmt))
-		for res.Next() {
-			var id string
-			if err := res.Scan(&id); err != nil {
-				res.Close()
-				return err
-			}
-			inserted[id] = true
-		}
-		res.Close()
-		if err := res.Err(); err != nil {
+		n, err := res.RowsAffected()
+		if err != nil {
 			return err
 		}
-		for _, r := range stmt {
-			if !inserted[r.d.ID] {
-				conflicts = append(conflicts, r)
+		if int(n) < len(stmt) {
+			// Some ids were stored already. The rows this statement
+			// inserted have the highest rowids: the others are appends.
+			inserted, err := newest(ctx, tx, n)
+			if err != nil {
+				return err
+			}
+			for _, r := range stmt {
+				if !inserted[r.d.ID] {
+					conflicts = append(conflicts, r)
+				}
 			}
 		}
 		args, stmt = args[:0], stmt[:0]
