@@ -8,10 +8,12 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"syscall"
 
 	"github.com/miekg/dns"
 
 	"github.com/pxelator/pxelator/internal/serve"
+	"github.com/pxelator/pxelator/internal/sockopt"
 )
 
 // ErrServerClosed is returned by Serve, ServePacket and ListenAndServe
@@ -33,18 +35,26 @@ type Server struct {
 }
 
 // ListenAndServe listens on s.Addr over UDP and TCP, on one port, and
-// serves queries until Shutdown or until either fails.
+// serves queries until Shutdown or until either fails. On Linux it opens
+// a UDP socket per processor, sharing the port (see [UDPSockets]).
 func (s *Server) ListenAndServe() error {
 	addr := s.Addr
 	if addr == "" {
 		addr = ":53"
 	}
-	pc, l, err := serve.Listen(addr)
+	pcs, l, err := serve.Listen(addr, UDPSockets())
 	if err != nil {
 		return fmt.Errorf("dnsd: %w", err)
 	}
-	return serve.ServeBoth(pc, l, s.ServePacket, s.Serve, ErrServerClosed)
+	return serve.ServeBoth(pcs, l, s.ServePacket, s.Serve, ErrServerClosed)
 }
+
+// UDPSockets is how many UDP sockets ListenAndServe opens on one port:
+// one per processor. On Linux they share the port (SO_REUSEPORT), and the
+// kernel spreads the clients over them, each served by a reader of its
+// own, as NSD and Knot serve; a socket that shares its port gets one
+// reader in ServePacket.
+func UDPSockets() int { return runtime.GOMAXPROCS(0) }
 
 // ServePacket serves queries arriving on the UDP socket pc until
 // Shutdown, and then returns ErrServerClosed. It closes pc.
@@ -64,6 +74,9 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 	defer pc.Close()
 	batcher := newBatcher(pc)
 	readers := fastReaders()
+	if sc, ok := pc.(syscall.Conn); ok && sockopt.SharesPort(sc) {
+		readers = 1 // the other sockets of the port have theirs
+	}
 	errs := make(chan error, readers)
 	for range readers {
 		srv := &dns.Server{PacketConn: packetConn{pc}, Handler: s.Handler,

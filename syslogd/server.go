@@ -146,11 +146,11 @@ func (s *Server) ListenAndServe() error {
 	if addr == "" {
 		addr = DefaultAddr
 	}
-	pc, l, err := serve.Listen(addr)
+	pcs, l, err := serve.Listen(addr, 1)
 	if err != nil {
 		return fmt.Errorf("syslogd: %w", err)
 	}
-	return serve.ServeBoth(pc, l, s.ServePacket, s.Serve, ErrServerClosed)
+	return serve.ServeBoth(pcs, l, s.ServePacket, s.Serve, ErrServerClosed)
 }
 
 func (s *Server) log() *slog.Logger {

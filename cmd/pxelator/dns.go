@@ -177,23 +177,23 @@ func newDNS(set *settings, d deps) ([]*service, error) {
 	}
 	srv := &dnsd.Server{Handler: h}
 	d.register(dnsMetrics(h))
-	var pc net.PacketConn
+	var pcs []net.PacketConn
 	var l net.Listener
 	return []*service{{
 		name: "dns",
 		listen: func() (string, error) {
 			var err error
-			if pc, l, err = serve.Listen(s.addr.addr); err != nil {
+			if pcs, l, err = serve.Listen(s.addr.addr, dnsd.UDPSockets()); err != nil {
 				return "", listenError("dns", s.addr.addr, err)
 			}
-			return pc.LocalAddr().String(), nil
+			return pcs[0].LocalAddr().String(), nil
 		},
 		serve: func() error {
-			return serverErr(serve.ServeBoth(pc, l, srv.ServePacket, srv.Serve, dnsd.ErrServerClosed), dnsd.ErrServerClosed)
+			return serverErr(serve.ServeBoth(pcs, l, srv.ServePacket, srv.Serve, dnsd.ErrServerClosed), dnsd.ErrServerClosed)
 		},
 		stop: func(ctx context.Context) error {
 			defer h.Close()
-			defer closeQuietly(pc, l) // when Serve never ran
+			defer closeQuietly(append(closers(pcs), l)...) // when Serve never ran
 			err := srv.Shutdown(ctx)
 			st := h.Stats()
 			d.log.Info("dns: stopped", "commands", st.Commands, "repeats", st.Repeats, "refused", st.Refused, "bad_tokens", st.BadTokens)

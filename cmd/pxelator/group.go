@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"syscall"
 	"time"
 )
@@ -101,6 +102,15 @@ func listenError(flagName, addr string, err error) error {
 
 // closeQuietly closes what is not nil, for sockets a service opened but
 // may not have served: their servers close them otherwise.
+// closers returns pcs as io.Closers, for closeQuietly.
+func closers(pcs []net.PacketConn) []io.Closer {
+	cs := make([]io.Closer, len(pcs))
+	for i, pc := range pcs {
+		cs[i] = pc
+	}
+	return cs
+}
+
 func closeQuietly(cs ...io.Closer) {
 	for _, c := range cs {
 		if c != nil {

@@ -38,22 +38,22 @@ func newSyslog(set *settings, d deps) ([]*service, error) {
 	}
 	srv := &syslogd.Server{Store: d.store, Handler: syslogd.AuditHandler(d.audit, nil), Logger: d.log}
 	d.register(syslogMetrics(srv))
-	var pc net.PacketConn
+	var pcs []net.PacketConn
 	var l net.Listener
 	return []*service{{
 		name: "syslog",
 		listen: func() (string, error) {
 			var err error
-			if pc, l, err = serve.Listen(s.addr.addr); err != nil {
+			if pcs, l, err = serve.Listen(s.addr.addr, 1); err != nil {
 				return "", listenError("syslog", s.addr.addr, err)
 			}
-			return pc.LocalAddr().String(), nil
+			return pcs[0].LocalAddr().String(), nil
 		},
 		serve: func() error {
-			return serverErr(serve.ServeBoth(pc, l, srv.ServePacket, srv.Serve, syslogd.ErrServerClosed), syslogd.ErrServerClosed)
+			return serverErr(serve.ServeBoth(pcs, l, srv.ServePacket, srv.Serve, syslogd.ErrServerClosed), syslogd.ErrServerClosed)
 		},
 		stop: func(ctx context.Context) error {
-			defer closeQuietly(pc, l) // when Serve never ran
+			defer closeQuietly(append(closers(pcs), l)...) // when Serve never ran
 			err := srv.Shutdown(ctx)
 			st := srv.Stats()
 			d.log.Info("syslog: stopped", "messages", st.Messages, "malformed", st.Malformed,

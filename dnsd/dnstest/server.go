@@ -27,12 +27,12 @@ type Server struct {
 // NewServer starts a server answering with h. It panics when it cannot
 // listen, as httptest.NewServer does. Call Close when done.
 func NewServer(h dnsd.Handler) *Server {
-	pc, l, err := serve.Listen("127.0.0.1:0")
+	pcs, l, err := serve.Listen("127.0.0.1:0", 1)
 	if err != nil {
 		panic(fmt.Sprintf("dnstest: %v", err))
 	}
-	s := &Server{Addr: pc.LocalAddr().String(), srv: &dnsd.Server{Handler: h}, done: make(chan error, 2)}
-	go func() { s.done <- s.srv.ServePacket(pc) }()
+	s := &Server{Addr: pcs[0].LocalAddr().String(), srv: &dnsd.Server{Handler: h}, done: make(chan error, 2)}
+	go func() { s.done <- s.srv.ServePacket(pcs[0]) }()
 	go func() { s.done <- s.srv.Serve(l) }()
 	return s
 }

@@ -1,28 +1,34 @@
 package serve
 
 import (
+	"context"
 	"errors"
 	"net"
+
+	"github.com/pxelator/pxelator/internal/sockopt"
 )
 
-// Listen opens a UDP socket and a TCP listener on the same address, as a
-// server of both (DNS, syslog) wants. With port 0 both get the same
-// ephemeral port: the TCP listener takes the UDP socket's, and when that
-// port is taken for TCP Listen tries another.
-func Listen(addr string) (net.PacketConn, net.Listener, error) {
+// Listen opens n UDP sockets (at least one) and a TCP listener on the
+// same address, as a server of both (DNS, syslog) wants. More than one
+// UDP socket share the address (SO_REUSEPORT, on Linux; elsewhere Listen
+// opens one): the system spreads the clients over them, so that their
+// readers do not contend for one socket. The TCP listener does not
+// share, so that a second server on the address fails there. With port
+// 0 all get the same ephemeral port: the TCP listener takes the UDP
+// sockets', and when that port is taken for TCP Listen tries another.
+func Listen(addr string, n int) ([]net.PacketConn, net.Listener, error) {
 	var err error
 	for range 10 {
-		var pc net.PacketConn
-		pc, err = net.ListenPacket("udp", addr)
-		if err != nil {
+		var pcs []net.PacketConn
+		if pcs, err = listenUDP(addr, n); err != nil {
 			return nil, nil, err
 		}
 		var l net.Listener
-		l, err = net.Listen("tcp", pc.LocalAddr().String())
+		l, err = net.Listen("tcp", pcs[0].LocalAddr().String())
 		if err == nil {
-			return pc, l, nil
+			return pcs, l, nil
 		}
-		pc.Close()
+		closeAll(pcs)
 		if _, port, _ := net.SplitHostPort(addr); port != "0" {
 			break
 		}
@@ -30,17 +36,48 @@ func Listen(addr string) (net.PacketConn, net.Listener, error) {
 	return nil, nil, err
 }
 
-// ServeBoth runs servePacket(pc) and serve(l) and returns the first
-// error either returns. When that is not closed (the server's
-// ErrServerClosed, returned after Shutdown), it closes pc and l, so that
-// the other returns too.
-func ServeBoth(pc net.PacketConn, l net.Listener, servePacket func(net.PacketConn) error, serve func(net.Listener) error, closed error) error {
-	errc := make(chan error, 2)
-	go func() { errc <- servePacket(pc) }()
+// listenUDP opens the UDP sockets of Listen.
+func listenUDP(addr string, n int) ([]net.PacketConn, error) {
+	if n < 2 || !sockopt.CanSharePort {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, err
+		}
+		return []net.PacketConn{pc}, nil
+	}
+	lc := net.ListenConfig{Control: sockopt.SharePort}
+	var pcs []net.PacketConn
+	for len(pcs) < n {
+		pc, err := lc.ListenPacket(context.Background(), "udp", addr)
+		if err != nil {
+			closeAll(pcs)
+			return nil, err
+		}
+		pcs = append(pcs, pc)
+		addr = pc.LocalAddr().String() // the first one's port, for port 0
+	}
+	return pcs, nil
+}
+
+func closeAll(pcs []net.PacketConn) {
+	for _, pc := range pcs {
+		pc.Close()
+	}
+}
+
+// ServeBoth runs servePacket on each of pcs and serve(l), and returns
+// the first error any returns. When that is not closed (the server's
+// ErrServerClosed, returned after Shutdown), it closes pcs and l, so
+// that the others return too.
+func ServeBoth(pcs []net.PacketConn, l net.Listener, servePacket func(net.PacketConn) error, serve func(net.Listener) error, closed error) error {
+	errc := make(chan error, len(pcs)+1)
+	for _, pc := range pcs {
+		go func() { errc <- servePacket(pc) }()
+	}
 	go func() { errc <- serve(l) }()
 	err := <-errc
 	if !errors.Is(err, closed) {
-		pc.Close()
+		closeAll(pcs)
 		l.Close()
 	}
 	return err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pxelator/pxelator/internal/serve"
+	"github.com/pxelator/pxelator/internal/sockopt"
 )
 
 // closer counts its Close calls.
@@ -108,20 +109,82 @@ func TestTrackerShutdownDeadline(t *testing.T) {
 }
 
 func TestListen(t *testing.T) {
-	pc, l, err := serve.Listen("127.0.0.1:0")
+	for _, n := range []int{1, 3} {
+		pcs, l, err := serve.Listen("127.0.0.1:0", n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := n
+		if !sockopt.CanSharePort {
+			want = 1
+		}
+		if len(pcs) != want {
+			t.Errorf("Listen(%d): %d UDP sockets, want %d", n, len(pcs), want)
+		}
+		for _, pc := range pcs {
+			if u, tc := pc.LocalAddr().(*net.UDPAddr), l.Addr().(*net.TCPAddr); u.Port != tc.Port {
+				t.Errorf("Listen(%d): UDP port %d, TCP port %d, want the same", n, u.Port, tc.Port)
+			}
+		}
+		// A second server fails, whether its sockets could share or not.
+		for _, m := range []int{1, n} {
+			if _, _, err := serve.Listen(pcs[0].LocalAddr().String(), m); err == nil {
+				t.Errorf("Listen(%d) on a port in use by Listen(%d) did not fail", m, n)
+			}
+		}
+		for _, pc := range pcs {
+			pc.Close()
+		}
+		l.Close()
+	}
+	if _, _, err := serve.Listen("no-such-host.invalid:53", 2); err == nil {
+		t.Error("Listen on a bad address did not fail")
+	}
+}
+
+// TestListenSpreads checks that the UDP sockets of one port each get
+// datagrams, from clients on different ports.
+func TestListenSpreads(t *testing.T) {
+	if !sockopt.CanSharePort {
+		t.Skip("sockets share ports only on Linux")
+	}
+	pcs, l, err := serve.Listen("127.0.0.1:0", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pc.Close()
 	defer l.Close()
-	if u, tc := pc.LocalAddr().(*net.UDPAddr), l.Addr().(*net.TCPAddr); u.Port != tc.Port {
-		t.Errorf("UDP port %d, TCP port %d, want the same", u.Port, tc.Port)
+	got := make(chan int, 1000)
+	for i, pc := range pcs {
+		defer pc.Close()
+		go func() {
+			buf := make([]byte, 16)
+			for {
+				if _, _, err := pc.ReadFrom(buf); err != nil {
+					return
+				}
+				got <- i
+			}
+		}()
 	}
-	if _, _, err := serve.Listen(pc.LocalAddr().String()); err == nil {
-		t.Error("Listen on a port in use did not fail")
+	for range 64 { // 64 clients: the chance that one socket gets none is 2^-63
+		c, err := net.Dial("udp", pcs[0].LocalAddr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("x"))
+		c.Close()
 	}
-	if _, _, err := serve.Listen("no-such-host.invalid:53"); err == nil {
-		t.Error("Listen on a bad address did not fail")
+	var each [2]int
+	for range 64 {
+		select {
+		case i := <-got:
+			each[i]++
+		case <-time.After(5 * time.Second):
+			t.Fatalf("datagrams lost: got %v of 64", each)
+		}
+	}
+	if each[0] == 0 || each[1] == 0 {
+		t.Errorf("datagrams per socket: %v, want some on each", each)
 	}
 }
 
@@ -130,12 +193,12 @@ func TestListen(t *testing.T) {
 func TestServeBoth(t *testing.T) {
 	errClosed := errors.New("closed")
 	failed := errors.New("failed")
-	pc, l, err := serve.Listen("127.0.0.1:0")
+	pcs, l, err := serve.Listen("127.0.0.1:0", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	accepted := make(chan error, 1)
-	err = serve.ServeBoth(pc, l,
+	err = serve.ServeBoth(pcs, l,
 		func(net.PacketConn) error { return failed },
 		func(l net.Listener) error { _, err := l.Accept(); accepted <- err; return err },
 		errClosed)
@@ -146,20 +209,26 @@ func TestServeBoth(t *testing.T) {
 		t.Errorf("the stream side: %v, want its listener closed", err)
 	}
 
-	pc, l, err = serve.Listen("127.0.0.1:0")
+	pcs, l, err = serve.Listen("127.0.0.1:0", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pc.Close()
+	defer func() {
+		for _, pc := range pcs {
+			pc.Close()
+		}
+	}()
 	defer l.Close()
-	err = serve.ServeBoth(pc, l,
+	err = serve.ServeBoth(pcs, l,
 		func(net.PacketConn) error { return errClosed },
 		func(l net.Listener) error { _, err := l.Accept(); return err }, // until the deferred Close
 		errClosed)
 	if !errors.Is(err, errClosed) {
 		t.Errorf("ServeBoth = %v, want the closed error", err)
 	}
-	if _, err := pc.WriteTo([]byte("x"), pc.LocalAddr()); err != nil {
-		t.Errorf("the packet socket was closed after the closed error: %v", err)
+	for _, pc := range pcs {
+		if _, err := pc.WriteTo([]byte("x"), pc.LocalAddr()); err != nil {
+			t.Errorf("a packet socket was closed after the closed error: %v", err)
+		}
 	}
 }
