@@ -100,6 +100,7 @@ func TestRollupMatchesEntries(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkRollup(t, s, "after a prune")
+			s.tailDocs = 0 // as a process killed before Close: its tail stays
 			s.Close()
 			if s, err = Open(ctx, path); err != nil {
 				t.Fatal(err)
@@ -119,18 +120,9 @@ func TestRollupMatchesEntries(t *testing.T) {
 // catchUp counts the tail of s into its rollup.
 func catchUp(t *testing.T, s *Store) {
 	t.Helper()
-	ctx := context.Background()
 	s.write.Lock()
 	defer s.write.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	if err := s.catchUp(ctx, tx); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(); err != nil {
+	if err := s.flushTail(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -283,4 +275,39 @@ func TestMigrate2(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRollup(t, s, "migrated from schema 2")
+}
+
+// TestCloseCountsTail checks that Close counts what the process inserted
+// into the rollup, and that a store which only read leaves the file as
+// it was.
+func TestCloseCountsTail(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "audit.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := s.Insert(ctx, audit.Merge([]audit.Event{audittest.Mixed(i)})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if upto, err := rolledUpTo(ctx, s.db); err != nil || upto != 1 {
+		t.Fatalf("before Close: rolled up to %d, %v; want 1 (the first Insert catches up, then 5 s go by)", upto, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, when := range []string{"after Close", "after a reader's Close"} {
+		if s, err = Open(ctx, path); err != nil {
+			t.Fatal(err)
+		}
+		if upto, err := rolledUpTo(ctx, s.db); err != nil || upto != 3 {
+			t.Errorf("%s: rolled up to %d, %v; want 3", when, upto, err)
+		}
+		checkRollup(t, s, when)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -222,13 +222,24 @@ func (s *Store) migrate1(ctx context.Context) error {
 	return tx.Commit()
 }
 
-// Close closes the database.
+// Close counts into the rollup the documents this process inserted since
+// it last caught up, so that the queries of the next do not read them,
+// and closes the database.
 func (s *Store) Close() error {
+	s.write.Lock()
+	var err error
+	if s.tailDocs > 0 {
+		err = s.flushTail(context.Background())
+	}
+	s.write.Unlock()
 	s.stmts.Range(func(_, st any) bool {
 		st.(*sql.Stmt).Close()
 		return true
 	})
-	if err := s.db.Close(); err != nil {
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("sqlitestore: close: %w", err)
 	}
 	return nil
