@@ -53,11 +53,18 @@ func sigWhere(f audit.Filter) (string, []any) {
 	}
 	if f.Machine != "" {
 		field, value := audit.MachineField(f.Machine)
-		conds = append(conds, field+" = ?") // field is one of three constants
+		conds = append(conds, sigField(field))
 		args = append(args, value)
 	}
 	return strings.Join(conds, " AND "), args
 }
+
+// sigField returns the condition that the machine field field (one of
+// three constants: ip, mac, hostname) of a signature is a parameter. It
+// repeats the condition of the field's partial index, without which
+// SQLite cannot tell that the index holds every row asked for, and reads
+// all the signatures (50,000 for 10,000 machines: 3 ms).
+func sigField(field string) string { return field + " = ? AND " + field + " <> ''" }
 
 const docColumns = "id, time, package, ip, mac, hostname, entries"
 
@@ -80,6 +87,13 @@ func scanDoc(rows *sql.Rows) (audit.Document, error) {
 	return d, nil
 }
 
+// newestOfSig selects the newest document of a signature, and of those of
+// that time the greatest id: the time from the end of the signature's
+// index, then the document. ("ORDER BY time DESC, id DESC LIMIT 1" read
+// every document of the signature to sort them by id: 7 ms for a machine
+// of 10M events.)
+const newestOfSig = "SELECT " + docColumns + " FROM docs INDEXED BY docs_sig WHERE sig = ?1 AND time = (SELECT max(time) FROM docs INDEXED BY docs_sig WHERE sig = ?1) ORDER BY id DESC LIMIT 1"
+
 // LastSeen implements [audit.Querier]: the newest document of each of
 // the machine's signatures (one per package, or a few), through the
 // signature index.
@@ -91,7 +105,7 @@ func (s *Store) LastSeen(ctx context.Context, machine string) (audit.Seen, error
 	if value == "" {
 		return fail(audit.ErrNotFound) // '' in sigs is a field not known
 	}
-	sigs, err := s.db.QueryContext(ctx, "SELECT sig FROM sigs WHERE "+field+" = ?", value) // field is one of three constants
+	sigs, err := s.db.QueryContext(ctx, "SELECT sig FROM sigs WHERE "+sigField(field), value)
 	if err != nil {
 		return fail(err)
 	}
@@ -110,7 +124,7 @@ func (s *Store) LastSeen(ctx context.Context, machine string) (audit.Seen, error
 	}
 	var newest *audit.Document
 	for _, id := range ids {
-		rows, err := s.db.QueryContext(ctx, "SELECT "+docColumns+" FROM docs INDEXED BY docs_sig WHERE sig = ? ORDER BY time DESC, id DESC LIMIT 1", id)
+		rows, err := s.db.QueryContext(ctx, newestOfSig, id)
 		if err != nil {
 			return fail(err)
 		}
