@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/dhcpv4/server4"
@@ -252,7 +253,7 @@ func (s *Server) handle(ctx context.Context, conn net.PacketConn, pc *ipv4.Packe
 	if !req.Local.IsValid() {
 		req.Local = netip.AddrPortFrom(netip.IPv4Unspecified(), port)
 	}
-	s.recordPacket(ctx, req, req.Packet, "", netip.AddrPort{})
+	s.recordPacket(ctx, req, req.Packet, "", netip.AddrPort{}, time.Time{})
 	defer func() {
 		if p := recover(); p != nil {
 			s.panics.Add(1)
@@ -279,8 +280,9 @@ func (s *Server) ifname(index int) string {
 	return ifi.Name
 }
 
-// recordPacket records a received request (dst invalid) or a sent reply.
-func (s *Server) recordPacket(ctx context.Context, req *Request, p *dhcpv4.DHCPv4, file string, dst netip.AddrPort) {
+// recordPacket records a received request (dst invalid) or a sent reply,
+// at the time at (zero: now).
+func (s *Server) recordPacket(ctx context.Context, req *Request, p *dhcpv4.DHCPv4, file string, dst netip.AddrPort, at time.Time) {
 	if s.Recorder == nil {
 		return
 	}
@@ -317,7 +319,7 @@ func (s *Server) recordPacket(ctx context.Context, req *Request, p *dhcpv4.DHCPv
 	if ip.IsUnspecified() {
 		ip = netip.Addr{}
 	}
-	audit.Record(ctx, s.Recorder, audit.Event{Package: "dhcpd", Action: action, IP: ip, Ident: req.MAC().String(),
+	audit.Record(ctx, s.Recorder, audit.Event{Time: at, Package: "dhcpd", Action: action, IP: ip, Ident: req.MAC().String(),
 		MAC: req.MAC(), Hostname: dhcpv4.GetString(dhcpv4.OptionHostName, p.Options), Fields: f})
 }
 
@@ -342,6 +344,10 @@ func (w *writer) Write(ctx context.Context, reply *dhcpv4.DHCPv4) error {
 		cm = &ipv4.ControlMessage{IfIndex: w.req.IfIndex} // broadcast out of the interface it came in
 	}
 	w.s.replies.Add(1) // before the send: whoever sees the reply sees it counted
+	// The reply's audit time is before the send: a client that gets it
+	// and reads its boot file at once must find the reply earlier in the
+	// audit than the read.
+	sent := time.Now()
 	var err error
 	if w.withCM {
 		_, err = w.pc.WriteTo(reply.ToBytes(), cm, net.UDPAddrFromAddrPort(dst))
@@ -353,7 +359,7 @@ func (w *writer) Write(ctx context.Context, reply *dhcpv4.DHCPv4) error {
 		w.s.writeErr.Add(1)
 		return fmt.Errorf("dhcpd: reply to %v: %w", dst, err)
 	}
-	w.s.recordPacket(ctx, w.req, reply, reply.BootFileName, dst)
+	w.s.recordPacket(ctx, w.req, reply, reply.BootFileName, dst, sent)
 	return nil
 }
 
