@@ -62,7 +62,8 @@ func UDPSockets() int { return runtime.GOMAXPROCS(0) }
 // A [StoreHandler] (not wrapped in middleware) answers the A and PTR
 // queries of the machines it knows on a fast path, from the bytes of the
 // query, with a reader per two processors reading and writing batches of
-// datagrams; every other query is answered through ServeDNS.
+// datagrams (one reader on a socket that shares its port with others);
+// every other query is answered through ServeDNS.
 func (s *Server) ServePacket(pc net.PacketConn) error {
 	if pc == nil {
 		return errors.New("dnsd: serve: no packet connection")
