@@ -214,9 +214,10 @@ func cleanMap(m map[string]any, depth int) (map[string]any, fixes, int) {
 // packet's event has. cleanMap then keeps m rather than copying it.
 func flatClean(m map[string]any) (int, bool) {
 	size := 0
-	clean := func(s string) bool { return len(s) <= MaxStringBytes && utf8.ValidString(s) }
 	for k, v := range m {
-		if k == "" || k[0] == '$' || strings.IndexByte(k, '.') >= 0 || !clean(k) {
+		// cleanKey and cleanString change nothing, and allocate nothing,
+		// for what is clean.
+		if _, f := cleanKey(k); f != 0 {
 			return 0, false
 		}
 		size += len(k)
@@ -226,7 +227,7 @@ func flatClean(m map[string]any) (int, bool) {
 		case bool:
 			size += 5
 		case string:
-			if !clean(v) {
+			if _, f := cleanString(v); f != 0 {
 				return 0, false
 			}
 			size += len(v) + 2
