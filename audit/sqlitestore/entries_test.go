@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"reflect"
 	"testing"
 	"time"
 
@@ -124,8 +125,13 @@ func marshalEntries(entries []audit.Entry) ([]byte, error) {
 
 // FuzzAppendEntries checks that appendEntries writes what encoding/json
 // writes, byte for byte: the rollup and the queries read both alike, and
-// files written before hold the latter.
+// files written before hold the latter. It checks too that the rollup
+// counts a sanitized document (rollup.addDoc, as Insert counts it) as it
+// counts the document's JSON (rollup.add, as catching up reads it back).
 func FuzzAppendEntries(f *testing.F) {
+	f.Add("power", "power_state", "on", 0.25, true)
+	f.Add("x", "state", "a\\\"b<>", 1e300, false)
+	f.Add("x", "outcome.x", "\xffé", math.Copysign(0, -1), true)
 	f.Add("discover", "xid", "0x1234abcd", 1.5, true)
 	f.Add("a<b>&\"\\\n\t\b\f\r\x01\x7f", "k\u2028", "\xff\xfe\u2029é", 1e-7, false)
 	f.Add("", "", "", 1e21, false)
@@ -149,6 +155,26 @@ func FuzzAppendEntries(f *testing.F) {
 		}
 		if err1 == nil && !bytes.Equal(got, want) {
 			t.Fatalf("appendEntries:\n%s\nencoding/json:\n%s", got, want)
+		}
+		fields[key+"2"] = x // a number where grouped may name the field
+		var san audit.Sanitizer
+		parts, err := san.Documents(audit.Document{ID: "d", Time: entries[0].Time, Package: "p", Entries: entries})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range parts {
+			fromDoc, fromJSON := make(rollup), make(rollup)
+			fromDoc.addDoc(d, 7)
+			buf, err := appendEntries(nil, d.Entries)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := fromJSON.add(dayOf(d.Time.UnixNano()), 7, buf, 1); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(fromDoc, fromJSON) {
+				t.Fatalf("%s: rollup of the document %v, of its JSON %v", buf, fromDoc, fromJSON)
+			}
 		}
 	})
 }

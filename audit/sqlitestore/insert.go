@@ -85,38 +85,58 @@ func (s *Store) Insert(ctx context.Context, docs []audit.Document) error {
 	}
 	s.write.Lock()
 	defer s.write.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
+	done := false
+	defer func() {
+		if !done {
+			s.stash = nil // it may count rows that were not stored
+		}
+	}()
+	tx, err := s.wconn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: insert: %w", err)
 	}
 	defer tx.Rollback()
 	sigs := sigTx{s: s, tx: tx}
-	if err := s.insert(ctx, tx, &sigs, rows); err != nil {
+	appended, err := s.insert(ctx, tx, &sigs, rows, s.stash)
+	if err != nil {
 		return fmt.Errorf("sqlitestore: insert: %w", err)
+	}
+	v, err := dataVersion(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: insert: %w", err)
+	}
+	if appended || v != s.version {
+		// The tail holds entries that the stash does not count.
+		s.stash = nil
 	}
 	// The first Insert after Open catches up too: it counts a tail that
 	// a process which stopped left.
 	due := s.tailDocs+len(rows) >= maxTail || time.Since(s.caughtUp) >= maxTailAge
 	if due {
-		if err := s.catchUp(ctx, tx); err != nil {
+		if err := s.catchUp(ctx, tx, s.stash, s.tailDocs+len(rows)); err != nil {
 			return fmt.Errorf("sqlitestore: insert: rollup: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlitestore: insert: %w", err)
 	}
+	done = true
 	sigs.committed()
 	if due {
-		s.tailDocs, s.caughtUp = 0, time.Now()
+		s.caughtUpAt(v)
 	} else {
 		s.tailDocs += len(rows)
+		s.version = v
 	}
 	return nil
 }
 
-// insert writes rows in tx. The rollup counts new documents when it
-// catches up; an append to a document it counts already changes it here.
-func (s *Store) insert(ctx context.Context, tx *sql.Tx, sigs *sigTx, rows []row) error {
+// insert writes rows in tx, counting each into counted when it is not
+// nil, and reports whether some of them were appended to stored
+// documents (which counted then miscounts). The rollup counts new
+// documents when it catches up; an append to a document it counts
+// already changes it here.
+func (s *Store) insert(ctx context.Context, tx *sql.Tx, sigs *sigTx, rows []row, counted rollup) (appended bool, err error) {
 	args := make([]any, 0, docCols*min(len(rows), rowsPerStatement))
 	var stmt []*row
 	var conflicts []*row
@@ -128,7 +148,7 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, sigs *sigTx, rows []row)
 		keys[i] = keyOf(rows[i].d)
 	}
 	if err := sigs.make(ctx, keys); err != nil {
-		return err
+		return false, err
 	}
 	flush := func() error {
 		if len(stmt) == 0 {
@@ -167,12 +187,15 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, sigs *sigTx, rows []row)
 		r := &rows[i]
 		id, err := sigs.id(ctx, keys[i])
 		if err != nil {
-			return err
+			return false, err
 		}
 		r.sig = id
+		if counted != nil {
+			counted.addDoc(r.d, id)
+		}
 		if inStmt[r.d.ID] || len(stmt) == rowsPerStatement {
 			if err := flush(); err != nil {
-				return err
+				return false, err
 			}
 		}
 		inStmt[r.d.ID] = true
@@ -182,22 +205,22 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, sigs *sigTx, rows []row)
 			nullable(d.IP), nullable(d.MAC), nullable(d.Hostname), len(d.Entries), string(r.entries), r.sig)
 	}
 	if err := flush(); err != nil {
-		return err
+		return false, err
 	}
 	if len(conflicts) == 0 {
-		return nil
+		return false, nil
 	}
 	upto, err := rolledUpTo(ctx, tx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	roll := make(rollup)
 	for _, r := range conflicts {
 		if err := s.appendTo(ctx, tx, sigs, roll, upto, r); err != nil {
-			return fmt.Errorf("appending to %s: %w", r.d.ID, err)
+			return false, fmt.Errorf("appending to %s: %w", r.d.ID, err)
 		}
 	}
-	return s.writeRollup(ctx, tx, roll)
+	return true, s.writeRollup(ctx, tx, roll)
 }
 
 // appendTo appends the entries of r to the stored document of its id,

@@ -21,9 +21,11 @@ import (
 // rollup and moves the mark (catchUp) when the tail is maxTail documents
 // or maxTailAge old, so that a machine's row is written once for many of
 // its documents rather than once for each; a query adds the tail it
-// reads in the same transaction. The tail is read back from the
-// documents, never kept in memory: a process that stops leaves it for
-// the next, and two processes writing one file count each document once.
+// reads in the same transaction. The documents are the truth: a process
+// that stops leaves its tail for the next, and two processes writing one
+// file count each document once. Insert also counts in memory what it
+// writes (Store.stash), and catching up writes those counts instead of
+// reading the tail back while no other connection has written.
 // An append to a document, or a deletion, changes the rollup in its
 // transaction when the rollup counts the document already.
 
@@ -50,8 +52,11 @@ func rolledUpTo(ctx context.Context, q querier) (int64, error) {
 }
 
 // catchUp counts the tail into the rollup and moves the mark after it,
-// in tx, in steps of rowids so that one step's totals stay small.
-func (s *Store) catchUp(ctx context.Context, tx *sql.Tx) error {
+// in tx. counted, when not nil, counts the n documents that this process
+// inserted after the mark (see Store.stash): when they are the whole
+// tail, catchUp writes it rather than reading the tail back. Else it
+// reads the tail in steps of rowids, so that one step's totals stay small.
+func (s *Store) catchUp(ctx context.Context, tx *sql.Tx, counted rollup, n int) error {
 	var upto, last int64
 	if err := tx.QueryRowContext(ctx, "SELECT upto, (SELECT coalesce(max(rowid), 0) FROM docs) FROM rolled").Scan(&upto, &last); err != nil {
 		return err
@@ -59,36 +64,69 @@ func (s *Store) catchUp(ctx context.Context, tx *sql.Tx) error {
 	if last <= upto {
 		return nil
 	}
-	const step = 100000
-	for from := upto; from < last; from += step {
-		roll := make(rollup)
-		if err := roll.addDocs(ctx, tx, "rowid > ? AND rowid <= ?", from, min(from+step, last)); err != nil {
+	if counted != nil && last-upto == int64(n) {
+		if err := s.writeRollup(ctx, tx, counted); err != nil {
 			return err
 		}
-		if err := s.writeRollup(ctx, tx, roll); err != nil {
-			return err
+	} else {
+		const step = 100000
+		for from := upto; from < last; from += step {
+			roll := make(rollup)
+			if err := roll.addDocs(ctx, tx, "rowid > ? AND rowid <= ?", from, min(from+step, last)); err != nil {
+				return err
+			}
+			if err := s.writeRollup(ctx, tx, roll); err != nil {
+				return err
+			}
 		}
 	}
 	_, err := tx.ExecContext(ctx, "UPDATE rolled SET upto = ?", last)
 	return err
 }
 
+// dataVersion returns PRAGMA data_version, which changes when another
+// connection than tx's commits to the file.
+func dataVersion(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var v int64
+	err := tx.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v)
+	return v, err
+}
+
 // flushTail counts the tail into the rollup in a transaction of its own.
 // The caller holds s.write.
-func (s *Store) flushTail(ctx context.Context) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+func (s *Store) flushTail(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			s.stash = nil
+		}
+	}()
+	tx, err := s.wconn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if err := s.catchUp(ctx, tx); err != nil {
+	v, err := dataVersion(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if v != s.version {
+		s.stash = nil
+	}
+	if err := s.catchUp(ctx, tx, s.stash, s.tailDocs); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	s.tailDocs, s.caughtUp = 0, time.Now()
+	s.caughtUpAt(v)
 	return nil
+}
+
+// caughtUpAt notes that the rollup has caught up, in a transaction that
+// saw data version v.
+func (s *Store) caughtUpAt(v int64) {
+	s.stash, s.version = make(rollup), v
+	s.tailDocs, s.caughtUp = 0, time.Now()
 }
 
 // addDocs counts the entries of the documents that the condition where,
@@ -164,15 +202,35 @@ func (r rollup) add(day, sig int64, entries []byte, sign int64) error {
 		act := rawKey(action)
 		r.put(rollKey{"", day, sig, act, ""}, sign, 0)
 		return eachField(fields, func(k, v []byte) {
-			name := rawKey(k)
-			if x, ok := number(v); ok {
-				r.put(rollKey{"#" + name, day, sig, act, ""}, sign, float64(sign)*x)
-			}
-			if grouped(name) {
-				r.put(rollKey{name, day, sig, act, rawKey(v)}, sign, 0)
-			}
+			x, isNum := number(v)
+			r.field(day, sig, act, rawKey(k), x, isNum, func() string { return rawKey(v) }, sign)
 		})
 	})
+}
+
+// addDoc counts the entries of d, a document as the Sanitizer returns it
+// (its fields hold JSON values), stored with signature sig: what add
+// counts from their JSON.
+func (r rollup) addDoc(d audit.Document, sig int64) {
+	day := dayOf(d.Time.UnixNano())
+	for _, e := range d.Entries {
+		r.put(rollKey{"", day, sig, e.Action, ""}, 1, 0)
+		for name, v := range e.Fields {
+			x, isNum := v.(float64)
+			r.field(day, sig, e.Action, name, x, isNum, func() string { return audit.FormatValue(v) }, 1)
+		}
+	}
+}
+
+// field counts the field name of an entry of action act: its sum x when
+// it is a number, and its value, as key formats it, when grouped names it.
+func (r rollup) field(day, sig int64, act, name string, x float64, isNum bool, key func() string, sign int64) {
+	if isNum {
+		r.put(rollKey{"#" + name, day, sig, act, ""}, sign, float64(sign)*x)
+	}
+	if grouped(name) {
+		r.put(rollKey{name, day, sig, act, key()}, sign, 0)
+	}
 }
 
 func (r rollup) put(k rollKey, n int64, sum float64) {

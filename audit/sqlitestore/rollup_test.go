@@ -315,3 +315,56 @@ func TestCloseCountsTail(t *testing.T) {
 		}
 	}
 }
+
+// TestStashWithTwoWriters checks that the rollup stays right when two
+// stores (two processes) write one file: each counts its own documents
+// as it inserts them (the stash) only while the other has not written.
+func TestStashWithTwoWriters(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "audit.db")
+	a, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { a.Close() }()
+	b, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { b.Close() }()
+	next := 0
+	insert := func(s *Store) {
+		t.Helper()
+		var events []audit.Event
+		for range 200 {
+			events = append(events, audittest.Mixed(next))
+			next++
+		}
+		if err := s.Insert(ctx, audit.Merge(events)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	insert(a) // the first Insert catches up
+	insert(a)
+	if a.stash == nil || a.tailDocs == 0 {
+		t.Fatalf("after two Inserts alone: stash %v, %d documents in the tail; want the tail stashed", a.stash != nil, a.tailDocs)
+	}
+	catchUp(t, a) // from the stash
+	checkRollup(t, a, "caught up from the stash")
+	insert(a)
+	insert(b) // its first Insert catches up: it reads a's tail back
+	insert(a)
+	if a.stash != nil {
+		t.Fatal("a kept its stash after b wrote")
+	}
+	insert(b)
+	catchUp(t, a)
+	catchUp(t, b)
+	checkRollup(t, a, "after both wrote")
+	insert(a)
+	if a.stash == nil {
+		t.Fatal("a has no stash after catching up alone")
+	}
+	catchUp(t, a)
+	checkRollup(t, b, "after a wrote alone again")
+}

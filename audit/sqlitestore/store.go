@@ -30,6 +30,17 @@ type Store struct {
 	// last caught up, and when that was.
 	tailDocs int
 	caughtUp time.Time
+	// Under write: the connection that Insert and flushTail write on,
+	// and the stash, which counts the tailDocs documents as Insert wrote
+	// them, so that catching up need not read them back (that reading
+	// took a third of the time of catching up). The stash is nil when it
+	// is not the whole tail: after an append to a stored document, a
+	// failed Insert, or a commit of another connection (another process,
+	// or this one's Prune), which changes version, PRAGMA data_version
+	// on wconn. The tail is read back then.
+	wconn   *sql.Conn
+	stash   rollup
+	version int64
 
 	sigMu  sync.RWMutex
 	sigIDs map[sigKey]int64 // the signatures committed, both ways
@@ -124,7 +135,11 @@ func open(ctx context.Context, path string, withIndexes bool) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
 	s := &Store{db: db, sigIDs: make(map[sigKey]int64), sigOf: make(map[int64]sigKey)}
-	if err := s.setUp(ctx, withIndexes); err != nil {
+	err = s.setUp(ctx, withIndexes)
+	if err == nil {
+		s.wconn, err = db.Conn(ctx)
+	}
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
@@ -213,7 +228,7 @@ func (s *Store) migrate1(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, "INSERT INTO rolled(upto) VALUES (0)"); err != nil {
 		return err
 	}
-	if err := s.catchUp(ctx, tx); err != nil {
+	if err := s.catchUp(ctx, tx, nil, 0); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, userVersion); err != nil {
@@ -230,6 +245,9 @@ func (s *Store) Close() error {
 	var err error
 	if s.tailDocs > 0 {
 		err = s.flushTail(context.Background())
+	}
+	if cerr := s.wconn.Close(); err == nil {
+		err = cerr
 	}
 	s.write.Unlock()
 	s.stmts.Range(func(_, st any) bool {
