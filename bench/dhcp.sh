@@ -1,9 +1,10 @@
 #!/bin/bash
-# bench/dhcp.sh: full DORA exchanges per second, drops and latency, measured
-# with Kea's perfdhcp against the reference server (cmd/pxelator, whose
-# store is on disk under -conf and whose audit is on by default), Kea
-# (memfile leases, persisted) and dnsmasq (lease file), one after the other
-# in the same run and the same network namespace setup:
+# bench/dhcp.sh: full DORA exchanges per second, drops and latency (average
+# and 99th percentile), measured with Kea's perfdhcp against the reference
+# server (cmd/pxelator, whose store is on disk under -conf and whose audit
+# is on by default), Kea (memfile leases, persisted) and dnsmasq (lease
+# file), one after the other in the same run and the same network
+# namespace setup:
 #
 #   srv namespace: veth 10.77.0.1/16, the server under test
 #   cli namespace: veth 10.77.255.254/16, perfdhcp -4 -l <veth> (broadcast)
@@ -170,7 +171,16 @@ cpu_ticks() {
 	awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
-printf '%-10s %8s %10s %10s %10s %10s %10s %8s %8s %8s\n' server asked "DORA/s" "drops D-O" "drops R-A" "avg D-O ms" "avg R-A ms" "k-server" "k-client" "CPU us"
+# p99s FILE: the 99th percentile of the delays, in ms, of the DISCOVER-OFFER
+# and of the REQUEST-ACK exchanges that perfdhcp -x t timed in FILE (the
+# answered ones: a dropped exchange has none).
+p99s() {
+	awk '/^\*\*\*Timestamps for packets/ {k++; next} k && /^sent \/ received:/ {printf "%d %.3f\n", k, ($6 - $4) * 1000}' "$1" |
+		sort -k1,1n -k2,2g |
+		awk '{n[$1]++; v[$1, n[$1]] = $2} END {for (k = 1; k <= 2; k++) {i = int(n[k] * 0.99 + 0.5); if (i < 1) i = 1; printf "%s ", (n[k] ? v[k, i] : "?")}}'
+}
+
+printf '%-10s %8s %10s %10s %10s %10s %10s %10s %10s %8s %8s %8s\n' server asked "DORA/s" "drops D-O" "drops R-A" "avg D-O ms" "avg R-A ms" "p99 D-O ms" "p99 R-A ms" "k-server" "k-client" "CPU us"
 declare -A rates clean
 run=0
 for r in $RATES; do
@@ -179,7 +189,8 @@ for r in $RATES; do
 		start_server "$s" "$run"
 		out=$tmp/$s.$run.perfdhcp
 		c0=$(rcvbuf_errors "$cli")
-		ip netns exec "$cli" perfdhcp -4 -l "$vcli" -r "$r" -R "$CLIENTS" -p "$SECS" >"$out" 2>&1 || true
+		# -x t: the send and receive times of every answered exchange, for the 99th percentile.
+		ip netns exec "$cli" perfdhcp -4 -x t -l "$vcli" -r "$r" -R "$CLIENTS" -p "$SECS" >"$out" 2>&1 || true
 		# Datagrams the kernel dropped at the server's port-67 socket (full buffer).
 		kdrops=$(ip netns exec "$srv" awk '$2 ~ /:0043$/ {d += $NF} END {print d + 0}' /proc/net/udp)
 		# and at perfdhcp's sockets (a client starved of processor time)
@@ -190,6 +201,7 @@ for r in $RATES; do
 		rate=$(awk '/^Rate:/ {print $2; exit}' "$out")
 		drops=($(awk '/drops ratio:/ {print $3}' "$out"))
 		delays=($(awk '/avg delay:/ {print $3}' "$out"))
+		p99=($(p99s "$out"))
 		rates[$s]=${rate:-0}
 		# The highest asked rate answered with under 0.1 % drops both ways.
 		if awk -v a="${drops[0]:-100}" -v b="${drops[1]:-100}" 'BEGIN{exit !(a < 0.1 && b < 0.1)}'; then
@@ -197,13 +209,14 @@ for r in $RATES; do
 		fi
 		# The server's processor time per exchange, start-up included.
 		cpu=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v r="${rate:-0}" -v d="$SECS" 'BEGIN{if (r > 0) printf "%.0f", t / hz * 1e6 / (r * d); else print "?"}')
-		printf '%-10s %8s %10s %9s%% %9s%% %10s %10s %8s %8s %8s\n' "$s" "$r" "${rate:-?}" "${drops[0]:-?}" "${drops[1]:-?}" "${delays[0]:-?}" "${delays[1]:-?}" "$kdrops" "$cdrops" "$cpu"
+		printf '%-10s %8s %10s %9s%% %9s%% %10s %10s %10s %10s %8s %8s %8s\n' "$s" "$r" "${rate:-?}" "${drops[0]:-?}" "${drops[1]:-?}" "${delays[0]:-?}" "${delays[1]:-?}" "${p99[0]:-?}" "${p99[1]:-?}" "$kdrops" "$cdrops" "$cpu"
 		if [[ $s == pxelator ]]; then # its own counters
 			grep -h 'dhcp: stopped' "$store/$s.$run/log" | sed 's/^.*msg="dhcp: stopped"/  /' || true
 		fi
 	done
 done
-echo "(perfdhcp -4 -l <veth> -r ASKED -R $CLIENTS -p $SECS; drops are of DISCOVER-OFFER and REQUEST-ACK;"
+echo "(perfdhcp -4 -x t -l <veth> -r ASKED -R $CLIENTS -p $SECS; drops are of DISCOVER-OFFER and REQUEST-ACK;"
+echo " p99: the 99th percentile of the delays of the answered exchanges;"
 echo " k-server, k-client: datagrams the kernel dropped at the server's and at perfdhcp's sockets;"
 echo " CPU us: the server's processor time per exchange, its start and the new machines included;"
 echo " each pxelator run starts with an empty store)"
