@@ -181,7 +181,7 @@ p99s() {
 }
 
 printf '%-10s %8s %10s %10s %10s %10s %10s %10s %10s %8s %8s %8s\n' server asked "DORA/s" "drops D-O" "drops R-A" "avg D-O ms" "avg R-A ms" "p99 D-O ms" "p99 R-A ms" "k-server" "k-client" "CPU us"
-declare -A rates clean
+declare -A rates clean cpus p99do p99ra
 run=0
 for r in $RATES; do
 	for s in $(for _ in $(seq "$ROUNDS"); do echo $SERVERS; done); do
@@ -202,13 +202,14 @@ for r in $RATES; do
 		drops=($(awk '/drops ratio:/ {print $3}' "$out"))
 		delays=($(awk '/avg delay:/ {print $3}' "$out"))
 		p99=($(p99s "$out"))
-		rates[$s]=${rate:-0}
+		rates[$s]=${rate:-0} p99do[$s]=${p99[0]:-?} p99ra[$s]=${p99[1]:-?}
 		# The highest asked rate answered with under 0.1 % drops both ways.
 		if awk -v a="${drops[0]:-100}" -v b="${drops[1]:-100}" 'BEGIN{exit !(a < 0.1 && b < 0.1)}'; then
 			if ((r > ${clean[$s]:-0})); then clean[$s]=$r; fi
 		fi
 		# The server's processor time per exchange, start-up included.
 		cpu=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v r="${rate:-0}" -v d="$SECS" 'BEGIN{if (r > 0) printf "%.0f", t / hz * 1e6 / (r * d); else print "?"}')
+		cpus[$s]=$cpu
 		printf '%-10s %8s %10s %9s%% %9s%% %10s %10s %10s %10s %8s %8s %8s\n' "$s" "$r" "${rate:-?}" "${drops[0]:-?}" "${drops[1]:-?}" "${delays[0]:-?}" "${delays[1]:-?}" "${p99[0]:-?}" "${p99[1]:-?}" "$kdrops" "$cdrops" "$cpu"
 		if [[ $s == pxelator ]]; then # its own counters
 			grep -h 'dhcp: stopped' "$store/$s.$run/log" | sed 's/^.*msg="dhcp: stopped"/  /' || true
@@ -226,7 +227,10 @@ done
 if [[ -n ${rates[pxelator]:-} ]]; then
 	for s in kea dnsmasq; do
 		if [[ -n ${rates[$s]:-} ]] && awk "BEGIN{exit !(${rates[$s]} > 0)}"; then
-			awk -v a="${rates[pxelator]}" -v b="${rates[$s]}" -v s="$s" -v r="${RATES##* }" 'BEGIN{printf "pxelator/%s at %s/s asked: %.2fx\n", s, r, a/b}'
+			awk -v a="${rates[pxelator]}" -v b="${rates[$s]}" -v s="$s" -v r="${RATES##* }" \
+				-v ca="${cpus[pxelator]}" -v cb="${cpus[$s]}" -v da="${p99do[pxelator]}" -v db="${p99do[$s]}" -v ra="${p99ra[pxelator]}" -v rb="${p99ra[$s]}" '
+				function ratio(x, y) { return (x + 0 > 0 && y + 0 > 0) ? sprintf("%.2fx", x / y) : "?" }
+				BEGIN{printf "pxelator/%s at %s/s asked: %.2fx the exchanges, %s the CPU per exchange, %s the p99 D-O, %s the p99 R-A\n", s, r, a/b, ratio(ca, cb), ratio(da, db), ratio(ra, rb)}'
 		fi
 	done
 fi
