@@ -62,7 +62,7 @@ type row struct {
 // audit.MaxDocumentBytes is stored in parts, and documents that cannot be
 // stored are left out, each counted (see [audit.Sanitizer]); an error
 // means nothing was stored.
-func (s *Store) Insert(ctx context.Context, docs []audit.Document) error {
+func (s *Store) Insert(ctx context.Context, docs []audit.Document) (err error) {
 	if len(docs) == 0 {
 		return nil
 	}
@@ -85,12 +85,7 @@ func (s *Store) Insert(ctx context.Context, docs []audit.Document) error {
 	}
 	s.write.Lock()
 	defer s.write.Unlock()
-	done := false
-	defer func() {
-		if !done {
-			s.stash = nil // it may count rows that were not stored
-		}
-	}()
+	defer s.dropStashOn(&err)
 	tx, err := s.wconn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: insert: %w", err)
@@ -105,10 +100,10 @@ func (s *Store) Insert(ctx context.Context, docs []audit.Document) error {
 	if err != nil {
 		return fmt.Errorf("sqlitestore: insert: %w", err)
 	}
-	if appended || v != s.version {
-		// The tail holds entries that the stash does not count.
-		s.stash = nil
-	}
+	// After an append the stash counts rows that are not new: catchUp's
+	// check of the tail's rowids would refuse it; drop it now rather
+	// than count into it until then.
+	s.checkStash(v, !appended)
 	// The first Insert after Open catches up too: it counts a tail that
 	// a process which stopped left.
 	due := s.tailDocs+len(rows) >= maxTail || time.Since(s.caughtUp) >= maxTailAge
@@ -120,7 +115,6 @@ func (s *Store) Insert(ctx context.Context, docs []audit.Document) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlitestore: insert: %w", err)
 	}
-	done = true
 	sigs.committed()
 	if due {
 		s.caughtUpAt(v)
@@ -133,7 +127,7 @@ func (s *Store) Insert(ctx context.Context, docs []audit.Document) error {
 
 // insert writes rows in tx, counting each into counted when it is not
 // nil, and reports whether some of them were appended to stored
-// documents (which counted then miscounts). The rollup counts new
+// documents (which counted then counts as new). The rollup counts new
 // documents when it catches up; an append to a document it counts
 // already changes it here.
 func (s *Store) insert(ctx context.Context, tx *sql.Tx, sigs *sigTx, rows []row, counted rollup) (appended bool, err error) {

@@ -95,11 +95,7 @@ func dataVersion(ctx context.Context, tx *sql.Tx) (int64, error) {
 // flushTail counts the tail into the rollup in a transaction of its own.
 // The caller holds s.write.
 func (s *Store) flushTail(ctx context.Context) (err error) {
-	defer func() {
-		if err != nil {
-			s.stash = nil
-		}
-	}()
+	defer s.dropStashOn(&err)
 	tx, err := s.wconn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -109,9 +105,7 @@ func (s *Store) flushTail(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if v != s.version {
-		s.stash = nil
-	}
+	s.checkStash(v, true)
 	if err := s.catchUp(ctx, tx, s.stash, s.tailDocs); err != nil {
 		return err
 	}
@@ -120,6 +114,24 @@ func (s *Store) flushTail(ctx context.Context) (err error) {
 	}
 	s.caughtUpAt(v)
 	return nil
+}
+
+// checkStash drops the stash unless it still counts the whole tail: ok
+// (nothing this transaction did escaped it), and v, the data version
+// the transaction sees, the one it was last right at (no other
+// connection has committed since). The caller holds s.write.
+func (s *Store) checkStash(v int64, ok bool) {
+	if !ok || v != s.version {
+		s.stash = nil
+	}
+}
+
+// dropStashOn drops the stash when *err is set: a transaction that
+// failed may have counted into it what it did not store. Deferred.
+func (s *Store) dropStashOn(err *error) {
+	if *err != nil {
+		s.stash = nil
+	}
 }
 
 // caughtUpAt notes that the rollup has caught up, in a transaction that
