@@ -157,10 +157,17 @@ rcvbuf_errors() {
 	ip netns exec "$1" awk '/^Udp:/ {if (!h) {for (i = 1; i <= NF; i++) if ($i == "RcvbufErrors") c = i; h = 1} else print $c}' /proc/net/snmp
 }
 
-# stop_server stops the server and writes out what it left in the page
-# cache, so that the next server does not pay for it.
+# stop_server stops the server, sets ticks to the processor time it used,
+# its shutdown included (what it wrote out when told to stop: read from
+# the exited process before wait reaps it), and writes out what it left
+# in the page cache, so that the next server does not pay for it.
 stop_server() {
 	kill "$server_pid" 2>/dev/null || true
+	for _ in $(seq 600); do
+		[[ $(awk '{print $3}' "/proc/$server_pid/stat" 2>/dev/null || echo Z) == Z ]] && break
+		sleep 0.05
+	done
+	ticks=$(cpu_ticks "$server_pid")
 	wait "$server_pid" 2>/dev/null || true
 	server_pid=
 	sync
@@ -195,7 +202,6 @@ for r in $RATES; do
 		kdrops=$(ip netns exec "$srv" awk '$2 ~ /:0043$/ {d += $NF} END {print d + 0}' /proc/net/udp)
 		# and at perfdhcp's sockets (a client starved of processor time)
 		cdrops=$(($(rcvbuf_errors "$cli") - c0))
-		ticks=$(cpu_ticks "$server_pid")
 		stop_server
 		if [[ -n ${PERFDHCP_OUT:-} ]]; then cp "$out" "$PERFDHCP_OUT.$s.$run"; fi
 		rate=$(awk '/^Rate:/ {print $2; exit}' "$out")
@@ -219,7 +225,7 @@ done
 echo "(perfdhcp -4 -x t -l <veth> -r ASKED -R $CLIENTS -p $SECS; drops are of DISCOVER-OFFER and REQUEST-ACK;"
 echo " p99: the 99th percentile of the delays of the answered exchanges;"
 echo " k-server, k-client: datagrams the kernel dropped at the server's and at perfdhcp's sockets;"
-echo " CPU us: the server's processor time per exchange, its start and the new machines included;"
+echo " CPU us: the server's processor time per exchange, its start, its shutdown and the new machines included;"
 echo " each pxelator run starts with an empty store)"
 for s in $SERVERS; do
 	echo "$s: highest asked rate with under 0.1 % drops: ${clean[$s]:-none of $RATES}"

@@ -21,6 +21,10 @@
 // seconds or 50,000 documents, a machine's row once for all its
 // documents since, and the queries read them from the documents
 // meanwhile (so another process reading the file sees every document).
+// While no other process writes the file, the store counts in memory
+// what it inserts: it then writes the rollup every minute or 1,000,000
+// documents, and its queries take those counts rather than read the
+// documents since the mark.
 //
 // Files of the first schema (no signatures, no rollup) and of the second
 // (a rollup written with every Insert) are migrated when opened. SQLite was chosen over a key-value store (bbolt, pebble)

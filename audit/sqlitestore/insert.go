@@ -106,7 +106,7 @@ func (s *Store) Insert(ctx context.Context, docs []audit.Document) (err error) {
 	s.checkStash(v, !appended)
 	// The first Insert after Open catches up too: it counts a tail that
 	// a process which stopped left.
-	due := s.tailDocs+len(rows) >= maxTail || time.Since(s.caughtUp) >= maxTailAge
+	due := s.due(s.tailDocs + len(rows))
 	if due {
 		if err := s.catchUp(ctx, tx, s.stash, s.tailDocs+len(rows)); err != nil {
 			return fmt.Errorf("sqlitestore: insert: rollup: %w", err)

@@ -59,6 +59,19 @@ func sigWhere(f audit.Filter) (string, []any) {
 	return strings.Join(conds, " AND "), args
 }
 
+// sigMatches reports whether the signature k is one that the condition
+// of sigWhere selects.
+func sigMatches(f audit.Filter, k sigKey) bool {
+	if f.Package != "" && k.pkg != f.Package {
+		return false
+	}
+	if f.Machine != "" {
+		field, value := audit.MachineField(f.Machine)
+		return k.field(field) == value
+	}
+	return true
+}
+
 // sigField returns the condition that the machine field field (one of
 // three constants: ip, mac, hostname) of a signature is a parameter. It
 // repeats the condition of the field's partial index, without which

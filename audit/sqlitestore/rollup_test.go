@@ -349,10 +349,22 @@ func TestStashWithTwoWriters(t *testing.T) {
 	if a.stash == nil || a.tailDocs == 0 {
 		t.Fatalf("after two Inserts alone: stash %v, %d documents in the tail; want the tail stashed", a.stash != nil, a.tailDocs)
 	}
+	if !queriesTakeStash(t, a) {
+		t.Fatal("queries read the tail back while a's stash counts it")
+	}
+	checkRollup(t, a, "the tail stashed")
+	if stashTaken(t, a, func() { insert(a) }) {
+		t.Fatal("a query of a snapshot older than a's last Insert took the stash")
+	}
 	catchUp(t, a) // from the stash
 	checkRollup(t, a, "caught up from the stash")
 	insert(a)
 	insert(b) // its first Insert catches up: it reads a's tail back
+	insert(b) // a tail as long as a's stash, of b's documents
+	if a.stash == nil || queriesTakeStash(t, a) {
+		t.Fatalf("after b wrote: a's stash %v, taken by queries; want it kept (a has not written since) and not taken", a.stash != nil)
+	}
+	checkRollup(t, a, "b wrote since a's stash")
 	insert(a)
 	if a.stash != nil {
 		t.Fatal("a kept its stash after b wrote")
@@ -367,4 +379,60 @@ func TestStashWithTwoWriters(t *testing.T) {
 	}
 	catchUp(t, a)
 	checkRollup(t, b, "after a wrote alone again")
+}
+
+// queriesTakeStash reports whether a query of s now takes the tail's
+// counts from the stash rather than reading the tail.
+func queriesTakeStash(t *testing.T, s *Store) bool { return stashTaken(t, s, nil) }
+
+// stashTaken reports whether a query of s whose snapshot was taken
+// before between ran takes the tail's counts from the stash.
+func stashTaken(t *testing.T, s *Store, between func()) bool {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM docs").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if between != nil {
+		between()
+	}
+	_, ok, err := s.stashed(ctx, tx, audit.Filter{}, func(rollKey) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// TestDue checks when Insert catches up: the tail stashed may grow
+// longer and older than the tail that would be read back.
+func TestDue(t *testing.T) {
+	for _, tc := range []struct {
+		stashed bool
+		n       int
+		age     time.Duration
+		want    bool
+	}{
+		{false, maxTail - 1, 0, false},
+		{false, maxTail, 0, true},
+		{false, 1, maxTailAge, true},
+		{true, maxTail, 0, false},
+		{true, 1, maxTailAge, false},
+		{true, maxStashed - 1, maxStashedAge - time.Second, false},
+		{true, maxStashed, 0, true},
+		{true, 1, maxStashedAge, true},
+	} {
+		s := &Store{caughtUp: time.Now().Add(-tc.age)}
+		if tc.stashed {
+			s.stash = make(rollup)
+		}
+		if got := s.due(tc.n); got != tc.want {
+			t.Errorf("stashed %v, %d documents, %v old: due %v, want %v", tc.stashed, tc.n, tc.age, got, tc.want)
+		}
+	}
 }

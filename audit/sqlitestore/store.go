@@ -63,7 +63,8 @@ const version = 3
 // the values of the fields that grouped names: grouped queries over whole
 // days read it instead of every entry. It counts the documents up to the
 // rowid in rolled; those after it, the tail, are counted every few
-// seconds (see catchUp), and read by the queries meanwhile.
+// seconds, or every minute while this process counts them as it writes
+// them (see catchUp and due), and read by the queries meanwhile.
 const schema = `
 CREATE TABLE IF NOT EXISTS docs (
 	id       TEXT PRIMARY KEY,
