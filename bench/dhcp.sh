@@ -158,24 +158,23 @@ rcvbuf_errors() {
 }
 
 # stop_server stops the server, sets ticks to the processor time it used,
-# its shutdown included (what it wrote out when told to stop: read from
-# the exited process before wait reaps it), and writes out what it left
-# in the page cache, so that the next server does not pay for it.
+# its shutdown included (what it writes out when told to stop: read every
+# 20 ms until it has exited, since bash reaps it at once), and writes out
+# what it left in the page cache, so that the next server does not pay
+# for it.
 stop_server() {
 	kill "$server_pid" 2>/dev/null || true
-	for _ in $(seq 600); do
-		[[ $(awk '{print $3}' "/proc/$server_pid/stat" 2>/dev/null || echo Z) == Z ]] && break
-		sleep 0.05
+	local t state
+	ticks=0
+	for _ in $(seq 3000); do
+		read -r state t < <(awk '{print $3, $14 + $15}' "/proc/$server_pid/stat" 2>/dev/null) || break
+		ticks=$t
+		[[ $state == Z ]] && break
+		sleep 0.02
 	done
-	ticks=$(cpu_ticks "$server_pid")
 	wait "$server_pid" 2>/dev/null || true
 	server_pid=
 	sync
-}
-
-# cpu_ticks PID: processor time the process has used, in clock ticks.
-cpu_ticks() {
-	awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
 # p99s FILE: the 99th percentile of the delays, in ms, of the DISCOVER-OFFER

@@ -92,7 +92,7 @@ func (s *Store) Insert(ctx context.Context, docs []audit.Document) (err error) {
 	}
 	defer tx.Rollback()
 	sigs := sigTx{s: s, tx: tx}
-	appended, err := s.insert(ctx, tx, &sigs, rows, s.stash)
+	inserted, err := s.insert(ctx, tx, &sigs, rows, s.stash)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: insert: %w", err)
 	}
@@ -100,15 +100,13 @@ func (s *Store) Insert(ctx context.Context, docs []audit.Document) (err error) {
 	if err != nil {
 		return fmt.Errorf("sqlitestore: insert: %w", err)
 	}
-	// After an append the stash counts rows that are not new: catchUp's
-	// check of the tail's rowids would refuse it; drop it now rather
-	// than count into it until then.
-	s.checkStash(v, !appended)
+	s.checkStash(v)
 	// The first Insert after Open catches up too: it counts a tail that
 	// a process which stopped left.
-	due := s.due(s.tailDocs + len(rows))
+	tail := s.tailDocs + inserted
+	due := s.due(tail)
 	if due {
-		if err := s.catchUp(ctx, tx, s.stash, s.tailDocs+len(rows)); err != nil {
+		if err := s.catchUp(ctx, tx, s.stash, tail); err != nil {
 			return fmt.Errorf("sqlitestore: insert: rollup: %w", err)
 		}
 	}
@@ -119,18 +117,19 @@ func (s *Store) Insert(ctx context.Context, docs []audit.Document) (err error) {
 	if due {
 		s.caughtUpAt(v)
 	} else {
-		s.tailDocs += len(rows)
+		s.tailDocs = tail
 		s.version = v
 	}
 	return nil
 }
 
-// insert writes rows in tx, counting each into counted when it is not
-// nil, and reports whether some of them were appended to stored
-// documents (which counted then counts as new). The rollup counts new
-// documents when it catches up; an append to a document it counts
+// insert writes rows in tx and returns how many it inserted as new
+// documents; the others are appended to stored ones. counted, when not
+// nil, counts the tail (see Store.stash): insert counts in it the new
+// documents and what the appends change in the tail. The rollup counts
+// new documents when it catches up; an append to a document it counts
 // already changes it here.
-func (s *Store) insert(ctx context.Context, tx *sql.Tx, sigs *sigTx, rows []row, counted rollup) (appended bool, err error) {
+func (s *Store) insert(ctx context.Context, tx *sql.Tx, sigs *sigTx, rows []row, counted rollup) (inserted int, err error) {
 	args := make([]any, 0, docCols*min(len(rows), rowsPerStatement))
 	var stmt []*row
 	var conflicts []*row
@@ -142,7 +141,7 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, sigs *sigTx, rows []row,
 		keys[i] = keyOf(rows[i].d)
 	}
 	if err := sigs.make(ctx, keys); err != nil {
-		return false, err
+		return 0, err
 	}
 	flush := func() error {
 		if len(stmt) == 0 {
@@ -160,17 +159,22 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, sigs *sigTx, rows []row,
 		if err != nil {
 			return err
 		}
+		var fresh map[string]bool
 		if int(n) < len(stmt) {
 			// Some ids were stored already. The rows this statement
 			// inserted have the highest rowids: the others are appends.
-			inserted, err := newest(ctx, tx, n)
-			if err != nil {
+			if fresh, err = newest(ctx, tx, n); err != nil {
 				return err
 			}
-			for _, r := range stmt {
-				if !inserted[r.d.ID] {
-					conflicts = append(conflicts, r)
-				}
+		}
+		for _, r := range stmt {
+			if fresh != nil && !fresh[r.d.ID] {
+				conflicts = append(conflicts, r)
+				continue
+			}
+			inserted++
+			if counted != nil {
+				counted.addDoc(r.d, r.sig)
 			}
 		}
 		args, stmt = args[:0], stmt[:0]
@@ -181,15 +185,12 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, sigs *sigTx, rows []row,
 		r := &rows[i]
 		id, err := sigs.id(ctx, keys[i])
 		if err != nil {
-			return false, err
+			return 0, err
 		}
 		r.sig = id
-		if counted != nil {
-			counted.addDoc(r.d, id)
-		}
 		if inStmt[r.d.ID] || len(stmt) == rowsPerStatement {
 			if err := flush(); err != nil {
-				return false, err
+				return 0, err
 			}
 		}
 		inStmt[r.d.ID] = true
@@ -199,30 +200,30 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, sigs *sigTx, rows []row,
 			nullable(d.IP), nullable(d.MAC), nullable(d.Hostname), len(d.Entries), string(r.entries), r.sig)
 	}
 	if err := flush(); err != nil {
-		return false, err
+		return 0, err
 	}
 	if len(conflicts) == 0 {
-		return false, nil
+		return inserted, nil
 	}
 	upto, err := rolledUpTo(ctx, tx)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	roll := make(rollup)
 	for _, r := range conflicts {
-		if err := s.appendTo(ctx, tx, sigs, roll, upto, r); err != nil {
-			return false, fmt.Errorf("appending to %s: %w", r.d.ID, err)
+		if err := s.appendTo(ctx, tx, sigs, roll, counted, upto, r); err != nil {
+			return 0, fmt.Errorf("appending to %s: %w", r.d.ID, err)
 		}
 	}
-	return true, s.writeRollup(ctx, tx, roll)
+	return inserted, s.writeRollup(ctx, tx, roll)
 }
 
 // appendTo appends the entries of r to the stored document of its id,
-// filling the machine fields that it lacks. When the rollup counts the
-// document (its rowid is upto or less), the new entries are counted in
-// roll, and the document's counts moved to its new signature when that
-// changes.
-func (s *Store) appendTo(ctx context.Context, tx *sql.Tx, sigs *sigTx, roll rollup, upto int64, r *row) error {
+// filling the machine fields that it lacks. The new entries are counted
+// in roll when the rollup counts the document (its rowid is upto or
+// less), else in counted, the tail's counts, when it is not nil; and
+// the document's counts move to its new signature when that changes.
+func (s *Store) appendTo(ctx context.Context, tx *sql.Tx, sigs *sigTx, roll, counted rollup, upto int64, r *row) error {
 	var rowid, ns, n, sig int64
 	var ip, mac, host sql.NullString
 	var entries []byte
@@ -247,13 +248,18 @@ func (s *Store) appendTo(ctx context.Context, tx *sql.Tx, sigs *sigTx, roll roll
 	}
 	all := appendArray(entries, r.entries)
 	day, newDay := dayOf(ns), dayOf(merged.Time.UnixNano())
+	to := roll
+	if rowid > upto {
+		// In the tail: the rollup counts it as it is when it catches up.
+		to = counted
+	}
 	switch {
-	case rowid > upto: // in the tail: counted as it is when the rollup catches up
+	case to == nil:
 	case newSig == sig && newDay == day:
-		err = roll.add(day, sig, r.entries, 1)
+		err = to.add(day, sig, r.entries, 1)
 	default:
-		if err = roll.add(day, sig, entries, -1); err == nil {
-			err = roll.add(newDay, newSig, all, 1)
+		if err = to.add(day, sig, entries, -1); err == nil {
+			err = to.add(newDay, newSig, all, 1)
 		}
 	}
 	if err != nil {

@@ -133,7 +133,7 @@ func (s *Store) flushTail(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	s.checkStash(v, true)
+	s.checkStash(v)
 	if err := s.catchUp(ctx, tx, s.stash, s.tailDocs); err != nil {
 		return err
 	}
@@ -144,12 +144,11 @@ func (s *Store) flushTail(ctx context.Context) (err error) {
 	return nil
 }
 
-// checkStash drops the stash unless it still counts the whole tail: ok
-// (nothing this transaction did escaped it), and v, the data version
-// the transaction sees, the one it was last right at (no other
-// connection has committed since). The caller holds s.write.
-func (s *Store) checkStash(v int64, ok bool) {
-	if !ok || v != s.version {
+// checkStash drops the stash unless v, the data version that the
+// transaction sees, is the one it was last right at: no other
+// connection has committed since. The caller holds s.write.
+func (s *Store) checkStash(v int64) {
+	if v != s.version {
 		s.stash = nil
 	}
 }

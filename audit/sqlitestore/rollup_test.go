@@ -39,6 +39,7 @@ func rollupQueries() []rollupQuery {
 			{by: []string{"action"}},
 			{by: []string{"package", "outcome"}},
 			{by: []string{"hostname"}},
+			{by: []string{"mac"}}, // which appends fill
 			{by: []string{"ip"}, sum: "rtt"},
 			{by: []string{"package", "action"}, sum: "bytes"},
 		} {
@@ -77,10 +78,13 @@ func TestRollupMatchesEntries(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		catchUps func(batch int) bool // whether the rollup catches up after the batch
+		// whether the queries then take the tail's counts from the stash,
+		// which the first catching up makes
+		stashed bool
 	}{
-		{"caught up after every insert", func(int) bool { return true }},
-		{"all in the tail", func(int) bool { return false }},
-		{"caught up halfway", func(batch int) bool { return batch == 5 }},
+		{"caught up after every insert", func(int) bool { return true }, true},
+		{"all in the tail", func(int) bool { return false }, false},
+		{"caught up halfway", func(batch int) bool { return batch == 5 }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "audit.db")
@@ -98,6 +102,9 @@ func TestRollupMatchesEntries(t *testing.T) {
 				if tc.catchUps(i / batch) {
 					catchUp(t, s)
 				}
+			}
+			if got := queriesTakeStash(t, s); got != tc.stashed {
+				t.Errorf("after inserts and appends, queries take the stash: %v, want %v", got, tc.stashed)
 			}
 			checkRollup(t, s, "after inserts")
 			if _, err := s.delete(ctx, " WHERE time < ?", audittest.T0.Add(3*time.Hour).UnixNano()); err != nil {

@@ -32,12 +32,12 @@ type Store struct {
 	caughtUp time.Time
 	// Under write: the connection that Insert and flushTail write on,
 	// and the stash, which counts the tailDocs documents as Insert wrote
-	// them, so that catching up need not read them back (that reading
-	// took a third of the time of catching up). The stash is nil when it
-	// is not the whole tail: after an append to a stored document, a
-	// failed Insert, or a commit of another connection (another process,
-	// or this one's Prune), which changes version, PRAGMA data_version
-	// on wconn. The tail is read back then.
+	// them (and what appends changed in them), so that catching up need
+	// not read them back (that reading took a third of the time of
+	// catching up), nor the queries. The stash is nil when it is not the
+	// whole tail: after a failed Insert, or a commit of another
+	// connection (another process, or this one's Prune), which changes
+	// version, PRAGMA data_version on wconn. The tail is read back then.
 	wconn   *sql.Conn
 	stash   rollup
 	version int64
