@@ -21,14 +21,15 @@ import (
 // rollup and moves the mark (catchUp) when the tail is maxTail documents
 // or maxTailAge old, so that a machine's row is written once for many of
 // its documents rather than once for each; a query adds the tail it
-// reads in the same transaction, or the stash's counts of it. The documents are the truth: a process
-// that stops leaves its tail for the next, and two processes writing one
-// file count each document once. Insert also counts in memory what it
-// writes (Store.stash), and catching up writes those counts instead of
-// reading the tail back while no other connection has written; the
-// queries then take them too (see stashed).
-// An append to a document, or a deletion, changes the rollup in its
-// transaction when the rollup counts the document already.
+// reads in the same transaction, or the stash's counts of it. The
+// documents are the truth: a process that stops leaves its tail for the
+// next, and two processes writing one file count each document once.
+// Insert also counts in memory what it writes (Store.stash), and
+// catching up writes those counts instead of reading the tail back while
+// no other connection has written; the queries then take them too (see
+// stashed), and the tail may grow longer (see due). An append to a
+// document, or a deletion, changes the rollup in its transaction when
+// the rollup counts the document already.
 
 // The bounds of the tail. At 10,000 documents a second a machine's row
 // is written once for its documents of five seconds; a query reads at
@@ -58,7 +59,7 @@ func (s *Store) due(n int) bool {
 	return n >= most || time.Since(s.caughtUp) >= age
 }
 
-// querier is a *sql.DB or a *sql.Tx.
+// querier is a *sql.DB, a *sql.Conn or a *sql.Tx.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -492,9 +493,10 @@ func (s *Store) fromRollup(ctx context.Context, f audit.Filter, from, to int64, 
 // stashed returns the counts of the stash that want takes, of the
 // signatures that f selects, when the stash counts the whole tail that
 // tx, a read transaction, sees (ok); else the caller reads the tail.
-// The stash is as of this process's last commit: tx sees the same when
-// the tail in tx is as long as the stash's, and no other connection has
-// committed since (which tx would see: it read before this checks).
+// The stash is as of this process's last commit, and tx sees that same
+// state when its tail is as long as the stash's (an Insert of this
+// process committed after tx's snapshot would have made them differ)
+// and no other connection has committed since that commit.
 func (s *Store) stashed(ctx context.Context, tx *sql.Tx, f audit.Filter, want func(rollKey) bool) (r rollup, ok bool, err error) {
 	upto, last, err := tailSpan(ctx, tx)
 	if err != nil {
