@@ -453,15 +453,15 @@ func (s *Store) fromRollup(ctx context.Context, f audit.Filter, from, to int64, 
 	want := func(k rollKey) bool {
 		return k.day >= from && k.day < to && (k.field == field || entryField && k.field == "")
 	}
-	tail, ok, err := s.stashed(ctx, tx, f, want)
+	upto, last, err := tailSpan(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	tail, ok, err := s.stashed(ctx, upto, last, f, want)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		upto, err := rolledUpTo(ctx, tx)
-		if err != nil {
-			return nil, err
-		}
 		tail = make(rollup)
 		if err := tail.addDocs(ctx, tx, "rowid > ?"+sigCond, append([]any{upto}, wargs...)...); err != nil {
 			return nil, err
@@ -492,16 +492,13 @@ func (s *Store) fromRollup(ctx context.Context, f audit.Filter, from, to int64, 
 
 // stashed returns the counts of the stash that want takes, of the
 // signatures that f selects, when the stash counts the whole tail that
-// tx, a read transaction, sees (ok); else the caller reads the tail.
-// The stash is as of this process's last commit, and tx sees that same
-// state when its tail is as long as the stash's (an Insert of this
-// process committed after tx's snapshot would have made them differ)
-// and no other connection has committed since that commit.
-func (s *Store) stashed(ctx context.Context, tx *sql.Tx, f audit.Filter, want func(rollKey) bool) (r rollup, ok bool, err error) {
-	upto, last, err := tailSpan(ctx, tx)
-	if err != nil {
-		return nil, false, err
-	}
+// a read transaction sees, (upto, last] of its tailSpan (ok); else the
+// caller reads the tail. The stash is as of this process's last commit,
+// and the transaction sees that same state when its tail is as long as
+// the stash's (an Insert of this process committed after its snapshot
+// would have made them differ) and no other connection has committed
+// since that commit.
+func (s *Store) stashed(ctx context.Context, upto, last int64, f audit.Filter, want func(rollKey) bool) (r rollup, ok bool, err error) {
 	s.write.Lock()
 	defer s.write.Unlock()
 	if s.stash == nil || last-upto != int64(s.tailDocs) {
