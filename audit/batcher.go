@@ -3,6 +3,8 @@ package audit
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -286,6 +288,7 @@ func (b *Batcher) merge(st *batchState, e Event) {
 func (b *Batcher) finish(st *batchState, all bool) {
 	cutoff := b.opts.now().Truncate(time.Second)
 	st.last = nil
+	from := len(st.ready)
 	for id, d := range st.open {
 		if all || d.Time.Before(cutoff) {
 			if len(st.sizes) >= maxSizes {
@@ -296,6 +299,10 @@ func (b *Batcher) finish(st *batchState, all bool) {
 			delete(st.open, id)
 		}
 	}
+	// In the order of their ids, time first, rather than the map's: a
+	// backend's indexes by id and by time then take them in order, at
+	// their ends, instead of at random pages.
+	slices.SortFunc(st.ready[from:], func(x, y Document) int { return strings.Compare(x.ID, y.ID) })
 	if over := len(st.ready) - b.opts.MaxPending; over > 0 {
 		b.droppedPending.Add(uint64(over))
 		st.ready = append(st.ready[:0], st.ready[over:]...)

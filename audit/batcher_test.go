@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -74,6 +75,47 @@ func TestBatcherMergesASecond(t *testing.T) {
 	}
 	if st := b.Stats(); st.Recorded != 134 || st.Inserted != 2 || st.DroppedQueue != 0 {
 		t.Errorf("Stats = %+v", st)
+	}
+}
+
+// TestBatcherInsertsInIDOrder records the events of many machines over
+// several seconds and checks that each Insert has its documents in the
+// order of their ids (time first), as the indexes of a backend take them
+// best, not in the order of the Batcher's map.
+func TestBatcherInsertsInIDOrder(t *testing.T) {
+	var mu sync.Mutex
+	var batches [][]string
+	sink := insertFunc(func(_ context.Context, docs []audit.Document) error {
+		ids := make([]string, len(docs))
+		for i, d := range docs {
+			ids[i] = d.ID
+		}
+		mu.Lock()
+		batches = append(batches, ids)
+		mu.Unlock()
+		return nil
+	})
+	b := audit.NewBatcher(sink, &audit.BatcherOptions{BatchSize: 100})
+	ctx := context.Background()
+	for i := range 1000 {
+		m := (i * 7919) % 1000 // each event a machine of its own, out of order
+		b.Record(ctx, audit.Event{Time: t0.Add(time.Duration(i%4) * time.Second), Package: "ping", Action: "reply",
+			IP: netip.AddrFrom4([4]byte{10, 0, byte(m >> 8), byte(m)})})
+	}
+	if err := b.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var all []string
+	for _, ids := range batches {
+		all = append(all, ids...)
+	}
+	if len(all) != 1000 {
+		t.Fatalf("inserted %d documents, want 1000", len(all))
+	}
+	if !slices.IsSorted(all) {
+		t.Errorf("documents not inserted in id order: %q ...", all[:min(len(all), 8)])
 	}
 }
 
