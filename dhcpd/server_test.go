@@ -504,6 +504,67 @@ func TestServePlainPacketConn(t *testing.T) {
 	}
 }
 
+// TestSlowHandlerDoesNotHoldUpOthers checks that with more than one
+// worker a handler which waits does not hold up the requests behind it,
+// whether the socket reads batches or one packet at a time.
+func TestSlowHandlerDoesNotHoldUpOthers(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		wrap func(net.PacketConn) net.PacketConn
+	}{
+		{"batches", func(c net.PacketConn) net.PacketConn { return c }},
+		{"one at a time", func(c net.PacketConn) net.PacketConn { return packetConn{c} }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := testCtx(t)
+			slow, other := macN(1), macN(2)
+			entered, otherServed := make(chan struct{}), make(chan struct{})
+			srv := &dhcpd.Server{Handler: dhcpd.HandlerFunc(func(ctx context.Context, w dhcpd.ResponseWriter, req *dhcpd.Request) {
+				switch req.MAC().String() {
+				case slow.String():
+					close(entered)
+					select { // waits until the other request is served
+					case <-otherServed:
+					case <-ctx.Done():
+					}
+				case other.String():
+					close(otherServed)
+				}
+			}), Workers: 2}
+			conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- srv.ServePacket(tt.wrap(conn)) }()
+			send := func(mac net.HardwareAddr) {
+				c := client(t, conn.LocalAddr().String(), mac)
+				p, err := c.New(dhcpv4.MessageTypeDiscover)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := c.SendBytes(p.ToBytes()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			send(slow)
+			<-entered
+			send(other)
+			select {
+			case <-otherServed:
+			case <-time.After(5 * time.Second):
+				t.Fatal("a request waited for the slow handler before it")
+			}
+			if err := srv.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; !errors.Is(err, dhcpd.ErrServerClosed) {
+				t.Errorf("Serve = %v", err)
+			}
+		})
+	}
+}
+
 func TestShutdownCancelsStuckHandlers(t *testing.T) {
 	ctx := testCtx(t)
 	entered := make(chan struct{})
