@@ -47,12 +47,18 @@ func serve(t *testing.T, srv *dhcpd.Server) string { return serveB(t, srv) }
 
 func serveB(t testing.TB, srv *dhcpd.Server) string {
 	t.Helper()
+	return serveWrapped(t, srv, func(c net.PacketConn) net.PacketConn { return c })
+}
+
+// serveWrapped is serve with the socket handed to srv through wrap.
+func serveWrapped(t testing.TB, srv *dhcpd.Server, wrap func(net.PacketConn) net.PacketConn) string {
+	t.Helper()
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- srv.ServePacket(conn) }()
+	go func() { done <- srv.ServePacket(wrap(conn)) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -481,26 +487,15 @@ type packetConn struct{ net.PacketConn }
 
 func TestServePlainPacketConn(t *testing.T) {
 	ctx := testCtx(t)
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	srv := &dhcpd.Server{Handler: newHandler(t, memstore.New(), testConfig("10.77.0.100", "10.77.0.200"))}
-	done := make(chan error, 1)
-	go func() { done <- srv.ServePacket(packetConn{conn}) }()
+	addr := serveWrapped(t, srv, func(c net.PacketConn) net.PacketConn { return packetConn{c} })
 	relayInfo := dhcpv4.OptRelayAgentInfo(dhcpv4.OptGeneric(dhcpv4.GenericOptionCode(1), []byte("port7")))
-	_, ack, err := client(t, conn.LocalAddr().String(), testMAC, dhcpv4.WithOption(relayInfo)).DORA(ctx)
+	_, ack, err := client(t, addr, testMAC, dhcpv4.WithOption(relayInfo)).DORA(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ri := ack.RelayAgentInfo(); ri == nil || string(ri.Get(dhcpv4.GenericOptionCode(1))) != "port7" {
 		t.Errorf("option 82 not echoed: %v", ack)
-	}
-	if err := srv.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; !errors.Is(err, dhcpd.ErrServerClosed) {
-		t.Errorf("Serve = %v", err)
 	}
 }
 
@@ -516,7 +511,6 @@ func TestSlowHandlerDoesNotHoldUpOthers(t *testing.T) {
 		{"one at a time", func(c net.PacketConn) net.PacketConn { return packetConn{c} }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx := testCtx(t)
 			slow, other := macN(1), macN(2)
 			entered, otherServed := make(chan struct{}), make(chan struct{})
 			srv := &dhcpd.Server{Handler: dhcpd.HandlerFunc(func(ctx context.Context, w dhcpd.ResponseWriter, req *dhcpd.Request) {
@@ -531,14 +525,9 @@ func TestSlowHandlerDoesNotHoldUpOthers(t *testing.T) {
 					close(otherServed)
 				}
 			}), Workers: 2}
-			conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- srv.ServePacket(tt.wrap(conn)) }()
+			addr := serveWrapped(t, srv, tt.wrap)
 			send := func(mac net.HardwareAddr) {
-				c := client(t, conn.LocalAddr().String(), mac)
+				c := client(t, addr, mac)
 				p, err := c.New(dhcpv4.MessageTypeDiscover)
 				if err != nil {
 					t.Fatal(err)
@@ -554,12 +543,6 @@ func TestSlowHandlerDoesNotHoldUpOthers(t *testing.T) {
 			case <-otherServed:
 			case <-time.After(5 * time.Second):
 				t.Fatal("a request waited for the slow handler before it")
-			}
-			if err := srv.Shutdown(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if err := <-done; !errors.Is(err, dhcpd.ErrServerClosed) {
-				t.Errorf("Serve = %v", err)
 			}
 		})
 	}
