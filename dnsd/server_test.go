@@ -70,31 +70,27 @@ func TestServerUDPOnly(t *testing.T) {
 func TestListenAndServe(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	probe, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := probe.LocalAddr().String()
-	probe.Close()
-	s := &dnsd.Server{Addr: addr, Handler: dns.HandlerFunc(bigUpstream)}
-	done := make(chan error, 1)
-	go func() { done <- s.ListenAndServe() }()
-	var r *dns.Msg
+	s, addr, done := listenAndServe(ctx, t)
 	for _, network := range []string{"udp", "tcp"} {
 		c := &dns.Client{Net: network, Timeout: 10 * time.Second}
-		for { // until the server listens
-			r, _, err = c.ExchangeContext(ctx, new(dns.Msg).SetQuestion("a.example.", dns.TypeA), addr)
-			if err == nil || ctx.Err() != nil {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		r, _, err := c.ExchangeContext(ctx, new(dns.Msg).SetQuestion("a.example.", dns.TypeA), addr)
 		if err != nil || r.Truncated != (network == "udp") {
 			t.Errorf("%s: %v, %v", network, r, err)
 		}
 	}
-	if err := (&dnsd.Server{Addr: addr}).ListenAndServe(); err == nil || errors.Is(err, dnsd.ErrServerClosed) {
-		t.Errorf("ListenAndServe on an address in use: %v, want an error", err)
+	// A server that listened after all would serve until Shutdown.
+	second := &dnsd.Server{Addr: addr}
+	inUse := make(chan error, 1)
+	go func() { inUse <- second.ListenAndServe() }()
+	select {
+	case err := <-inUse:
+		if err == nil || errors.Is(err, dnsd.ErrServerClosed) {
+			t.Errorf("ListenAndServe on an address in use: %v, want an error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("ListenAndServe on an address in use serves")
+		second.Shutdown(ctx)
+		<-inUse
 	}
 	if err := s.Shutdown(ctx); err != nil {
 		t.Fatal(err)
@@ -102,4 +98,40 @@ func TestListenAndServe(t *testing.T) {
 	if err := <-done; !errors.Is(err, dnsd.ErrServerClosed) {
 		t.Errorf("ListenAndServe: %v, want ErrServerClosed", err)
 	}
+}
+
+// listenAndServe starts a server on a loopback port free for UDP and
+// returns it once it answers, with its address and what ListenAndServe
+// returns. The port's TCP twin may be taken meanwhile (by another test's
+// connection): ListenAndServe then fails at once, and another port is
+// tried.
+func listenAndServe(ctx context.Context, t *testing.T) (*dnsd.Server, string, chan error) {
+	t.Helper()
+	var err error
+	for range 5 {
+		probe, perr := net.ListenPacket("udp", "127.0.0.1:0")
+		if perr != nil {
+			t.Fatal(perr)
+		}
+		addr := probe.LocalAddr().String()
+		probe.Close()
+		s := &dnsd.Server{Addr: addr, Handler: dns.HandlerFunc(bigUpstream)}
+		done := make(chan error, 1)
+		go func() { done <- s.ListenAndServe() }()
+		c := &dns.Client{Timeout: time.Second}
+		for ctx.Err() == nil { // until the server answers, or fails to listen
+			if _, _, err = c.ExchangeContext(ctx, new(dns.Msg).SetQuestion("a.example.", dns.TypeA), addr); err == nil {
+				return s, addr, done
+			}
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Millisecond):
+				continue
+			}
+			break
+		}
+		t.Logf("ListenAndServe on %s: %v", addr, err)
+	}
+	t.Fatalf("no server started: %v", err)
+	return nil, "", nil
 }
